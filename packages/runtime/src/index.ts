@@ -1,2 +1,2 @@
-/** placeholder until the package lands */
-export const packageName = "@lycoris-ts/runtime";
+export * from "./io/index";
+export * from "./model/index";
