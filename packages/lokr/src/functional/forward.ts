@@ -1,0 +1,107 @@
+import {
+  conv1d,
+  conv2d,
+  type FloatArray,
+  kronApply,
+  matmul,
+  permute,
+  reshape,
+  scale as scaleTensor,
+  type Tensor,
+} from "@lycoris-ts/kernels";
+import { lokrDeltaWeight } from "./delta-weight";
+import { type ResolvedStructure, rebuildW1, rebuildW2, resolveStructure } from "./factors";
+import { applyRowMask, checkConvInput, choosePath, convOptions, flattenLinearInput } from "./plan";
+import type { ConvGeometry, LoKrForwardOptions, LoKrLayerShape } from "./types";
+
+/** Internal: `conv1d` or `conv2d` by layer kind. */
+export function convFor(kind: LoKrLayerShape["kind"]): typeof conv2d {
+  return kind === "conv1d" ? conv1d : conv2d;
+}
+
+/**
+ * Internal: the structured conv forward. Returns the output and the intermediate `H [m, N·k·S']` (the result
+ * of the `w2` convolution with the `m` input groups moved to the front), which the backward pass reuses.
+ */
+export function structuredConvForward<A extends FloatArray>(
+  x: Tensor<A>,
+  w1: Tensor<A>,
+  w2: Tensor<A>,
+  scale: number,
+  s: ResolvedStructure,
+  layer: LoKrLayerShape,
+  conv: ConvGeometry | undefined,
+  o: LoKrForwardOptions,
+): { y: Tensor<A>; h: Tensor<A>; xr: Tensor<A>; spatialOut: readonly number[] } {
+  const [l, k] = s.outFactors;
+  const [m, n] = s.inFactors;
+  const N = x.shape[0]!;
+  const spatial = x.shape.slice(2);
+  // channel i·n + j of x goes to batch entry (b, i): [N·m, n, ...S]
+  const xr = reshape(x, [N * m, n, ...spatial]);
+  const hc = convFor(layer.kind)(xr, w2, null, convOptions(layer, conv, o)); // [N·m, k, ...S']
+  const spatialOut = hc.shape.slice(2);
+  const inner = k * spatialOut.reduce((a, b) => a * b, 1);
+  const h = reshape(permute(reshape(hc, [N, m, inner]), [1, 0, 2]), [m, N * inner]);
+  const yc = matmul(scaleTensor(w1, scale), h); // [l, N·inner]
+  const y = reshape(permute(reshape(yc, [l, N, inner]), [1, 0, 2]), [N, l * k, ...spatialOut]);
+  return { y, h, xr, spatialOut };
+}
+
+/**
+ * The adapter's contribution to a layer's output (no bias): `linear(x, ΔW)` or `conv(x, ΔW)` with the base
+ * layer's stride/padding/dilation/groups and, by default, zero padding (PEFT's behaviour; see
+ * `adapterPadding`). ΔW is as in {@link lokrDeltaWeight}, with `rowMask` (rank dropout) applied to its rows.
+ *
+ * When it needs fewer operations, the Kronecker product is never materialised: for Linear,
+ * `Y = s · W1 · X · W2ᵀ` per token; for convolutions the input channels are split into `m` groups moved into the
+ * batch, convolved with `w2`, and mixed with `w1`. Grouped convolutions and PEFT's Conv1d full-`lokr_w2` layout
+ * use the materialised ΔW.
+ *
+ * @param x - Linear: `[..., in]`; conv1d: `[N, C, L]`; conv2d: `[N, C, H, W]`.
+ * @param conv - The base convolution's geometry (ignored for linear; default stride 1, padding 0).
+ * @returns Linear: `[..., out]`; conv: `[N, out, ...spatial']`, in the array type of `x`.
+ */
+export function lokrForward<A extends FloatArray>(
+  x: Tensor<A>,
+  params: Readonly<Record<string, Tensor<A>>>,
+  layer: LoKrLayerShape,
+  scale: number,
+  conv?: ConvGeometry,
+  o: LoKrForwardOptions = {},
+): Tensor<A> {
+  const s = resolveStructure(params, layer);
+  const linear = layer.kind === "linear";
+  const groups = linear ? 1 : (conv?.groups ?? layer.groups ?? 1);
+  const path = choosePath(s, o, groups);
+  let y: Tensor<A>;
+  if (linear) {
+    const x2 = flattenLinearInput(x, layer);
+    let y2: Tensor<A>;
+    if (path === "structured") {
+      const w2 = reshape(rebuildW2(params, layer, s), [s.outFactors[1], s.inFactors[1]]);
+      y2 = kronApply(x2, rebuildW1(params), w2, scale);
+    } else {
+      y2 = matmul(x2, lokrDeltaWeight(params, layer, scale, o), { transB: true });
+    }
+    y = reshape(y2, [...x.shape.slice(0, -1), layer.outFeatures]);
+  } else {
+    checkConvInput(x, layer, groups);
+    if (path === "structured") {
+      y = structuredConvForward(
+        x,
+        rebuildW1(params),
+        rebuildW2(params, layer, s),
+        scale,
+        s,
+        layer,
+        conv,
+        o,
+      ).y;
+    } else {
+      y = convFor(layer.kind)(x, lokrDeltaWeight(params, layer, scale, o), null, convOptions(layer, conv, o));
+    }
+  }
+  if (o.rowMask !== null && o.rowMask !== undefined) applyRowMask(y, o.rowMask, linear);
+  return y;
+}

@@ -1,0 +1,23 @@
+export type { LoKrBackwardResult } from "./backward";
+export { lokrBackward } from "./backward";
+export { lokrDeltaWeight } from "./delta-weight";
+export { LoKrError } from "./errors";
+export { factorization } from "./factorization";
+export { lokrForward } from "./forward";
+export type { LoKrInitWeights } from "./init-params";
+export { initLoKrParams } from "./init-params";
+export { lokrMergeInto } from "./merge-into";
+export type { LoKrParamShapes } from "./param-shapes";
+export { lokrNumParams, lokrParamShapes } from "./param-shapes";
+export { rankDropoutMask } from "./rank-dropout";
+export type {
+  ConvGeometry,
+  LoKrDeltaOptions,
+  LoKrForwardOptions,
+  LoKrLayerKind,
+  LoKrLayerShape,
+  LoKrParamShape,
+  LoKrParams,
+  LoKrShapeOptions,
+  LoKrStructure,
+} from "./types";

@@ -1,0 +1,35 @@
+import { addScaledInPlace, type FloatArray, kronMergeInto, type Tensor } from "@lycoris-ts/kernels";
+import { lokrDeltaWeight, weightShape } from "./delta-weight";
+import { LoKrError } from "./errors";
+import { rebuildW1, rebuildW2, resolveStructure } from "./factors";
+import type { LoKrDeltaOptions, LoKrLayerShape } from "./types";
+
+/**
+ * Adds the LoKr update to a base weight in place: `weight += scale · ΔW` with ΔW as in {@link lokrDeltaWeight}
+ * (use `scale < 0`, i.e. `-scaling`, to unmerge). For the true Kronecker layout the factors are rebuilt small
+ * (`w1 [l, m]`, `w2 [k, n, ...kernel]`) and folded in block by block without allocating the full product;
+ * only PEFT's Conv1d full-`lokr_w2` layout materialises ΔW.
+ *
+ * @param weight - The base weight `[out, in/groups, ...kernel]`, modified in place.
+ * @param scale - The adapter scaling (`alpha / r`), negated to unmerge.
+ */
+export function lokrMergeInto<A extends FloatArray>(
+  weight: Tensor<A>,
+  params: Readonly<Record<string, Tensor<A>>>,
+  layer: LoKrLayerShape,
+  scale: number,
+  o: LoKrDeltaOptions = {},
+): void {
+  const expected = weightShape(layer);
+  if (weight.shape.length !== expected.length || weight.shape.some((d, i) => d !== expected[i])) {
+    throw new LoKrError(
+      `lokrMergeInto: weight has shape [${weight.shape.join(", ")}], the layer's weight is [${expected.join(", ")}]`,
+    );
+  }
+  const s = resolveStructure(params, layer);
+  if (s.peftConv1dQuirk && (o.layout ?? "peft") === "peft") {
+    addScaledInPlace(weight, lokrDeltaWeight(params, layer, 1, o), scale);
+    return;
+  }
+  kronMergeInto(weight, rebuildW1(params), rebuildW2(params, layer, s), scale);
+}
