@@ -1,0 +1,170 @@
+import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
+import type { FloatDtype } from "./safetensors-dtype";
+import { checkWriteDtype, encodeTensorData, type PlannedTensor, planSafetensors } from "./safetensors-encode";
+import { SafetensorsError } from "./safetensors-error";
+import { ioError } from "./safetensors-file";
+import type { SafetensorsHeader } from "./safetensors-header";
+import { AtomicFile } from "./write-file-atomic";
+
+/** A tensor announced to {@link SafetensorsWriter.create} before its data is known. */
+export interface TensorToStream {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Dtype in the file; default: the writer's `dtype` option, else `"F32"`. */
+  readonly dtype?: FloatDtype;
+}
+
+/**
+ * Streaming safetensors writer: the header (every name, shape and dtype) is written first, then
+ * each tensor's data is written to its place as it becomes available, in any order, so a caller
+ * never holds more than one tensor. The file is built under a temporary name and appears under
+ * `path` only when `close()` succeeds with every tensor written; `abort()` (or a failed
+ * `close()`) removes it. The layout is the same as `serializeSafetensors` gives.
+ *
+ * @example
+ * const w = await SafetensorsWriter.create("out.safetensors", [{ name: "w", shape: [2, 2] }]);
+ * try { await w.write("w", tensor); await w.close(); } catch (e) { await w.abort(); throw e; }
+ */
+export class SafetensorsWriter {
+  private readonly pendingNames: Set<string>;
+  private readonly byName: ReadonlyMap<string, PlannedTensor>;
+  private finished = false;
+
+  private constructor(
+    /** The final path. */
+    readonly path: string,
+    /** The header being written, with absolute positions. */
+    readonly header: SafetensorsHeader,
+    private readonly dataOffset: number,
+    planned: readonly PlannedTensor[],
+    private readonly file: AtomicFile,
+  ) {
+    this.byName = new Map(planned.map((p) => [p.name, p]));
+    this.pendingNames = new Set(planned.map((p) => p.name));
+  }
+
+  /**
+   * Creates the temporary file and writes the header.
+   *
+   * @throws SafetensorsError for an invalid name/shape/dtype (before touching the disk) or `io`.
+   */
+  static async create(
+    path: string,
+    tensors: readonly TensorToStream[],
+    opts: { readonly metadata?: Readonly<Record<string, string>>; readonly dtype?: FloatDtype } = {},
+  ): Promise<SafetensorsWriter> {
+    const plan = planSafetensors(
+      tensors.map((t) => ({
+        name: t.name,
+        shape: t.shape,
+        dtype: checkWriteDtype(t.name, t.dtype ?? opts.dtype ?? "F32"),
+      })),
+      opts.metadata ?? null,
+    );
+    let file: AtomicFile;
+    try {
+      file = await AtomicFile.create(path);
+    } catch (cause) {
+      throw ioError(path, "a writable directory", cause);
+    }
+    try {
+      await file.writeAt(plan.headerBytes, 0);
+      if (plan.fileSize > plan.headerBytes.length) await file.handle.truncate(plan.fileSize);
+    } catch (cause) {
+      await file.abort();
+      throw ioError(path, "a writable file", cause);
+    }
+    const header: SafetensorsHeader = {
+      tensors: plan.tensors.map((p) => ({
+        name: p.name,
+        dtype: p.dtype,
+        shape: p.shape,
+        byteOffset: plan.dataOffset + p.begin,
+        byteLength: p.end - p.begin,
+      })),
+      metadata: opts.metadata === undefined ? null : { ...opts.metadata },
+      dataOffset: plan.dataOffset,
+    };
+    return new SafetensorsWriter(path, header, plan.dataOffset, plan.tensors, file);
+  }
+
+  /** Names announced but not written yet. */
+  get pending(): string[] {
+    return [...this.pendingNames];
+  }
+
+  /**
+   * Writes one announced tensor's data (converted to its dtype).
+   *
+   * @throws SafetensorsError `not_found` (not announced, or already written), `size_mismatch`
+   *   (shape differs from the announced one), `io`.
+   */
+  async write(name: string, tensor: Tensor<FloatArray>): Promise<void> {
+    if (this.finished)
+      throw new SafetensorsError("io", name, "an open writer", "closed", { path: this.path });
+    const planned = this.byName.get(name);
+    if (planned === undefined || !this.pendingNames.has(name)) {
+      throw new SafetensorsError(
+        "not_found",
+        name,
+        "a tensor announced to create() and not yet written",
+        planned === undefined ? "an unknown name" : "already written",
+        { path: this.path },
+      );
+    }
+    const same =
+      tensor.shape.length === planned.shape.length && tensor.shape.every((d, i) => d === planned.shape[i]);
+    let numel = 1;
+    for (const d of planned.shape) numel *= d;
+    if (!same || tensor.data.length !== numel) {
+      throw new SafetensorsError(
+        "size_mismatch",
+        name,
+        `shape [${planned.shape.join(", ")}] (${numel} values)`,
+        `shape [${tensor.shape.join(", ")}] (${tensor.data.length} values)`,
+        { path: this.path },
+      );
+    }
+    const bytes = encodeTensorData(planned.dtype, tensor.data);
+    this.pendingNames.delete(name);
+    try {
+      await this.file.writeAt(bytes, this.dataOffset + planned.begin);
+    } catch (cause) {
+      this.pendingNames.add(name);
+      throw ioError(this.path, "a writable file", cause);
+    }
+  }
+
+  /**
+   * Finishes the file: fsync, then rename over `path`.
+   *
+   * @throws SafetensorsError `truncated` when some announced tensor was never written (the
+   *   temporary file is then removed and `path` left untouched), or `io`.
+   */
+  async close(): Promise<void> {
+    if (this.finished) return;
+    if (this.pendingNames.size > 0) {
+      const missing = this.pending;
+      await this.abort();
+      throw new SafetensorsError(
+        "truncated",
+        missing[0]!,
+        "every announced tensor written before close()",
+        `${missing.length} not written (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""})`,
+        { path: this.path },
+      );
+    }
+    this.finished = true;
+    try {
+      await this.file.commit();
+    } catch (cause) {
+      throw ioError(this.path, "a writable file", cause);
+    }
+  }
+
+  /** Discards the temporary file; `path` is left as it was. Safe to call twice. */
+  async abort(): Promise<void> {
+    this.finished = true;
+    await this.file.abort();
+  }
+}
