@@ -1,0 +1,73 @@
+import { type FloatArray, lowRankHadamard, reshape, type Tensor, tuckerRebuild } from "@lycoris-ts/kernels";
+import { resolveLoHaFactors } from "./factors";
+import { formatShape, LoHaMathError } from "./loha-math-error";
+import { checkLayerShape, lohaBaseWeightShape } from "./param-shapes";
+import type { LoHaLayerShape, LoHaParams } from "./types";
+
+/**
+ * ΔW of one LoHa adapter, shaped like the base weight, scaling included:
+ * `ΔW = scale · (w1_a·w1_b) ⊙ (w2_a·w2_b)` (kernel flattened into `w*_b` for convolutions), or in
+ * the Tucker form `ΔW = scale · T1(t1, w1_a, w1_b) ⊙ T2(t2, w2_a, w2_b)` with
+ * `T(t, a, b)[p, q, …k] = Σᵢⱼ t[i, j, …k]·a[i, p]·b[j, q]` (PEFT's `make_weight_cp`).
+ *
+ * `scale` is PEFT's `scaling = alpha / r`. The array type follows `hada_w1_a`.
+ */
+export function lohaDeltaWeight<A extends FloatArray>(
+  params: LoHaParams<A>,
+  layer: LoHaLayerShape,
+  scale: number,
+): Tensor<A> {
+  checkLayerShape(layer);
+  const f = resolveLoHaFactors(params, layer);
+  const shape = lohaBaseWeightShape(layer);
+  if (f.t1 !== null && f.t2 !== null) {
+    const rebuilt = tuckerRebuild(f.t1, f.w1a, f.w1b);
+    const other = tuckerRebuild(f.t2, f.w2a, f.w2b);
+    const d = rebuilt.data;
+    const e = other.data;
+    for (let i = 0; i < d.length; i++) d[i] = (d[i] ?? 0) * (e[i] ?? 0) * scale;
+    return reshape(rebuilt, shape);
+  }
+  return reshape(lowRankHadamard(f.w1a, f.w1b, f.w2a, f.w2b, scale), shape);
+}
+
+/**
+ * Multiplies the output rows of a ΔW-shaped tensor by `mask` in place (rank dropout:
+ * `ΔW ← diag(mask)·ΔW`).
+ */
+export function applyRowMaskInPlace(t: Tensor<FloatArray>, mask: Float32Array): void {
+  const rows = t.shape[0] ?? 0;
+  checkRowMask(mask, rows);
+  const d = t.data;
+  const cols = rows === 0 ? 0 : d.length / rows;
+  for (let o = 0; o < rows; o++) {
+    const m = mask[o] ?? 0;
+    if (m === 1) continue;
+    const base = o * cols;
+    for (let k = 0; k < cols; k++) d[base + k] = (d[base + k] ?? 0) * m;
+  }
+}
+
+/** Throws unless the rank-dropout mask has one entry per output row. */
+export function checkRowMask(mask: Float32Array, rows: number): void {
+  if (mask.length !== rows) {
+    throw new LoHaMathError(`rank-dropout mask has ${mask.length} rows, ΔW has ${rows}`, {
+      field: "rowMask",
+      expected: `${rows} entries`,
+      received: `${mask.length} entries`,
+    });
+  }
+}
+
+/** Throws unless `t`'s shape equals the base weight shape of `layer`. */
+export function expectWeightShape(t: Tensor<FloatArray>, layer: LoHaLayerShape, field: string): void {
+  const shape = lohaBaseWeightShape(layer);
+  const ok = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+  if (!ok) {
+    throw new LoHaMathError(`${field} has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`, {
+      field,
+      expected: formatShape(shape),
+      received: formatShape(t.shape),
+    });
+  }
+}

@@ -1,0 +1,27 @@
+export { lohaBackward } from "./backward";
+export { applyRowMaskInPlace, lohaDeltaWeight } from "./delta-weight";
+export { lohaForward } from "./forward";
+export type { LoHaInitWeights } from "./init-params";
+export { initLoHaParams } from "./init-params";
+export { lohaLinearPath } from "./linear-path";
+export type { LoHaMathErrorDetails } from "./loha-math-error";
+export { LoHaMathError } from "./loha-math-error";
+export { lohaMergeInto } from "./merge";
+export {
+  LOHA_PARAM_NAMES,
+  lohaBaseWeightShape,
+  lohaParamShapes,
+  lohaUsesEffectiveConv,
+} from "./param-shapes";
+export { lohaRankDropoutMask } from "./rank-dropout";
+export type {
+  ConvGeometry,
+  LoHaApplyOptions,
+  LoHaGradients,
+  LoHaLayerKind,
+  LoHaLayerShape,
+  LoHaLinearPath,
+  LoHaParamLayout,
+  LoHaParams,
+  LoHaShapeOptions,
+} from "./types";

@@ -1,0 +1,35 @@
+/** Details of a {@link LoHaMathError}. */
+export interface LoHaMathErrorDetails {
+  /** The offending argument, parameter name or option. */
+  readonly field?: string;
+  /** What was expected there (for example a shape such as `[16, 12]`). */
+  readonly expected?: string;
+  /** What was received instead. */
+  readonly received?: string;
+}
+
+/**
+ * Thrown by the functional LoHa math when an argument does not fit (wrong shape, missing
+ * parameter, invalid rank). Carries the offending field and what was expected.
+ */
+export class LoHaMathError extends Error {
+  /** The offending argument, parameter name or option (`null` when none applies). */
+  readonly field: string | null;
+  /** What was expected (`null` when not applicable). */
+  readonly expected: string | null;
+  /** What was received (`null` when not applicable). */
+  readonly received: string | null;
+
+  constructor(message: string, details: LoHaMathErrorDetails = {}) {
+    super(message);
+    this.name = "LoHaMathError";
+    this.field = details.field ?? null;
+    this.expected = details.expected ?? null;
+    this.received = details.received ?? null;
+  }
+}
+
+/** Formats a shape as error messages show it: `[2, 3]`. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
