@@ -1,2 +1,21 @@
-/** placeholder until the package lands */
-export const packageName = "@lycoris-ts/kernels";
+export type { BackendName } from "./backend/f32-kernels";
+export { getBackend, setBackend } from "./backend/resolve-backend";
+export { decodeBF16, decodeF16, encodeBF16, encodeF16 } from "./dtype";
+export { KernelsError } from "./errors";
+export type { ConvGrads, ConvOptions, PaddingMode } from "./ops/conv";
+export { conv1d, conv1dBackward, conv2d, conv2dBackward } from "./ops/conv";
+export { add, addScaledInPlace, hadamard, scale } from "./ops/elementwise";
+export { kron } from "./ops/kron";
+export type { KronApplyGrads } from "./ops/kron-apply";
+export { kronApply, kronApplyBackward } from "./ops/kron-apply";
+export { kronMergeInto } from "./ops/kron-merge";
+export type { LowRankHadamardGrads } from "./ops/low-rank-hadamard";
+export { lowRankHadamard, lowRankHadamardApply, lowRankHadamardBackward } from "./ops/low-rank-hadamard";
+export type { MatmulOptions } from "./ops/matmul";
+export { matmul } from "./ops/matmul";
+export type { TuckerGrads } from "./ops/tucker";
+export { tuckerRebuild, tuckerRebuildBackward } from "./ops/tucker";
+export type { Rng } from "./rng";
+export { createRng, fanIn, kaimingUniform, normalTensor, uniformTensor } from "./rng";
+export type { FloatArray, Tensor } from "./tensor";
+export { numel, permute, reshape, tensor, toFloat32, toFloat64, zeros, zeros64 } from "./tensor";

@@ -1,0 +1,112 @@
+import { KernelsError } from "../errors";
+import type { BackendName, ConcreteBackendName, F32Kernels, HotOp } from "./f32-kernels";
+import { getGpuJsBackend, gpuJsPreferred } from "./gpujs-backend";
+import { createJsBackend } from "./js-backend";
+import { createMlMatrixBackend } from "./ml-matrix-backend";
+import { getWasmBackend } from "./wasm-backend";
+
+const NAMES: readonly BackendName[] = ["auto", "wasm", "js", "ml-matrix", "gpu.js"];
+
+/** The backend registry: the user's choice and the backends created so far (lazily). */
+const registry: {
+  choice: BackendName | undefined;
+  js: F32Kernels | undefined;
+  mlMatrix: F32Kernels | undefined;
+} = { choice: undefined, js: undefined, mlMatrix: undefined };
+
+function isBackendName(name: string): name is BackendName {
+  return (NAMES as readonly string[]).includes(name);
+}
+
+function envBackend(): BackendName | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = env?.LYCORIS_BACKEND;
+  if (value === undefined || value === "") return undefined;
+  if (!isBackendName(value)) {
+    throw new KernelsError(
+      "LYCORIS_BACKEND",
+      `unknown backend "${value}"; expected one of ${NAMES.join(", ")}`,
+    );
+  }
+  return value;
+}
+
+function jsBackend(): F32Kernels {
+  registry.js ??= createJsBackend();
+  return registry.js;
+}
+
+function mlMatrixBackend(): F32Kernels {
+  registry.mlMatrix ??= createMlMatrixBackend();
+  return registry.mlMatrix;
+}
+
+/** Returns the named concrete backend, or throws when it is unavailable in this runtime. */
+export function concreteBackend(name: ConcreteBackendName): F32Kernels {
+  switch (name) {
+    case "js":
+      return jsBackend();
+    case "ml-matrix":
+      return mlMatrixBackend();
+    case "wasm": {
+      const b = getWasmBackend();
+      if (!b) throw new KernelsError("setBackend", "WebAssembly SIMD is not available in this runtime");
+      return b;
+    }
+    case "gpu.js": {
+      const b = getGpuJsBackend();
+      if (!b) throw new KernelsError("setBackend", "gpu.js is not loaded; call `await initGpuJs()` first");
+      return b;
+    }
+  }
+}
+
+/**
+ * Selects the backend for all float32 ops. `auto` (the default) picks per op and size; a concrete name
+ * forces that backend and throws if it is unavailable. Overrides the `LYCORIS_BACKEND` env variable.
+ */
+export function setBackend(name: BackendName): void {
+  if (!isBackendName(name)) {
+    throw new KernelsError(
+      "setBackend",
+      `unknown backend "${String(name)}"; expected one of ${NAMES.join(", ")}`,
+    );
+  }
+  if (name !== "auto") concreteBackend(name);
+  registry.choice = name;
+}
+
+/** The current choice: `setBackend`'s, else env `LYCORIS_BACKEND`, else `"auto"`. */
+export function getBackend(): BackendName {
+  return registry.choice ?? envBackend() ?? "auto";
+}
+
+/*
+ * Crossover points for `auto`, from `pnpm bench` (docs/benchmarks.md) on a 2-core Xeon, Node 20:
+ * below these work sizes (multiply-adds) the cost of copying operands into WASM memory outweighs the
+ * SIMD speed-up and the plain JS loops win.
+ */
+const WASM_MIN_WORK: Record<HotOp, number> = {
+  matmul: 4096,
+  kronApply: 4096,
+  kronMerge: 1024,
+  lowRankHadamard: 1024,
+};
+
+/**
+ * The backend that runs a float32 hot op of the given size (multiply-adds). `auto` never picks
+ * ml-matrix (slowest everywhere in the benchmark) nor gpu.js unless a hardware adapter won calibration.
+ */
+export function backendFor(op: HotOp, work: number): F32Kernels {
+  const choice = getBackend();
+  if (choice !== "auto") return concreteBackend(choice);
+  if (gpuJsPreferred() && op === "matmul" && work >= 1 << 27) {
+    const g = getGpuJsBackend();
+    if (g) return g;
+  }
+  if (work >= WASM_MIN_WORK[op]) {
+    const w = getWasmBackend();
+    if (w) return w;
+  }
+  return jsBackend();
+}

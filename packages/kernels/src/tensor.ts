@@ -1,0 +1,99 @@
+import { KernelsError } from "./errors";
+
+/** The element arrays a tensor can hold. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** A row-major tensor: flat element data plus its shape. */
+export interface Tensor<A extends FloatArray = Float32Array> {
+  readonly data: A;
+  readonly shape: readonly number[];
+}
+
+/** Number of elements of a tensor with this shape (1 for a scalar shape `[]`). */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new KernelsError("numel", `shape [${shape.join(", ")}] has an invalid dimension ${d}`);
+    }
+    n *= d;
+  }
+  return n;
+}
+
+/** Wraps `data` as a tensor of `shape`; throws when the element count does not match. */
+export function tensor<A extends FloatArray>(data: A, shape: readonly number[]): Tensor<A> {
+  const n = numel(shape);
+  if (data.length !== n) {
+    throw new KernelsError("tensor", `shape [${shape.join(", ")}] needs ${n} elements, got ${data.length}`);
+  }
+  return { data, shape: [...shape] };
+}
+
+/** A float32 tensor of zeros. */
+export function zeros(shape: readonly number[]): Tensor<Float32Array> {
+  return { data: new Float32Array(numel(shape)), shape: [...shape] };
+}
+
+/** A float64 tensor of zeros. */
+export function zeros64(shape: readonly number[]): Tensor<Float64Array> {
+  return { data: new Float64Array(numel(shape)), shape: [...shape] };
+}
+
+/** Same data, new shape (no copy). Throws when the element counts differ. */
+export function reshape<A extends FloatArray>(t: Tensor<A>, shape: readonly number[]): Tensor<A> {
+  if (numel(shape) !== t.data.length) {
+    throw new KernelsError(
+      "reshape",
+      `cannot reshape [${t.shape.join(", ")}] (${t.data.length} elements) to [${shape.join(", ")}]`,
+    );
+  }
+  return { data: t.data, shape: [...shape] };
+}
+
+/** Allocates an array of the same element type as `like`. */
+export function allocLike<A extends FloatArray>(like: A, n: number): A {
+  return (like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n)) as A;
+}
+
+/** Reorders axes (like `torch.permute`) and returns a contiguous copy. */
+export function permute<A extends FloatArray>(t: Tensor<A>, axes: readonly number[]): Tensor<A> {
+  const rank = t.shape.length;
+  if (axes.length !== rank || new Set(axes).size !== rank || axes.some((a) => a < 0 || a >= rank)) {
+    throw new KernelsError("permute", `axes [${axes.join(", ")}] are not a permutation of ${rank} dims`);
+  }
+  const inStrides = new Array<number>(rank).fill(1);
+  for (let d = rank - 2; d >= 0; d--) inStrides[d] = inStrides[d + 1]! * t.shape[d + 1]!;
+  const outShape = axes.map((a) => t.shape[a]!);
+  const strides = axes.map((a) => inStrides[a]!);
+  const out = allocLike(t.data, t.data.length);
+  const idx = new Array<number>(rank).fill(0);
+  const src = t.data;
+  const n = out.length;
+  if (n === 0) return { data: out, shape: outShape };
+  const last = rank - 1;
+  const lastLen = rank > 0 ? outShape[last]! : 1;
+  const lastStride = rank > 0 ? strides[last]! : 0;
+  let o = 0;
+  while (o < n) {
+    let base = 0;
+    for (let d = 0; d < last; d++) base += idx[d]! * strides[d]!;
+    for (let j = 0; j < lastLen; j++) out[o++] = src[base + j * lastStride]!;
+    for (let d = last - 1; d >= 0; d--) {
+      idx[d] = idx[d]! + 1;
+      if (idx[d]! < outShape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return { data: out, shape: outShape };
+}
+
+/** Converts to float64 (copies). */
+export function toFloat64(t: Tensor<FloatArray>): Tensor<Float64Array> {
+  return { data: Float64Array.from(t.data), shape: [...t.shape] };
+}
+
+/** Converts to float32 (copies, rounding to nearest). */
+export function toFloat32(t: Tensor<FloatArray>): Tensor<Float32Array> {
+  return { data: Float32Array.from(t.data), shape: [...t.shape] };
+}
