@@ -62,7 +62,7 @@ describe("LoKr math against PEFT's recorded numbers", () => {
         const conv = convGeometryOf(m);
         const x = inputs.get(moduleName)!;
         const baseWeight = base.get(`${moduleName}.weight`)!;
-        const merged = { data: baseWeight.data.slice(), shape: baseWeight.shape };
+        const merged: Tensor<Float32Array> = { data: baseWeight.data.slice(), shape: baseWeight.shape };
         for (const [adapterName, a] of Object.entries(mod.adapters)) {
           const params = paramsOf(weights.get(adapterName)!, moduleName);
           expect(Object.keys(params).sort(), `${moduleName}/${adapterName} params`).toEqual(

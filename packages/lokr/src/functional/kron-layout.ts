@@ -56,9 +56,9 @@ export function kronFactorGradsDense<A extends FloatArray>(
         for (let c = 0; c < J; c++) {
           const d = D[base + c]!;
           acc += d * b[bBase + c]!;
-          dw2[bBase + c] += d * aPi;
+          dw2[bBase + c] = dw2[bBase + c]! + d * aPi;
         }
-        dw1[p * m + i] += acc * scale;
+        dw1[p * m + i] = dw1[p * m + i]! + acc * scale;
       }
     }
   }
