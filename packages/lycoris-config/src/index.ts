@@ -1,2 +1,22 @@
-/** placeholder until the package lands */
-export const packageName = "@lycoris-ts/lycoris-config";
+export type { AdapterConfigToJsonOptions, ParsedAdapterConfig } from "./adapter-config-json";
+export { adapterConfigToJson, parseAdapterConfigJson } from "./adapter-config-json";
+export { DEFAULT_TARGET_MODULES, defaultTargetModules } from "./default-target-modules";
+export type { LycorisConfigErrorDetails, LycorisErrorKind } from "./errors";
+export { LycorisConfigError } from "./errors";
+export type { InitWeights, LycorisConfigOptions } from "./lycoris-config";
+export { LycorisConfig } from "./lycoris-config";
+export { findMinimalTargetModules, MIN_TARGET_MODULES_FOR_OPTIMIZATION } from "./minimal-target-modules";
+export type { ModelDescription, ModuleDescription, ModuleKind } from "./model-description";
+export { parseModelDescription } from "./model-description";
+export type { ModuleMatch, ModuleMatcher } from "./module-matching";
+export { createModuleMatcher, matchesNameOrSuffix } from "./module-matching";
+export { isModuleToSave } from "./modules-to-save";
+export type { PythonMatchMode } from "./python-regex";
+export { compilePythonRegex, translatePythonRegex } from "./python-regex";
+export type { RankAndAlpha } from "./rank-pattern";
+export { findPatternKey, resolveRankAndAlpha, validateForInjection } from "./rank-pattern";
+export { camelToSnake, snakeToCamel } from "./snake-case";
+export type { SelectTargetModulesOptions, TargetSelection } from "./target-selection";
+export { selectTargetModules } from "./target-selection";
+export type { PeftTaskType } from "./task-type";
+export { isPeftTaskType, PEFT_TASK_TYPES } from "./task-type";

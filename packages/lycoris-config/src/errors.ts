@@ -1,0 +1,49 @@
+/**
+ * What went wrong, as a stable classification. The first ten are the `error_kind` values of PEFT's
+ * conformance fixtures (`errors.json`); the last three are ours.
+ */
+export type LycorisErrorKind =
+  | "layers_pattern_without_layers_to_transform"
+  | "invalid_rank"
+  | "no_target_match"
+  | "unsupported_module_type"
+  | "all_modules_excluded"
+  | "no_modules_targeted"
+  | "target_modules_required"
+  | "invalid_task_type"
+  | "mixed_peft_types"
+  | "duplicate_adapter_name"
+  | "invalid_value"
+  | "invalid_regex"
+  | "invalid_adapter_config";
+
+/** Details carried by every {@link LycorisConfigError}. */
+export interface LycorisConfigErrorDetails {
+  /** The offending config field (camelCase), or the module / key concerned. */
+  readonly field: string;
+  /** What would have been accepted, in words. */
+  readonly expected: string;
+  /** The value that was given. */
+  readonly received: unknown;
+}
+
+/**
+ * The one error class of the config family. `message` is PEFT's own text wherever PEFT raises for the
+ * same situation (so it can be compared with PEFT's fixtures); `kind`, `field`, `expected` and `received`
+ * say the same thing in a machine-readable way.
+ */
+export class LycorisConfigError extends Error {
+  override readonly name = "LycorisConfigError";
+  readonly kind: LycorisErrorKind;
+  readonly field: string;
+  readonly expected: string;
+  readonly received: unknown;
+
+  constructor(kind: LycorisErrorKind, message: string, details: LycorisConfigErrorDetails) {
+    super(message);
+    this.kind = kind;
+    this.field = details.field;
+    this.expected = details.expected;
+    this.received = details.received;
+  }
+}
