@@ -137,11 +137,11 @@ function factorGradsFromDelta<A extends FloatArray>(
  * use the factorised (Khatri–Rao) form when it is cheaper, so no `out × in` temporary is needed.
  */
 export function lohaBackward<A extends FloatArray>(
-  x: Tensor<A>,
+  x: Tensor<NoInfer<A>>,
   params: LoHaParams<A>,
   layer: LoHaLayerShape,
   scale: number,
-  dy: Tensor<A>,
+  dy: Tensor<NoInfer<A>>,
   conv?: ConvGeometry,
   o?: LoHaApplyOptions,
 ): LoHaGradients<A> {

@@ -28,9 +28,10 @@ export function scaleColumnsInPlace(data: FloatArray, cols: number, mask: Float3
  * Linear layers are applied without building ΔW when that is cheaper (ΔW has rank ≤ r1·r2:
  * `ΔW = Σᵢⱼ (a1ᵢ ⊙ a2ⱼ)(b1ᵢ ⊙ b2ⱼ)ᵀ`, so a row costs O(r²·(in+out)) instead of O(in·out));
  * see {@link lohaLinearPath} and `o.path`. `o.rowMask` applies rank dropout (rows of ΔW).
+ * The array type `A` is taken from `params`; `x` must use the same element type.
  */
 export function lohaForward<A extends FloatArray>(
-  x: Tensor<A>,
+  x: Tensor<NoInfer<A>>,
   params: LoHaParams<A>,
   layer: LoHaLayerShape,
   scale: number,
