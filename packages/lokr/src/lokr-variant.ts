@@ -1,0 +1,80 @@
+import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
+import { lokrBackward } from "./functional/backward";
+import { lokrDeltaWeight } from "./functional/delta-weight";
+import { lokrForward } from "./functional/forward";
+import { initLoKrParams } from "./functional/init-params";
+import { lokrMergeInto } from "./functional/merge-into";
+import { lokrParamShapes } from "./functional/param-shapes";
+import { rankDropoutMask } from "./functional/rank-dropout";
+import type { ConvGeometry, LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
+import { LoKrConfig, type LoKrConfigOptions } from "./lokr-config";
+
+/** The layer shape the LoKr math takes, from the runtime's context. */
+export function lokrLayerShape(ctx: AdapterContext<LoKrConfig>): LoKrLayerShape {
+  const { layer } = ctx;
+  return {
+    kind: layer.kind,
+    outFeatures: layer.outFeatures,
+    inFeatures: layer.inFeatures,
+    kernelSize: layer.kernelSize,
+    groups: layer.groups,
+  };
+}
+
+/** The shape-deciding options for this module (rank after `rank_pattern`). */
+export function lokrShapeOptions(ctx: AdapterContext<LoKrConfig>): LoKrShapeOptions {
+  return {
+    r: ctx.r,
+    decomposeBoth: ctx.config.decomposeBoth,
+    decomposeFactor: ctx.config.decomposeFactor,
+    useEffectiveConv2d: ctx.config.useEffectiveConv2d,
+  };
+}
+
+function conv(ctx: AdapterContext<LoKrConfig>): ConvGeometry | undefined {
+  return ctx.layer.conv ?? undefined;
+}
+
+/**
+ * The LoKr variant for the adapter registry: PEFT's `LoKrLayer` hooks (shapes,
+ * init, delta weight) plus a structured forward/backward that never
+ * materialises `kron(w1, w2)` where applying the factors is cheaper.
+ */
+export const lokrVariant: AdapterVariant<LoKrConfig> = {
+  peftType: "LOKR",
+  prefix: "lokr_",
+  parameterNames: ["lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2"],
+  supportedKinds: ["linear", "conv1d", "conv2d"],
+  createConfig: (options) => new LoKrConfig(options as LoKrConfigOptions),
+  parameterLayout(ctx) {
+    const { structure, params } = lokrParamShapes(lokrLayerShape(ctx), lokrShapeOptions(ctx));
+    return {
+      params,
+      structure: {
+        w1: structure.w1,
+        w2: structure.w2,
+        out: [...structure.outFactors],
+        in: [...structure.inFactors],
+      },
+    };
+  },
+  initParameters: (ctx, rng) => initLoKrParams(lokrLayerShape(ctx), lokrShapeOptions(ctx), ctx.config.initWeights, rng),
+  deltaWeight: (params, ctx, scaling) =>
+    lokrDeltaWeight(params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
+  forward: (x, params, ctx, scaling) =>
+    lokrForward(x, params, lokrLayerShape(ctx), scaling, conv(ctx), {
+      layout: ctx.config.deltaLayout,
+      adapterPadding: "base",
+    }),
+  backward: (x, params, ctx, scaling, dy) =>
+    lokrBackward(x, params, lokrLayerShape(ctx), scaling, dy, conv(ctx), {
+      layout: ctx.config.deltaLayout,
+      adapterPadding: "base",
+    }),
+  mergeInto: (weight, params, ctx, scaling) =>
+    lokrMergeInto(weight, params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
+  rankDropoutMask: (ctx, rng) =>
+    ctx.config.rankDropout > 0
+      ? rankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, ctx.config.rankDropoutScale, rng)
+      : null,
+};

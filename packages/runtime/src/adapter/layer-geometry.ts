@@ -1,0 +1,44 @@
+import type { ConvOptions } from "@lycoris-ts/kernels";
+import { ConvNd } from "../model/conv";
+import { Linear } from "../model/linear";
+import type { Module } from "../model/module";
+import type { AdaptableKind, LayerGeometry } from "../registry/adapter-variant";
+
+/** The base layers adapters can wrap. */
+export type AdaptableLayer = Linear | ConvNd;
+
+/** Whether `m` is a layer kind that adapters can wrap. */
+export function isAdaptableLayer(m: Module): m is AdaptableLayer {
+  return m instanceof Linear || m instanceof ConvNd;
+}
+
+/** The geometry a variant sees of `layer`. */
+export function layerGeometry(layer: AdaptableLayer): LayerGeometry {
+  if (layer instanceof Linear) {
+    return {
+      kind: "linear",
+      outFeatures: layer.outFeatures,
+      inFeatures: layer.inFeatures,
+      kernelSize: [],
+      groups: 1,
+      weightShape: [layer.outFeatures, layer.inFeatures],
+      conv: null,
+    };
+  }
+  const conv: ConvOptions = layer.convOptions;
+  return {
+    kind: layer.kind as AdaptableKind,
+    outFeatures: layer.outChannels,
+    inFeatures: layer.inChannels / layer.groups,
+    kernelSize: [...layer.kernelSize],
+    groups: layer.groups,
+    weightShape: [...layer.weight.data.shape],
+    conv,
+  };
+}
+
+/** The same geometry with zero padding: PEFT's adapter path always pads with zeros. */
+export function withZeroPadding(g: LayerGeometry): LayerGeometry {
+  if (g.conv === null || g.conv.paddingMode === "zeros") return g;
+  return { ...g, conv: { ...g.conv, paddingMode: "zeros" } };
+}

@@ -1,0 +1,37 @@
+/** Kinds of {@link AdapterError}. PEFT's own kinds keep PEFT's names. */
+export type AdapterErrorKind =
+  | "duplicate_variant"
+  | "invalid_variant"
+  | "unknown_peft_type"
+  | "unknown_adapter"
+  | "duplicate_adapter_name"
+  | "mixed_peft_types"
+  | "invalid_rank"
+  | "unsupported_module_type"
+  | "shape_mismatch"
+  | "missing_parameter"
+  | "unexpected_parameter"
+  | "non_finite_merge"
+  | "training_not_supported"
+  | "invalid_state";
+
+/** A typed runtime error: which field/key, what was expected, what was found. */
+export class AdapterError extends Error {
+  override readonly name = "AdapterError";
+  readonly kind: AdapterErrorKind;
+  readonly field: string;
+  readonly expected: string;
+  readonly received: string;
+
+  constructor(
+    kind: AdapterErrorKind,
+    message: string,
+    detail: { field: string; expected?: string; received?: string },
+  ) {
+    super(message);
+    this.kind = kind;
+    this.field = detail.field;
+    this.expected = detail.expected ?? "";
+    this.received = detail.received ?? "";
+  }
+}

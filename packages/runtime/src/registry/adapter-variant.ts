@@ -1,0 +1,101 @@
+import type { ConvOptions, FloatArray, Rng, Tensor } from "@lycoris-ts/kernels";
+import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
+
+/** Layer kinds an adapter variant can adapt. */
+export type AdaptableKind = "linear" | "conv1d" | "conv2d";
+
+/**
+ * What a variant sees of the base layer it adapts. For convolutions,
+ * `inFeatures` is `in_channels / groups` (the weight's second dimension), as
+ * PEFT computes shapes from the weight.
+ */
+export interface LayerGeometry {
+  readonly kind: AdaptableKind;
+  readonly outFeatures: number;
+  readonly inFeatures: number;
+  /** Kernel size (`[]` for linear layers). */
+  readonly kernelSize: readonly number[];
+  readonly groups: number;
+  /** The base weight's shape: `[out, in]` or `[out, in / groups, ...kernel]`. */
+  readonly weightShape: readonly number[];
+  /** Stride, padding, dilation, groups and padding mode of a conv base layer; `null` for linear. */
+  readonly conv: ConvOptions | null;
+}
+
+/** Everything a variant hook needs to know about one adapter on one layer. */
+export interface AdapterContext<C extends LycorisConfig = LycorisConfig> {
+  readonly config: C;
+  /** The rank for this module (after `rank_pattern`). */
+  readonly r: number;
+  /** The alpha for this module (after `alpha_pattern`). */
+  readonly alpha: number;
+  readonly layer: LayerGeometry;
+}
+
+/** The parameters a variant creates for one layer, in PEFT's attribute order. */
+export interface ParameterLayout {
+  readonly params: ReadonlyArray<readonly [name: string, shape: readonly number[]]>;
+  /** Informational description of the factor structure (e.g. `{ w1: "full", w2: "lowrank" }`). */
+  readonly structure?: Readonly<Record<string, string | boolean | readonly number[]>>;
+}
+
+/** Adapter parameters of one layer by parameter name (`lokr_w1`, `hada_w1_a`, ...). */
+export type AdapterParams<A extends FloatArray = Float32Array> = Readonly<Record<string, Tensor<A>>>;
+
+/**
+ * A LyCORIS-style adapter type. A variant registers this object with an
+ * {@link AdapterRegistry} and gets injection, merge/unmerge, multiple adapters,
+ * train/eval, dropout and PEFT save/load from the runtime.
+ *
+ * Only `peftType`, `prefix`, `parameterNames`, `createConfig`, `parameterLayout`,
+ * `initParameters` and `deltaWeight` are required. Without `forward`, the
+ * runtime applies the materialised `deltaWeight`; without `backward`, training
+ * goes through `deltaWeightBackward` (required for training in that case).
+ */
+export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
+  /** PEFT's `peft_type` string, e.g. `"LOKR"`. */
+  readonly peftType: string;
+  /** The parameter-name prefix every parameter of this variant starts with, e.g. `"lokr_"`. */
+  readonly prefix: string;
+  /** Every parameter name the variant may create, in PEFT's attribute order (saved files follow it). */
+  readonly parameterNames: readonly string[];
+  /** Layer kinds this variant adapts (default: linear, conv1d, conv2d). */
+  readonly supportedKinds?: readonly AdaptableKind[];
+  /** Builds the variant's config from camelCase options (as parsed from `adapter_config.json`). */
+  createConfig(options: Readonly<Record<string, unknown>>): C;
+  /** Names and shapes of the parameters for one layer. */
+  parameterLayout(ctx: AdapterContext<C>): ParameterLayout;
+  /** Initial parameter values for `config.initWeights`, drawn from `rng`. */
+  initParameters(ctx: AdapterContext<C>, rng: Rng): Record<string, Tensor<Float32Array>>;
+  /** ΔW shaped like the base weight, scaling included. */
+  deltaWeight<A extends FloatArray>(params: AdapterParams<A>, ctx: AdapterContext<C>, scaling: number): Tensor<A>;
+  /** Gradients of every parameter from the gradient of ΔW (for training without a structured backward). */
+  deltaWeightBackward?<A extends FloatArray>(
+    params: AdapterParams<A>,
+    ctx: AdapterContext<C>,
+    scaling: number,
+    dDelta: Tensor<A>,
+  ): Record<string, Tensor<A>>;
+  /**
+   * The adapter's output contribution for input `x` without bias: `linear(x, ΔW)`
+   * or `conv(x, ΔW)` with the base layer's geometry and zero padding, ideally
+   * without materialising ΔW.
+   */
+  forward?<A extends FloatArray>(x: Tensor<A>, params: AdapterParams<A>, ctx: AdapterContext<C>, scaling: number): Tensor<A>;
+  /** Gradients w.r.t. `x` and every parameter, given the gradient of `forward`'s output. */
+  backward?<A extends FloatArray>(
+    x: Tensor<A>,
+    params: AdapterParams<A>,
+    ctx: AdapterContext<C>,
+    scaling: number,
+    dy: Tensor<A>,
+  ): { dx: Tensor<A>; grads: Record<string, Tensor<A>> };
+  /** In-place `weight += ΔW` (`scaling < 0` unmerges); default: add `deltaWeight`. */
+  mergeInto?(weight: Tensor<Float32Array>, params: AdapterParams, ctx: AdapterContext<C>, scaling: number): void;
+  /**
+   * The training-time rank-dropout keep mask over ΔW's output rows (already
+   * rescaled where the variant rescales), or `null` for no dropout. Default: PEFT
+   * LoKr semantics (`rand > p`, divided by the mean when `rankDropoutScale`).
+   */
+  rankDropoutMask?(ctx: AdapterContext<C>, rng: Rng): Float32Array | null;
+}
