@@ -1,1 +1,38 @@
-console.log("placeholder");
+import { resolve } from "node:path";
+import { registerLoHa } from "@lycoris-ts/loha";
+import { registerLoKr } from "@lycoris-ts/lokr";
+import { AdapterRegistry } from "@lycoris-ts/runtime";
+import { exists } from "./fixture-files";
+import { formatResult, runDirectory } from "./run-directory";
+
+const USAGE = `usage: pnpm conformance <fixture dir>
+
+Runs every case of a PEFT-format conformance fixture directory (see fixtures/peft/FORMAT.md)
+whose adapters are all of a registered type (LOKR, LOHA): builds the model, creates the adapters,
+loads PEFT's saved weights and compares everything PEFT recorded, plus errors.json, init.json and
+factorization.json. Tolerance: |ours - PEFT| <= 1e-5 * (1 + |PEFT|) per element.
+Prints one line per case and "N passed, N failed"; exits 1 on any failure.`;
+
+function main(argv: readonly string[]): number {
+  const arg = argv[0];
+  if (arg === undefined || arg === "--help" || arg === "-h") {
+    console.log(USAGE);
+    return arg === undefined ? 2 : 0;
+  }
+  const dir = resolve(process.env.INIT_CWD ?? process.cwd(), arg);
+  if (!exists(dir)) {
+    console.error(`error: fixture directory not found: ${dir}`);
+    return 2;
+  }
+  const registry = new AdapterRegistry();
+  registerLoKr(registry);
+  registerLoHa(registry);
+  const results = runDirectory(dir, registry, (r) => console.log(formatResult(r)));
+  const passed = results.filter((r) => r.status === "pass").length;
+  const failed = results.filter((r) => r.status === "fail").length;
+  const skipped = results.filter((r) => r.status === "skip").length;
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  return failed > 0 || passed === 0 ? 1 : 0;
+}
+
+process.exitCode = main(process.argv.slice(2));

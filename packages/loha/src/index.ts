@@ -3,19 +3,25 @@
  * format. Everything LoHa needs is exported here: the config, the model API,
  * the model building blocks and the file IO of the shared runtime.
  */
-export { LoHaConfig } from "./loha-config";
-export type { LoHaConfigOptions } from "./loha-config";
-export { lohaLayerShape, lohaShapeOptions, lohaVariant } from "./loha-variant";
-export { LoHaModel, getPeftModel, loadAdapter, loadPeftModel, registerLoHa } from "./loha-model";
-export * from "./functional/index";
+
+export type { Tensor } from "@lycoris-ts/kernels";
+export { createRng, tensor } from "@lycoris-ts/kernels";
+export type { LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
+export { LycorisConfigError } from "@lycoris-ts/lycoris-config";
+export type { AdapterVariant, LoadPeftModelOptions, PeftModelOptions } from "@lycoris-ts/runtime";
 export {
   AdamW,
   AdapterError,
   AdapterRegistry,
+  adapterStateDict,
+  buildModelFromDescription,
   Container,
   Conv1d,
   Conv2d,
+  crossEntropyLoss,
+  defaultRegistry,
   Flatten,
+  initModuleParameters,
   LayerNorm,
   Linear,
   LycorisLayer,
@@ -25,19 +31,14 @@ export {
   Parameter,
   PeftModel,
   ReLU,
-  Sequential,
-  adapterStateDict,
-  buildModelFromDescription,
-  crossEntropyLoss,
-  defaultRegistry,
-  initModuleParameters,
   readSafetensors,
   readSafetensorsSync,
+  Sequential,
   savePeftAdapter,
   writeSafetensors,
 } from "@lycoris-ts/runtime";
-export type { AdapterVariant, LoadPeftModelOptions, PeftModelOptions } from "@lycoris-ts/runtime";
-export { LycorisConfigError } from "@lycoris-ts/lycoris-config";
-export type { LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
-export { createRng, tensor } from "@lycoris-ts/kernels";
-export type { Tensor } from "@lycoris-ts/kernels";
+export * from "./functional/index";
+export type { LoHaConfigOptions } from "./loha-config";
+export { LoHaConfig } from "./loha-config";
+export { getPeftModel, LoHaModel, loadAdapter, loadPeftModel, registerLoHa } from "./loha-model";
+export { lohaLayerShape, lohaShapeOptions, lohaVariant } from "./loha-variant";

@@ -24,11 +24,15 @@ export class LoHaConfig extends LycorisConfig {
     super("LOHA", options);
     const v = options.useEffectiveConv2d ?? false;
     if (typeof v !== "boolean") {
-      throw new LycorisConfigError("invalid_value", "Invalid value for `useEffectiveConv2d`: expected a boolean.", {
-        field: "useEffectiveConv2d",
-        expected: "a boolean",
-        received: v,
-      });
+      throw new LycorisConfigError(
+        "invalid_value",
+        "Invalid value for `useEffectiveConv2d`: expected a boolean.",
+        {
+          field: "useEffectiveConv2d",
+          expected: "a boolean",
+          received: v,
+        },
+      );
     }
     this.useEffectiveConv2d = v;
   }

@@ -2,11 +2,11 @@ import {
   type AdapterRegistry,
   defaultRegistry,
   type LoadPeftModelOptions,
-  loadAdapter as runtimeLoadAdapter,
-  loadPeftModel as runtimeLoadPeftModel,
   type Module,
   PeftModel,
   type PeftModelOptions,
+  loadAdapter as runtimeLoadAdapter,
+  loadPeftModel as runtimeLoadPeftModel,
 } from "@lycoris-ts/runtime";
 import type { LoHaConfig } from "./loha-config";
 import { lohaVariant } from "./loha-variant";
@@ -38,13 +38,22 @@ export function getPeftModel(
 }
 
 /** PEFT's `PeftModel.from_pretrained` with LoHa registered: loads a saved adapter directory into `model`. */
-export function loadPeftModel(model: Module, dir: string, options: LoadPeftModelOptions = {}): Promise<PeftModel> {
+export function loadPeftModel(
+  model: Module,
+  dir: string,
+  options: LoadPeftModelOptions = {},
+): Promise<PeftModel> {
   registerLoHa(options.registry);
   return runtimeLoadPeftModel(model, dir, options);
 }
 
 /** PEFT's `load_adapter` with LoHa registered: adds the adapter saved in `dir` to `peft` as `name`. */
-export function loadAdapter(peft: PeftModel, dir: string, name: string, options: { isTrainable?: boolean } = {}): Promise<void> {
+export function loadAdapter(
+  peft: PeftModel,
+  dir: string,
+  name: string,
+  options: { isTrainable?: boolean } = {},
+): Promise<void> {
   registerLoHa(peft.registry);
   return runtimeLoadAdapter(peft, dir, name, options);
 }

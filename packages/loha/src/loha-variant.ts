@@ -46,11 +46,15 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
     const { structure, params } = lohaParamShapes(lohaLayerShape(ctx), lohaShapeOptions(ctx));
     return { params, structure: { effective_conv: structure.effectiveConv } };
   },
-  initParameters: (ctx, rng) => initLoHaParams(lohaLayerShape(ctx), lohaShapeOptions(ctx), ctx.config.initWeights, rng),
+  initParameters: (ctx, rng) =>
+    initLoHaParams(lohaLayerShape(ctx), lohaShapeOptions(ctx), ctx.config.initWeights, rng),
   deltaWeight: (params, ctx, scaling) => lohaDeltaWeight(params, lohaLayerShape(ctx), scaling),
   forward: (x, params, ctx, scaling) => lohaForward(x, params, lohaLayerShape(ctx), scaling, conv(ctx)),
-  backward: (x, params, ctx, scaling, dy) => lohaBackward(x, params, lohaLayerShape(ctx), scaling, dy, conv(ctx)),
+  backward: (x, params, ctx, scaling, dy) =>
+    lohaBackward(x, params, lohaLayerShape(ctx), scaling, dy, conv(ctx)),
   mergeInto: (weight, params, ctx, scaling) => lohaMergeInto(weight, params, lohaLayerShape(ctx), scaling),
   rankDropoutMask: (ctx, rng) =>
-    ctx.config.rankDropout > 0 ? lohaRankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, rng) : null,
+    ctx.config.rankDropout > 0
+      ? lohaRankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, rng)
+      : null,
 };

@@ -1,4 +1,4 @@
-import { LycorisConfig, type LycorisConfigOptions, LycorisConfigError } from "@lycoris-ts/lycoris-config";
+import { LycorisConfig, LycorisConfigError, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
 import type { AdapterVariant } from "@lycoris-ts/runtime";
 import { lokrVariant } from "./lokr-variant";
 
@@ -53,21 +53,29 @@ export class LoKrConfig extends LycorisConfig {
     this.decomposeBoth = bool("decomposeBoth", options.decomposeBoth, false);
     const factor = options.decomposeFactor ?? -1;
     if (!Number.isInteger(factor) || factor === 0 || factor < -1) {
-      throw new LycorisConfigError("invalid_value", "Invalid value for `decomposeFactor`: expected -1 or a positive integer.", {
-        field: "decomposeFactor",
-        expected: "-1 or a positive integer",
-        received: factor,
-      });
+      throw new LycorisConfigError(
+        "invalid_value",
+        "Invalid value for `decomposeFactor`: expected -1 or a positive integer.",
+        {
+          field: "decomposeFactor",
+          expected: "-1 or a positive integer",
+          received: factor,
+        },
+      );
     }
     this.decomposeFactor = factor;
     this.rankDropoutScale = bool("rankDropoutScale", options.rankDropoutScale, false);
     const layout = options.deltaLayout ?? "peft";
     if (layout !== "peft" && layout !== "kronecker") {
-      throw new LycorisConfigError("invalid_value", 'Invalid value for `deltaLayout`: expected "peft" or "kronecker".', {
-        field: "deltaLayout",
-        expected: '"peft" | "kronecker"',
-        received: layout,
-      });
+      throw new LycorisConfigError(
+        "invalid_value",
+        'Invalid value for `deltaLayout`: expected "peft" or "kronecker".',
+        {
+          field: "deltaLayout",
+          expected: '"peft" | "kronecker"',
+          received: layout,
+        },
+      );
     }
     Object.defineProperty(this, "deltaLayout", { value: layout, enumerable: false });
   }

@@ -58,7 +58,8 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
       },
     };
   },
-  initParameters: (ctx, rng) => initLoKrParams(lokrLayerShape(ctx), lokrShapeOptions(ctx), ctx.config.initWeights, rng),
+  initParameters: (ctx, rng) =>
+    initLoKrParams(lokrLayerShape(ctx), lokrShapeOptions(ctx), ctx.config.initWeights, rng),
   deltaWeight: (params, ctx, scaling) =>
     lokrDeltaWeight(params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
   forward: (x, params, ctx, scaling) =>

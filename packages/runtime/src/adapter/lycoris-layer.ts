@@ -15,7 +15,12 @@ import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
 import { AdapterError } from "../errors";
 import { Module } from "../model/module";
 import { Parameter } from "../model/parameter";
-import type { AdapterContext, AdapterParams, AdapterVariant, LayerGeometry } from "../registry/adapter-variant";
+import type {
+  AdapterContext,
+  AdapterParams,
+  AdapterVariant,
+  LayerGeometry,
+} from "../registry/adapter-variant";
 import { type AdaptableLayer, layerGeometry } from "./layer-geometry";
 import { ParameterDict } from "./parameter-dict";
 
@@ -155,11 +160,15 @@ export class LycorisLayer extends Module {
     for (const [pname, shape] of layout.params) {
       const t = init[pname];
       if (t === undefined || !sameShape(t.shape, shape)) {
-        throw new AdapterError("invalid_state", `variant ${variant.peftType}: initParameters gave no '${pname}' of shape [${shape}]`, {
-          field: pname,
-          expected: `[${shape.join(", ")}]`,
-          received: t ? `[${t.shape.join(", ")}]` : "missing",
-        });
+        throw new AdapterError(
+          "invalid_state",
+          `variant ${variant.peftType}: initParameters gave no '${pname}' of shape [${shape}]`,
+          {
+            field: pname,
+            expected: `[${shape.join(", ")}]`,
+            received: t ? `[${t.shape.join(", ")}]` : "missing",
+          },
+        );
       }
       let dict = this.children().get(pname);
       if (!(dict instanceof ParameterDict)) {
@@ -172,32 +181,48 @@ export class LycorisLayer extends Module {
   }
 
   /** Replaces the values of adapter `name`'s parameters (shapes checked, names must match the layout). */
-  loadAdapterValues(name: string, values: ReadonlyMap<string, Tensor<Float32Array>>, moduleName: string): void {
+  loadAdapterValues(
+    name: string,
+    values: ReadonlyMap<string, Tensor<Float32Array>>,
+    moduleName: string,
+  ): void {
     const params = this.parametersOf(name);
     for (const [pname, p] of params) {
       const t = values.get(pname);
       if (t === undefined) {
-        throw new AdapterError("missing_parameter", `adapter '${name}' of module '${moduleName}': parameter '${pname}' missing from the file`, {
-          field: `${moduleName}.${pname}`,
-          expected: `[${p.data.shape.join(", ")}]`,
-          received: "missing",
-        });
+        throw new AdapterError(
+          "missing_parameter",
+          `adapter '${name}' of module '${moduleName}': parameter '${pname}' missing from the file`,
+          {
+            field: `${moduleName}.${pname}`,
+            expected: `[${p.data.shape.join(", ")}]`,
+            received: "missing",
+          },
+        );
       }
       if (!sameShape(t.shape, p.data.shape)) {
         throw new AdapterError(
           "shape_mismatch",
           `module '${moduleName}', parameter '${pname}': expected shape [${p.data.shape.join(", ")}] for this base model, found [${t.shape.join(", ")}]`,
-          { field: `${moduleName}.${pname}`, expected: `[${p.data.shape.join(", ")}]`, received: `[${t.shape.join(", ")}]` },
+          {
+            field: `${moduleName}.${pname}`,
+            expected: `[${p.data.shape.join(", ")}]`,
+            received: `[${t.shape.join(", ")}]`,
+          },
         );
       }
     }
     for (const pname of values.keys()) {
       if (!params.has(pname)) {
-        throw new AdapterError("unexpected_parameter", `module '${moduleName}': the file has '${pname}', which adapter '${name}' does not create here`, {
-          field: `${moduleName}.${pname}`,
-          expected: [...params.keys()].join(", "),
-          received: pname,
-        });
+        throw new AdapterError(
+          "unexpected_parameter",
+          `module '${moduleName}': the file has '${pname}', which adapter '${name}' does not create here`,
+          {
+            field: `${moduleName}.${pname}`,
+            expected: [...params.keys()].join(", "),
+            received: pname,
+          },
+        );
       }
     }
     for (const [pname, p] of params) p.data.data.set(values.get(pname)!.data);
@@ -206,11 +231,15 @@ export class LycorisLayer extends Module {
   /** Removes adapter `name` (unmerge it first if merged). */
   deleteAdapter(name: string): void {
     if (this.#merged.includes(name)) {
-      throw new AdapterError("invalid_state", `cannot delete adapter '${name}' while it is merged; unmerge first`, {
-        field: name,
-        expected: "an unmerged adapter",
-        received: "merged",
-      });
+      throw new AdapterError(
+        "invalid_state",
+        `cannot delete adapter '${name}' while it is merged; unmerge first`,
+        {
+          field: name,
+          expected: "an unmerged adapter",
+          received: "merged",
+        },
+      );
     }
     for (const [, dict] of this.children()) if (dict instanceof ParameterDict) dict.delete(name);
     this.#adapters.delete(name);
@@ -324,7 +353,11 @@ export class LycorisLayer extends Module {
     for (const name of this.#active) {
       const a = this.#adapters.get(name);
       if (a === undefined) continue;
-      if (this.training && a.ctx.config.moduleDropout > 0 && !(this.#rng.uniform() > a.ctx.config.moduleDropout)) {
+      if (
+        this.training &&
+        a.ctx.config.moduleDropout > 0 &&
+        !(this.#rng.uniform() > a.ctx.config.moduleDropout)
+      ) {
         continue;
       }
       const mask = this.training ? this.#rankDropoutMask(a) : null;
@@ -340,11 +373,15 @@ export class LycorisLayer extends Module {
   override backward(dy: Tensor<Float32Array>): Tensor<Float32Array> {
     const rec = this.#record;
     if (rec === null) {
-      throw new AdapterError("invalid_state", "backward needs a forward in training mode (adapters enabled, not merged) first", {
-        field: "training",
-        expected: "a training-mode forward",
-        received: "none",
-      });
+      throw new AdapterError(
+        "invalid_state",
+        "backward needs a forward in training mode (adapters enabled, not merged) first",
+        {
+          field: "training",
+          expected: "a training-mode forward",
+          received: "none",
+        },
+      );
     }
     const dx = this.baseLayer.backward(dy);
     for (const { adapter: a, mask } of rec.used) {
@@ -366,11 +403,15 @@ export class LycorisLayer extends Module {
   #require(name: string): LayerAdapter {
     const a = this.#adapters.get(name);
     if (a === undefined) {
-      throw new AdapterError("unknown_adapter", `adapter '${name}' not found on this layer; it has ${this.adapterNames.join(", ") || "none"}`, {
-        field: "adapterName",
-        expected: this.adapterNames.join(" | "),
-        received: name,
-      });
+      throw new AdapterError(
+        "unknown_adapter",
+        `adapter '${name}' not found on this layer; it has ${this.adapterNames.join(", ") || "none"}`,
+        {
+          field: "adapterName",
+          expected: this.adapterNames.join(" | "),
+          received: name,
+        },
+      );
     }
     return a;
   }
@@ -427,11 +468,15 @@ export class LycorisLayer extends Module {
     const params = this.paramValues(a.name);
     if (a.variant.backward) return a.variant.backward(x, params, ctx, a.scaling, dy);
     if (!a.variant.deltaWeightBackward) {
-      throw new AdapterError("training_not_supported", `adapter variant ${a.variant.peftType} has neither backward nor deltaWeightBackward`, {
-        field: "variant",
-        expected: "backward or deltaWeightBackward",
-        received: a.variant.peftType,
-      });
+      throw new AdapterError(
+        "training_not_supported",
+        `adapter variant ${a.variant.peftType} has neither backward nor deltaWeightBackward`,
+        {
+          field: "variant",
+          expected: "backward or deltaWeightBackward",
+          received: a.variant.peftType,
+        },
+      );
     }
     const delta = a.variant.deltaWeight(params, ctx, a.scaling);
     const { dx, dw } = weightBackward(x, delta, dy, ctx.layer);
@@ -440,7 +485,11 @@ export class LycorisLayer extends Module {
 }
 
 /** `linear(x, w)` or `conv(x, w)` with the layer's geometry, no bias. */
-export function applyWeight<A extends FloatArray>(x: Tensor<A>, w: Tensor<A>, layer: LayerGeometry): Tensor<A> {
+export function applyWeight<A extends FloatArray>(
+  x: Tensor<A>,
+  w: Tensor<A>,
+  layer: LayerGeometry,
+): Tensor<A> {
   if (layer.kind === "linear") {
     const inF = layer.inFeatures;
     const rows = x.data.length / inF;

@@ -45,7 +45,10 @@ export async function readAdapterConfig(
   return configFromJson(files!.config, options);
 }
 
-function configFromJson(json: Record<string, unknown>, options: Pick<PeftModelOptions, "registry">): LycorisConfig {
+function configFromJson(
+  json: Record<string, unknown>,
+  options: Pick<PeftModelOptions, "registry">,
+): LycorisConfig {
   const { peftType, options: camel } = parseAdapterConfigJson(json);
   const registry = options.registry ?? defaultRegistry;
   return registry.get(peftType).createConfig(camel);
@@ -55,7 +58,11 @@ function configFromJson(json: Record<string, unknown>, options: Pick<PeftModelOp
  * PEFT's `PeftModel.from_pretrained`: injects the adapter saved in `dir` into
  * `model` and loads its weights (shapes checked against the model).
  */
-export async function loadPeftModel(model: Module, dir: string, options: LoadPeftModelOptions = {}): Promise<PeftModel> {
+export async function loadPeftModel(
+  model: Module,
+  dir: string,
+  options: LoadPeftModelOptions = {},
+): Promise<PeftModel> {
   const [files] = await readPeftAdapterDir(dir, { adapterNames: ["default"] });
   const config = configFromJson(files!.config, options);
   const name = options.adapterName ?? "default";
@@ -81,7 +88,8 @@ export async function loadAdapter(
 
 function freeze(peft: PeftModel, name: string): void {
   peft.eval();
-  for (const [, layer] of peft.adapterLayers()) for (const p of layer.parametersOf(name).values()) p.requiresGrad = false;
+  for (const [, layer] of peft.adapterLayers())
+    for (const p of layer.parametersOf(name).values()) p.requiresGrad = false;
   for (const [, w] of peft.modulesToSaveWrappers()) {
     const copy = w.copyOf(name);
     if (copy) for (const p of copy.parameters()) p.requiresGrad = false;

@@ -20,7 +20,10 @@ const EMBEDDING_LAYER_NAMES = ["embed_tokens", "lm_head"] as const;
 export function adapterStateDict(peft: PeftModel, adapter: string): Map<string, Tensor<Float32Array>> {
   const config = peft.peftConfig.get(adapter);
   if (config === undefined) {
-    throw new AdapterError("unknown_adapter", `adapter '${adapter}' not found`, { field: "adapterName", received: adapter });
+    throw new AdapterError("unknown_adapter", `adapter '${adapter}' not found`, {
+      field: "adapterName",
+      received: adapter,
+    });
   }
   const variant = peft.variantOf(adapter);
   const out = new Map<string, Tensor<Float32Array>>();
@@ -84,21 +87,26 @@ export function loadAdapterStateDict(
   const baseWeights: Array<{ module: string; param: string; t: Tensor<Float32Array> }> = [];
   for (const [key, t] of weights) {
     const { module, param } = splitPeftKey(key);
-    if (param.startsWith("base_layer.")) baseWeights.push({ module, param: param.slice("base_layer.".length), t });
+    if (param.startsWith("base_layer."))
+      baseWeights.push({ module, param: param.slice("base_layer.".length), t });
     else if (param.startsWith(variant.prefix)) {
-      let m = byModule.get(module);
-      if (m === undefined) byModule.set(module, (m = new Map()));
+      const m = byModule.get(module) ?? new Map<string, Tensor<Float32Array>>();
+      byModule.set(module, m);
       m.set(param, t);
     } else toSave.push({ module, param, t });
   }
   const layers = new Map([...peft.adapterLayers()].filter(([, l]) => l.adapter(adapter) !== undefined));
   for (const module of byModule.keys()) {
     if (!layers.has(module)) {
-      throw new AdapterError("unexpected_parameter", `the adapter file has weights for module '${module}', which adapter '${adapter}' does not adapt in this model`, {
-        field: module,
-        expected: [...layers.keys()].join(", "),
-        received: module,
-      });
+      throw new AdapterError(
+        "unexpected_parameter",
+        `the adapter file has weights for module '${module}', which adapter '${adapter}' does not adapt in this model`,
+        {
+          field: module,
+          expected: [...layers.keys()].join(", "),
+          received: module,
+        },
+      );
     }
   }
   // validate all, then write all
@@ -113,16 +121,21 @@ export function loadAdapterStateDict(
     const w = [...peft.modulesToSaveWrappers()].find(([p]) => p === module)?.[1];
     const copy = w?.copyOf(adapter);
     if (copy === undefined) {
-      throw new AdapterError("unexpected_parameter", `the adapter file has '${module}.${param}', which is neither an adapter parameter nor a module to save`, {
-        field: `${module}.${param}`,
-        received: `${module}.${param}`,
-      });
+      throw new AdapterError(
+        "unexpected_parameter",
+        `the adapter file has '${module}.${param}', which is neither an adapter parameter nor a module to save`,
+        {
+          field: `${module}.${param}`,
+          received: `${module}.${param}`,
+        },
+      );
     }
     writes.push(() => copy.loadStateDict(new Map([[param, t]]), { strict: false }));
   }
   for (const { module, param, t } of baseWeights) {
     const m = safeGet(peft, module);
-    if (m instanceof LycorisLayer) writes.push(() => m.baseLayer.loadStateDict(new Map([[param, t]]), { strict: false }));
+    if (m instanceof LycorisLayer)
+      writes.push(() => m.baseLayer.loadStateDict(new Map([[param, t]]), { strict: false }));
   }
   for (const w of writes) w();
 }
@@ -136,27 +149,39 @@ function validateShapes(
   for (const [pname, p] of params) {
     const t = values.get(pname);
     if (t === undefined) {
-      throw new AdapterError("missing_parameter", `module '${module}': parameter '${pname}' of adapter '${adapter}' is missing from the file`, {
-        field: `${module}.${pname}`,
-        expected: `[${p.data.shape.join(", ")}]`,
-        received: "missing",
-      });
+      throw new AdapterError(
+        "missing_parameter",
+        `module '${module}': parameter '${pname}' of adapter '${adapter}' is missing from the file`,
+        {
+          field: `${module}.${pname}`,
+          expected: `[${p.data.shape.join(", ")}]`,
+          received: "missing",
+        },
+      );
     }
     if (t.shape.length !== p.data.shape.length || t.shape.some((v, i) => v !== p.data.shape[i])) {
       throw new AdapterError(
         "shape_mismatch",
         `module '${module}', parameter '${pname}': expected shape [${p.data.shape.join(", ")}], found [${t.shape.join(", ")}]`,
-        { field: `${module}.${pname}`, expected: `[${p.data.shape.join(", ")}]`, received: `[${t.shape.join(", ")}]` },
+        {
+          field: `${module}.${pname}`,
+          expected: `[${p.data.shape.join(", ")}]`,
+          received: `[${t.shape.join(", ")}]`,
+        },
       );
     }
   }
   for (const pname of values.keys()) {
     if (!params.has(pname)) {
-      throw new AdapterError("unexpected_parameter", `module '${module}': the file has '${pname}', which this adapter does not create here (it has ${[...params.keys()].join(", ")})`, {
-        field: `${module}.${pname}`,
-        expected: [...params.keys()].join(", "),
-        received: pname,
-      });
+      throw new AdapterError(
+        "unexpected_parameter",
+        `module '${module}': the file has '${pname}', which this adapter does not create here (it has ${[...params.keys()].join(", ")})`,
+        {
+          field: `${module}.${pname}`,
+          expected: [...params.keys()].join(", "),
+          received: pname,
+        },
+      );
     }
   }
 }
@@ -168,4 +193,3 @@ function safeGet(peft: PeftModel, path: string) {
     return undefined;
   }
 }
-

@@ -5,7 +5,7 @@ import {
   resolveRankAndAlpha,
   selectTargetModules,
 } from "@lycoris-ts/lycoris-config";
-import { type ModelFacts, describeModel } from "../adapter/describe-model";
+import { describeModel, type ModelFacts } from "../adapter/describe-model";
 import { isAdaptableLayer } from "../adapter/layer-geometry";
 import { type AdapterPadding, LycorisLayer } from "../adapter/lycoris-layer";
 import { ModulesToSaveWrapper } from "../adapter/modules-to-save";
@@ -286,24 +286,34 @@ export class PeftModel {
   #inject(name: string, config: LycorisConfig, description?: ModelDescription): void {
     const variant = this.#resolveVariant(config);
     const desc = description ?? describeModel(this.model, this.facts);
-    const selection = selectTargetModules(config, desc, { supportedKinds: variant.supportedKinds ?? DEFAULT_KINDS });
+    const selection = selectTargetModules(config, desc, {
+      supportedKinds: variant.supportedKinds ?? DEFAULT_KINDS,
+    });
     // Validate everything before the tree changes, so a failure leaves the model as it was.
     const plan = selection.targets.map((path) => {
       const { r, alpha } = resolveRankAndAlpha(config, path);
       if (!(Number.isInteger(r) && r > 0)) {
-        throw new AdapterError("invalid_rank", `\`r\` should be a positive integer value but the value passed is ${r}`, {
-          field: "r",
-          expected: "a positive integer",
-          received: String(r),
-        });
+        throw new AdapterError(
+          "invalid_rank",
+          `\`r\` should be a positive integer value but the value passed is ${r}`,
+          {
+            field: "r",
+            expected: "a positive integer",
+            received: String(r),
+          },
+        );
       }
       const m = this.model.getSubmodule(path);
       if (!(m instanceof LycorisLayer) && !isAdaptableLayer(m)) {
-        throw new AdapterError("unsupported_module_type", `Target module '${path}' of kind '${m.kind}' is not supported`, {
-          field: path,
-          expected: (variant.supportedKinds ?? DEFAULT_KINDS).join(" | "),
-          received: m.kind,
-        });
+        throw new AdapterError(
+          "unsupported_module_type",
+          `Target module '${path}' of kind '${m.kind}' is not supported`,
+          {
+            field: path,
+            expected: (variant.supportedKinds ?? DEFAULT_KINDS).join(" | "),
+            received: m.kind,
+          },
+        );
       }
       return { path, m, r, alpha };
     });
@@ -326,6 +336,14 @@ export class PeftModel {
     this.#targets.set(name, [...selection.targets]);
     this.#resolvedTargets.set(name, selection.resolvedTargetModules);
     this.#wrapModulesToSave(name, config);
+    this.#markOnlyAdaptersTrainable(variant.prefix);
+  }
+
+  /** PEFT's `_mark_only_adapters_as_trainable`: every parameter outside adapters is frozen. */
+  #markOnlyAdaptersTrainable(prefix: string): void {
+    for (const [pname, p] of this.model.namedParameters()) {
+      if (!pname.includes(prefix) && !pname.includes(".modules_to_save.")) p.requiresGrad = false;
+    }
   }
 
   #wrapModulesToSave(adapter: string, config: LycorisConfig): void {

@@ -23,11 +23,15 @@ export class AdapterRegistry {
       );
     }
     if (!variant.prefix || variant.parameterNames.some((n) => !n.startsWith(variant.prefix))) {
-      throw new AdapterError("invalid_variant", `variant '${key}': every parameter name must start with its prefix`, {
-        field: "parameterNames",
-        expected: `names starting with '${variant.prefix}'`,
-        received: variant.parameterNames.join(", "),
-      });
+      throw new AdapterError(
+        "invalid_variant",
+        `variant '${key}': every parameter name must start with its prefix`,
+        {
+          field: "parameterNames",
+          expected: `names starting with '${variant.prefix}'`,
+          received: variant.parameterNames.join(", "),
+        },
+      );
     }
     this.#variants.set(key, variant as unknown as AdapterVariant<LycorisConfig>);
   }

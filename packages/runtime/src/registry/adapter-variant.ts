@@ -68,7 +68,11 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
   /** Initial parameter values for `config.initWeights`, drawn from `rng`. */
   initParameters(ctx: AdapterContext<C>, rng: Rng): Record<string, Tensor<Float32Array>>;
   /** ΔW shaped like the base weight, scaling included. */
-  deltaWeight<A extends FloatArray>(params: AdapterParams<A>, ctx: AdapterContext<C>, scaling: number): Tensor<A>;
+  deltaWeight<A extends FloatArray>(
+    params: AdapterParams<A>,
+    ctx: AdapterContext<C>,
+    scaling: number,
+  ): Tensor<A>;
   /** Gradients of every parameter from the gradient of ΔW (for training without a structured backward). */
   deltaWeightBackward?<A extends FloatArray>(
     params: AdapterParams<A>,
@@ -81,7 +85,12 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
    * or `conv(x, ΔW)` with the base layer's geometry and zero padding, ideally
    * without materialising ΔW.
    */
-  forward?<A extends FloatArray>(x: Tensor<A>, params: AdapterParams<A>, ctx: AdapterContext<C>, scaling: number): Tensor<A>;
+  forward?<A extends FloatArray>(
+    x: Tensor<A>,
+    params: AdapterParams<A>,
+    ctx: AdapterContext<C>,
+    scaling: number,
+  ): Tensor<A>;
   /** Gradients w.r.t. `x` and every parameter, given the gradient of `forward`'s output. */
   backward?<A extends FloatArray>(
     x: Tensor<A>,
@@ -91,7 +100,12 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
     dy: Tensor<A>,
   ): { dx: Tensor<A>; grads: Record<string, Tensor<A>> };
   /** In-place `weight += ΔW` (`scaling < 0` unmerges); default: add `deltaWeight`. */
-  mergeInto?(weight: Tensor<Float32Array>, params: AdapterParams, ctx: AdapterContext<C>, scaling: number): void;
+  mergeInto?(
+    weight: Tensor<Float32Array>,
+    params: AdapterParams,
+    ctx: AdapterContext<C>,
+    scaling: number,
+  ): void;
   /**
    * The training-time rank-dropout keep mask over ΔW's output rows (already
    * rescaled where the variant rescales), or `null` for no dropout. Default: PEFT
