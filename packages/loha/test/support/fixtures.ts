@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Tensor } from "@lycoris-ts/kernels";
+import { readSafetensorsSync } from "@lycoris-ts/runtime";
 import type { ConvGeometry, LoHaLayerShape } from "../../src/functional/index";
-import { readF32Safetensors } from "./read-safetensors";
 
 /** Root of the public PEFT fixtures. */
 export const FIXTURES = new URL("../../../../fixtures/peft/", import.meta.url);
@@ -126,7 +126,7 @@ export function loadCase(name: string): LoadedCase {
   const file = (rel: string) => {
     let f = files.get(rel);
     if (f === undefined) {
-      f = readF32Safetensors(fixturePath(`${name}/${rel}`));
+      f = readSafetensorsSync(fixturePath(`${name}/${rel}`)).tensors;
       files.set(rel, f);
     }
     return f;
