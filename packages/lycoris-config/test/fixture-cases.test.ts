@@ -39,6 +39,12 @@ interface ExpectedJson {
   readonly adapter_files: Readonly<Record<string, { readonly config: string }>>;
 }
 
+interface BuiltAdapter {
+  readonly name: string;
+  readonly config: FixtureVariantConfig;
+  readonly selection: TargetSelection;
+}
+
 /** Bookkeeping fields FORMAT.md puts outside the behaviour under test. */
 const BOOKKEEPING = ["peft_version", "auto_mapping", "base_model_name_or_path", "revision"];
 
@@ -50,12 +56,18 @@ describe.each(index.cases.map((c) => c.name))("PEFT case %s", (caseName) => {
   const expected = readJson<ExpectedJson>(`${caseName}/expected.json`);
   const names = model.modules.map((m) => m.name);
 
-  const adapters = testCase.adapters.map((a) => {
-    const config = configFromKwargs(a.peft_type, a.config);
-    return { name: a.name, config, selection: selectTargetModules(config, model) };
-  });
+  // built lazily, so that a selection error fails the tests of this case instead of the whole file
+  let built: BuiltAdapter[] | undefined;
+  const getAdapters = () => {
+    built ??= testCase.adapters.map((a) => {
+      const config = configFromKwargs(a.peft_type, a.config);
+      return { name: a.name, config, selection: selectTargetModules(config, model) };
+    });
+    return built;
+  };
 
   it("selects PEFT's targeted_modules (union over adapters, PEFT's order)", () => {
+    const adapters = getAdapters();
     const union: string[] = [];
     for (const { selection } of adapters) {
       for (const t of selection.targets) if (!union.includes(t)) union.push(t);
@@ -64,6 +76,7 @@ describe.each(index.cases.map((c) => c.name))("PEFT case %s", (caseName) => {
   });
 
   it("gives every adapted module PEFT's r, alpha and scaling (exact: same integers, same float64 division)", () => {
+    const adapters = getAdapters();
     for (const [moduleName, module] of Object.entries(expected.modules)) {
       for (const [adapterName, want] of Object.entries(module.adapters)) {
         const adapter = adapters.find((a) => a.name === adapterName);
@@ -83,6 +96,7 @@ describe.each(index.cases.map((c) => c.name))("PEFT case %s", (caseName) => {
   });
 
   it("wraps PEFT's modules_to_save", () => {
+    const adapters = getAdapters();
     const wrapped: string[] = [];
     for (const n of names) {
       if (wrapped.some((w) => n.startsWith(`${w}.`))) continue;
@@ -91,17 +105,11 @@ describe.each(index.cases.map((c) => c.name))("PEFT case %s", (caseName) => {
     expect(wrapped).toEqual(expected.modules_to_save);
   });
 
-  describe.each(adapters.map((a) => a.name))("adapter %s: adapter_config.json", (adapterName) => {
-    const adapter = adapters.find((a) => a.name === adapterName) as {
-      config: FixtureVariantConfig;
-      selection: TargetSelection;
-    };
+  describe.each(testCase.adapters.map((a) => a.name))("adapter %s: adapter_config.json", (adapterName) => {
+    const getAdapter = () => getAdapters().find((a) => a.name === adapterName) as BuiltAdapter;
     const path = expected.adapter_files[adapterName]?.config as string;
     const peftText = readText(`${caseName}/${path}`);
     const peft = JSON.parse(peftText) as Record<string, unknown>;
-    const ours = JSON.parse(
-      adapterConfigToJson(adapter.config, { resolvedTargetModules: adapter.selection.resolvedTargetModules }),
-    ) as Record<string, unknown>;
 
     const selects = (list: unknown) =>
       typeof list === "string" || list === null
@@ -109,6 +117,12 @@ describe.each(index.cases.map((c) => c.name))("PEFT case %s", (caseName) => {
         : names.filter((n) => matchesNameOrSuffix(n, list as string[]));
 
     it("equals PEFT's in every behavioural field (target/exclude lists as sets)", () => {
+      const adapter = getAdapter();
+      const ours = JSON.parse(
+        adapterConfigToJson(adapter.config, {
+          resolvedTargetModules: adapter.selection.resolvedTargetModules,
+        }),
+      ) as Record<string, unknown>;
       const keys = [...new Set([...Object.keys(peft), ...Object.keys(ours)])].filter(
         (k) => !BOOKKEEPING.includes(k),
       );
@@ -125,6 +139,7 @@ describe.each(index.cases.map((c) => c.name))("PEFT case %s", (caseName) => {
     });
 
     it("is byte-identical once bookkeeping values and set order are aligned", () => {
+      const adapter = getAdapter();
       const { options } = parseAdapterConfigJson(peftText);
       const bookkeeping = Object.fromEntries(
         ["peftVersion", "autoMapping", "baseModelNameOrPath", "revision"].map((k) => [k, options[k]]),
