@@ -1,0 +1,202 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { addScaledInPlace, createRng, matmul, type Tensor, tensor, zeros } from "@lycoris-ts/kernels";
+import { LycorisConfig, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  AdapterError,
+  AdapterRegistry,
+  type AdapterVariant,
+  Container,
+  crossEntropyLoss,
+  Linear,
+  loadPeftModel,
+  PeftModel,
+  savePeftAdapter,
+} from "../src/index";
+
+/**
+ * A variant defined outside the monorepo's packages: a plain rank-r outer
+ * product ΔW = (alpha / r) · B·A ("OUTER", prefix "outer_"). It only supplies
+ * the required hooks plus deltaWeightBackward; the runtime gives it injection,
+ * merge, multi-adapter, training and save/load.
+ */
+class OuterConfig extends LycorisConfig {
+  constructor(o: LycorisConfigOptions = {}) {
+    super("OUTER", o);
+  }
+}
+
+const outerVariant: AdapterVariant<OuterConfig> = {
+  peftType: "OUTER",
+  prefix: "outer_",
+  parameterNames: ["outer_a", "outer_b"],
+  supportedKinds: ["linear"],
+  createConfig: (o) => new OuterConfig(o),
+  parameterLayout: ({ r, layer }) => ({
+    params: [
+      ["outer_a", [r, layer.inFeatures]],
+      ["outer_b", [layer.outFeatures, r]],
+    ],
+  }),
+  initParameters: ({ r, layer, config }, rng) => {
+    const a = zeros([r, layer.inFeatures]);
+    for (let i = 0; i < a.data.length; i++) a.data[i] = rng.normal() * 0.1;
+    const b = zeros([layer.outFeatures, r]);
+    if (config.initWeights === false) for (let i = 0; i < b.data.length; i++) b.data[i] = rng.normal() * 0.1;
+    return { outer_a: a, outer_b: b };
+  },
+  deltaWeight: (p, _ctx, s) => {
+    const d = matmul(p.outer_b!, p.outer_a!);
+    for (let i = 0; i < d.data.length; i++) d.data[i] = d.data[i]! * s;
+    return d;
+  },
+  deltaWeightBackward: (p, _ctx, s, dD) => {
+    const da = matmul(p.outer_b!, dD, { transA: true });
+    const db = matmul(dD, p.outer_a!, { transB: true });
+    for (const t of [da, db]) for (let i = 0; i < t.data.length; i++) t.data[i] = t.data[i]! * s;
+    return { outer_a: da, outer_b: db };
+  },
+};
+
+function baseModel(seed = 1): Container {
+  const rng = createRng(seed);
+  const root = new Container();
+  const block = new Container();
+  root.registerModule("block", block);
+  for (const name of ["q", "v", "out"]) {
+    const lin = new Linear(6, 6, true);
+    for (const p of lin.parameters()) for (let i = 0; i < p.data.data.length; i++) p.data.data[i] = rng.normal();
+    block.registerModule(name, lin);
+  }
+  return root;
+}
+
+function input(seed = 2): Tensor<Float32Array> {
+  const rng = createRng(seed);
+  return tensor(Float32Array.from({ length: 4 * 6 }, () => rng.normal()), [4, 6]);
+}
+
+const forwardOf = (peft: PeftModel, name: string, x: Tensor<Float32Array>) =>
+  peft.model.getSubmodule(name).forward(x).data;
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("a third-party variant registered from outside the packages", () => {
+  const registry = new AdapterRegistry();
+  registry.register(outerVariant);
+
+  it("is injected at the selected modules and starts as the identity (B = 0)", () => {
+    const peft = new PeftModel(baseModel(), new OuterConfig({ r: 2, alpha: 4, targetModules: ["q", "v"] }), "default", {
+      registry,
+    });
+    expect(peft.targetedModules).toEqual(["block.q", "block.v"]);
+    const x = input();
+    const base = baseModel().getSubmodule("block.q").forward(x).data;
+    expect(forwardOf(peft, "block.q", x)).toEqual(base);
+    expect(peft.printTrainableParameters(null)).toBe(
+      "trainable params: 48 || all params: 174 || trainable%: 27.5862",
+    );
+  });
+
+  it("merges, unmerges and adds up several active adapters (tolerance 1e-5: float32 sums of 6 terms)", () => {
+    const cfg = (r: number) => new OuterConfig({ r, alpha: 2 * r, targetModules: ["q"], initWeights: false });
+    const peft = new PeftModel(baseModel(), cfg(2), "default", { registry, seed: 3 });
+    peft.addAdapter("other", cfg(3));
+    peft.setAdapter(["default", "other"]);
+    peft.eval();
+    const x = input();
+    const unmerged = Float32Array.from(forwardOf(peft, "block.q", x));
+    const w0 = Float32Array.from((peft.model.getSubmodule("block.q.base_layer") as Linear).weight.data.data);
+    peft.merge({ safeMerge: true });
+    const merged = forwardOf(peft, "block.q", x);
+    for (let i = 0; i < merged.length; i++) expect(Math.abs(merged[i]! - unmerged[i]!)).toBeLessThan(1e-5);
+    peft.unmerge();
+    const w1 = (peft.model.getSubmodule("block.q.base_layer") as Linear).weight.data.data;
+    for (let i = 0; i < w0.length; i++) expect(Math.abs(w1[i]! - w0[i]!)).toBeLessThan(1e-5);
+    // disabling gives the base output
+    const base = baseModel().getSubmodule("block.q").forward(x).data;
+    const disabled = peft.withAdaptersDisabled(() => Array.from(forwardOf(peft, "block.q", x)));
+    for (let i = 0; i < base.length; i++) expect(Math.abs(disabled[i]! - base[i]!)).toBeLessThan(1e-5);
+  });
+
+  it("trains through deltaWeightBackward: the loss goes down with plain SGD", () => {
+    const peft = new PeftModel(baseModel(), new OuterConfig({ r: 2, targetModules: ["q"], initWeights: false }), "default", {
+      registry,
+      seed: 5,
+    });
+    const q = peft.model.getSubmodule("block.q");
+    peft.train();
+    const x = input();
+    const labels = Int32Array.from([0, 1, 2, 3]);
+    const lossAt = () => crossEntropyLoss(q.forward(x), labels);
+    const first = lossAt().loss;
+    for (let step = 0; step < 30; step++) {
+      peft.model.zeroGrad();
+      const { dLogits } = lossAt();
+      q.backward(dLogits);
+      for (const p of peft.model.parameters()) {
+        if (!p.requiresGrad || p.grad === null) continue;
+        addScaledInPlace(p.data, p.grad, -0.05);
+      }
+    }
+    expect(lossAt().loss).toBeLessThan(first * 0.8);
+    // only adapter parameters were trainable
+    const trainable = [...peft.model.namedParameters()].filter(([, p]) => p.requiresGrad).map(([n]) => n);
+    expect(trainable).toEqual(["block.q.outer_a.default", "block.q.outer_b.default"]);
+  });
+
+  it("saves a PEFT directory and loads it back into a fresh model through the registry", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lycoris-outer-"));
+    dirs.push(dir);
+    const peft = new PeftModel(
+      baseModel(),
+      new OuterConfig({ r: 2, alpha: 3, targetModules: ["q", "v"], initWeights: false }),
+      "default",
+      { registry, seed: 9 },
+    );
+    peft.eval();
+    await savePeftAdapter(peft, dir);
+    const config = JSON.parse(readFileSync(join(dir, "adapter_config.json"), "utf8"));
+    expect(config.peft_type).toBe("OUTER");
+    expect(config.r).toBe(2);
+    const loaded = await loadPeftModel(baseModel(), dir, { registry });
+    const x = input();
+    expect(Array.from(forwardOf(loaded, "block.v", x))).toEqual(Array.from(forwardOf(peft, "block.v", x)));
+  });
+
+  it("refuses weights whose shapes do not fit, naming module, parameter and both shapes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lycoris-outer-"));
+    dirs.push(dir);
+    const peft = new PeftModel(baseModel(), new OuterConfig({ r: 2, targetModules: ["q"] }), "default", { registry });
+    await savePeftAdapter(peft, dir);
+    const other = new Container();
+    const block = new Container();
+    other.registerModule("block", block);
+    block.registerModule("q", new Linear(6, 5, true));
+    const err = await loadPeftModel(other, dir, { registry }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AdapterError);
+    expect((err as AdapterError).kind).toBe("shape_mismatch");
+    expect((err as AdapterError).message).toContain("block.q");
+    expect((err as AdapterError).message).toContain("outer_b");
+    expect((err as AdapterError).expected).toBe("[5, 2]");
+    expect((err as AdapterError).received).toBe("[6, 2]");
+  });
+
+  it("reports an unknown peft_type with the registered ones", () => {
+    const err = (() => {
+      try {
+        new AdapterRegistry().get("OUTER");
+      } catch (e) {
+        return e as AdapterError;
+      }
+    })();
+    expect(err?.kind).toBe("unknown_peft_type");
+    expect(registry.peftTypes()).toEqual(["OUTER"]);
+    expect(() => registry.get("NOPE")).toThrow(/registered adapter types are OUTER/);
+  });
+});
