@@ -4,6 +4,7 @@ import {
   AvgPool2d,
   Conv1d,
   Conv2d,
+  Dropout,
   Embedding,
   Flatten,
   GPT2Conv1D,
@@ -172,6 +173,24 @@ describe("finite-difference gradient checks (eps 1e-2, tol 2e-3·(1+|g|))", () =
     expect(Math.min(...Array.from(pre, Math.abs))).toBeGreaterThan(0.04);
     const rep = gradCheck(m, x, SEQ_SEED);
     expect(rep.worst).toBeLessThanOrEqual(TOL);
+  });
+
+  it("Dropout: identity in eval; in training the backward applies the forward's mask", () => {
+    const x = input([4, 50], 30, 0.05);
+    const d = new Dropout(0.25, createRng(31));
+    expect(d.eval().forward(x)).toBe(x);
+    d.train();
+    const y = d.forward(x);
+    const kept = Array.from(y.data).filter((v) => v !== 0).length;
+    // 200 Bernoulli(0.75) draws: 150 ± 6.1 (1 sd); ±30 is ~5 sd.
+    expect(Math.abs(kept - 150)).toBeLessThan(30);
+    const dy = normalTensor(y.shape, createRng(32), 1);
+    const dx = d.backward(dy);
+    for (let i = 0; i < x.data.length; i++) {
+      // y = x·m, so dx = dy·m with m = y/x ∈ {0, 4/3}; relative tolerance 1e-6 for the float32 division.
+      const m = y.data[i]! / x.data[i]!;
+      expect(Math.abs(dx.data[i]! - dy.data[i]! * m)).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(dx.data[i]!)));
+    }
   });
 
   it("frozen parameters get no gradient, the input gradient is unchanged", () => {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRng, normalTensor, type Tensor, tensor, zeros } from "@lycoris-ts/kernels";
 import { describe, expect, it } from "vitest";
 import {
+  type AvgPool2d,
   buildModelFromDescription,
   Container,
   Conv2d,
@@ -105,6 +106,18 @@ describe("module tree", () => {
       "layers.0.norm",
     ]);
     expect(() => root.setSubmodule("nope.x", new ReLU())).toThrow(ModelError);
+  });
+
+  it("deleteModule / deleteParameter remove slots; modules() lists the subtree", () => {
+    const root = tree();
+    expect(root.deleteModule("head")).toBe(true);
+    expect(root.deleteModule("head")).toBe(false);
+    const embed = root.getSubmodule("embed") as Linear;
+    expect(embed.deleteParameter("bias")).toBe(true);
+    expect([...root.stateDict().keys()].filter((k) => k.startsWith("embed") || k.startsWith("head"))).toEqual(
+      ["embed.weight"],
+    );
+    expect([...root.modules()].length).toBe(9);
   });
 
   it("train/eval set the mode on the whole subtree", () => {
@@ -277,7 +290,7 @@ describe("buildModelFromDescription", () => {
         },
         { name: "net.1", kind: "relu" },
         { name: "net.2", kind: "maxpool2d", kernel_size: 2 },
-        { name: "net.3", kind: "avgpool2d", kernel_size: [1, 1] },
+        { name: "net.3", kind: "avgpool2d", kernel_size: [1, 1], count_include_pad: false },
         { name: "net.4", kind: "flatten" },
         { name: "net.5", kind: "gpt2_conv1d", nx: 8, nf: 3 },
       ],
@@ -286,6 +299,7 @@ describe("buildModelFromDescription", () => {
     const y = m.getSubmodule("net").forward(normalTensor([2, 1, 4, 4], createRng(4), 1));
     expect(y.shape).toEqual([2, 3]);
     expect(m.getSubmodule("net.5")).toBeInstanceOf(GPT2Conv1D);
+    expect((m.getSubmodule("net.3") as AvgPool2d).countIncludePad).toBe(false);
   });
 });
 

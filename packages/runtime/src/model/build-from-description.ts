@@ -1,5 +1,5 @@
-import type { PaddingMode, Tensor } from "@lycoris-ts/kernels";
-import { Identity, ReLU } from "./activations";
+import { createRng, type PaddingMode, type Tensor } from "@lycoris-ts/kernels";
+import { Dropout, Identity, ReLU } from "./activations";
 import { Container, ModuleList, Sequential } from "./containers";
 import { Conv1d, Conv2d } from "./conv";
 import { Embedding } from "./embedding";
@@ -45,6 +45,7 @@ export const BUILDABLE_MODULE_KINDS: readonly string[] = [
   "flatten",
   "maxpool2d",
   "avgpool2d",
+  "dropout",
 ];
 
 /**
@@ -189,7 +190,15 @@ function createModule(d: ModuleDescription): Module {
     case "avgpool2d": {
       const k = pairOf(d, "kernelSize");
       const o = { stride: pairOf(d, "stride", k), padding: pairOf(d, "padding", [0, 0]) };
-      return d.kind === "maxpool2d" ? new MaxPool2d(k, o) : new AvgPool2d(k, o);
+      return wrap(d, () =>
+        d.kind === "maxpool2d"
+          ? new MaxPool2d(k, o)
+          : new AvgPool2d(k, { ...o, countIncludePad: bool(d, "countIncludePad", true) }),
+      );
+    }
+    case "dropout": {
+      const p = num(d, "p", 0.5);
+      return wrap(d, () => new Dropout(p, createRng(int(d, "seed", 0))));
     }
     default:
       throw new ModelError(

@@ -1,4 +1,4 @@
-export { Identity, ReLU } from "./activations";
+export { Dropout, Identity, ReLU } from "./activations";
 export type { AdamWOptions } from "./adamw";
 export { AdamW } from "./adamw";
 export type { ModelDescriptionLike, ModuleDescription } from "./build-from-description";

@@ -43,6 +43,16 @@ export abstract class Module {
     this.#parameters.set(name, p);
   }
 
+  /** Removes the child `name`; returns whether it existed. */
+  deleteModule(name: string): boolean {
+    return this.#modules.delete(name);
+  }
+
+  /** Removes the parameter slot `name` (unlike registering `null`, the slot disappears); returns whether it existed. */
+  deleteParameter(name: string): boolean {
+    return this.#parameters.delete(name);
+  }
+
   /** The parameter registered under `name` on this module (not its children), or `null`. */
   getParameter(name: string): Parameter | null {
     return this.#parameters.get(name) ?? null;
@@ -59,6 +69,11 @@ export abstract class Module {
     for (const [name, child] of this.#modules) {
       yield* child.namedModules(joinName(prefix, name));
     }
+  }
+
+  /** Every module of the subtree, root first (see {@link Module.namedModules}). */
+  *modules(): Generator<Module> {
+    for (const [, m] of this.namedModules()) yield m;
   }
 
   /**
