@@ -1,3 +1,8 @@
+import { defineConfig, mergeConfig } from "vitest/config";
 import { sharedTestConfig } from "../../vitest.shared";
 
-export default sharedTestConfig;
+// The WASM kernels module is generated from wasm/kernels.wat; make sure it exists on a fresh clone.
+export default mergeConfig(
+  sharedTestConfig,
+  defineConfig({ test: { globalSetup: ["./test/global-setup.ts"] } }),
+);

@@ -1,11 +1,146 @@
 import type { F32Kernels } from "./f32-kernels";
+import type { WasmModule } from "./wasm-api";
+import { WasmArena } from "./wasm-arena";
+import { gemmInArena, MR, NR, packScratch, roundUp } from "./wasm-gemm";
+import { kernelsModule } from "./wasm-module";
+import { residentKernels } from "./wasm-resident";
 
-/** Whether this runtime can run the WebAssembly SIMD kernels. */
+const state: { backend: F32Kernels | null | undefined } = { backend: undefined };
+
+/** Whether this runtime can run the WebAssembly SIMD kernels (compiles the 2 KB module once). */
 export function wasmSimdSupported(): boolean {
-  return false;
+  return kernelsModule() !== null;
 }
 
-/** The WebAssembly SIMD backend (instantiated lazily on first call). */
+function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+function createWasmBackend(module: WasmModule): F32Kernels {
+  const arena = new WasmArena(module);
+
+  function copyOut(src: number, ld: number, rows: number, cols: number, out: Float32Array): void {
+    const f = arena.f32;
+    if (ld === cols) {
+      out.set(f.subarray(src, src + rows * cols));
+      return;
+    }
+    for (let i = 0; i < rows; i++) out.set(f.subarray(src + i * ld, src + i * ld + cols), i * cols);
+  }
+
+  return {
+    name: "wasm",
+
+    matmul(a, b, m, n, k, transA, transB, out) {
+      const ldc = roundUp(n, NR);
+      arena.begin(pad4(m * k) + pad4(k * n) + roundUp(m, MR) * ldc + packScratch(m, n, k) + 16);
+      const ao = arena.alloc(m * k);
+      const bo = arena.alloc(k * n);
+      const co = arena.alloc(roundUp(m, MR) * ldc);
+      const pa = arena.alloc(packScratch(m, n, k));
+      const pb = pa + Math.min(roundUp(m, MR), 120) * Math.min(k, 256);
+      const f = arena.f32;
+      f.set(a.subarray(0, m * k), ao);
+      f.set(b.subarray(0, k * n), bo);
+      gemmInArena(
+        arena,
+        transA ? { off: ao, rs: 1, cs: m } : { off: ao, rs: k, cs: 1 },
+        transB ? { off: bo, rs: 1, cs: k } : { off: bo, rs: n, cs: 1 },
+        m,
+        n,
+        k,
+        co,
+        ldc,
+        pa,
+        roundUp(pb, 4),
+      );
+      copyOut(co, ldc, m, n, out);
+    },
+
+    kronApply(x, rows, a, p, q, b, r, s, scale, out) {
+      // Stage 1: T[(k,n), j] = Σ_l X[n,k,l]·b[j,l] with X permuted to [q, N, s] so that T is [q, N·r].
+      // Stage 2: Y'[i, (n,j)] = Σ_k (scale·a)[i,k]·T[k, (n,j)]; then Y[n, i, j] = Y'[i, n, j].
+      const qn = q * rows;
+      const ldT = roundUp(r, NR);
+      const nr = rows * r;
+      const ldY = roundUp(nr, NR);
+      const scratch = packScratch(qn, r, s) + packScratch(p, nr, q) + 16;
+      arena.begin(
+        pad4(qn * s) + pad4(s * r) + roundUp(qn, MR) * ldT + pad4(p * q) + roundUp(p, MR) * ldY + scratch,
+      );
+      const xo = arena.alloc(qn * s);
+      const bo = arena.alloc(r * s);
+      const to = arena.alloc(roundUp(qn, MR) * ldT);
+      const ao = arena.alloc(p * q);
+      const yo = arena.alloc(roundUp(p, MR) * ldY);
+      const pa = arena.alloc(scratch);
+      const f = arena.f32;
+      for (let n = 0; n < rows; n++) {
+        for (let k = 0; k < q; k++) {
+          const src = (n * q + k) * s;
+          f.set(x.subarray(src, src + s), xo + (k * rows + n) * s);
+        }
+      }
+      f.set(b.subarray(0, r * s), bo);
+      for (let i = 0; i < p * q; i++) f[ao + i] = scale * a[i]!;
+      const pb1 = roundUp(pa + Math.min(roundUp(qn, MR), 120) * Math.min(s, 256), 4);
+      gemmInArena(arena, { off: xo, rs: s, cs: 1 }, { off: bo, rs: 1, cs: s }, qn, r, s, to, ldT, pa, pb1);
+      if (ldT !== r) {
+        for (let row = 1; row < qn; row++) f.copyWithin(to + row * r, to + row * ldT, to + row * ldT + r);
+      }
+      const pb2 = roundUp(pa + Math.min(roundUp(p, MR), 120) * Math.min(q, 256), 4);
+      gemmInArena(arena, { off: ao, rs: q, cs: 1 }, { off: to, rs: nr, cs: 1 }, p, nr, q, yo, ldY, pa, pb2);
+      for (let n = 0; n < rows; n++) {
+        for (let i = 0; i < p; i++) {
+          const src = yo + i * ldY + n * r;
+          out.set(f.subarray(src, src + r), (n * p + i) * r);
+        }
+      }
+    },
+
+    kronMerge(w, a, p, q, b, r, sk, scale) {
+      const resident = residentKernels(w);
+      if (resident?.kronMerge(w, a, p, q, b, r, sk, scale)) return;
+      arena.begin(pad4(w.length) + pad4(p * q) + pad4(r * sk) + 16);
+      const wo = arena.alloc(w.length);
+      const ao = arena.alloc(p * q);
+      const bo = arena.alloc(r * sk);
+      const f = arena.f32;
+      f.set(w, wo);
+      f.set(a.subarray(0, p * q), ao);
+      f.set(b.subarray(0, r * sk), bo);
+      arena.kernels.kron_merge(4 * wo, 4 * ao, p, q, 4 * bo, r, sk, scale);
+      w.set(f.subarray(wo, wo + w.length));
+    },
+
+    lowRankHadamard(a1, b1, a2, b2, rows, cols, r1, r2, scale, out) {
+      const cp = pad4(cols);
+      arena.begin(pad4(rows * r1) + pad4(rows * r2) + cp * (r1 + r2) + rows * cp + 16);
+      const a1o = arena.alloc(rows * r1);
+      const a2o = arena.alloc(rows * r2);
+      const b1o = arena.alloc(r1 * cp);
+      const b2o = arena.alloc(r2 * cp);
+      const oo = arena.alloc(rows * cp);
+      const f = arena.f32;
+      f.set(a1.subarray(0, rows * r1), a1o);
+      f.set(a2.subarray(0, rows * r2), a2o);
+      const putB = (src: Float32Array, rank: number, at: number) => {
+        if (cp === cols) f.set(src.subarray(0, rank * cols), at);
+        else for (let k = 0; k < rank; k++) f.set(src.subarray(k * cols, (k + 1) * cols), at + k * cp);
+      };
+      putB(b1, r1, b1o);
+      putB(b2, r2, b2o);
+      arena.kernels.loha_rows(4 * a1o, 4 * b1o, 4 * a2o, 4 * b2o, rows, cp, r1, r2, scale, 4 * oo);
+      copyOut(oo, cp, rows, cols, out);
+    },
+  };
+}
+
+/** The WebAssembly SIMD backend (created on first call), or undefined without WASM SIMD. */
 export function getWasmBackend(): F32Kernels | undefined {
-  return undefined;
+  if (state.backend === undefined) {
+    const module = kernelsModule();
+    state.backend = module ? createWasmBackend(module) : null;
+  }
+  return state.backend ?? undefined;
 }
