@@ -1,15 +1,18 @@
-import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
+import { type FloatArray, lowRankHadamard, type Tensor, tensor } from "@lycoris-ts/kernels";
 import { expectWeightShape, lohaDeltaWeight } from "./delta-weight";
 import { resolveLoHaFactors } from "./factors";
 import { checkLayerShape } from "./param-shapes";
 import type { LoHaLayerShape, LoHaParams } from "./types";
 
+/** Scratch size (elements) of one block of ΔW rows in {@link lohaMergeInto}. */
+const MERGE_BLOCK_ELEMENTS = 1 << 18;
+
 /**
  * Adds `scale · ΔW` to `weight` in place (PEFT `merge`); a negative `scale` un-merges.
  *
- * For the non-Tucker form ΔW is produced one output row at a time (two length-`in·∏k` scratch
- * rows), so no `out × in` temporary is allocated; the Tucker form (convolutions only, small
- * kernels) builds ΔW once.
+ * For the non-Tucker form ΔW is produced in blocks of output rows (about 2¹⁸ elements of scratch),
+ * so no `out × in` temporary is allocated; the Tucker form (convolutions only, small kernels)
+ * builds ΔW once.
  */
 export function lohaMergeInto(
   weight: Tensor<Float32Array>,
@@ -30,28 +33,14 @@ export function lohaMergeInto(
   const cols = w.length / out;
   const r1 = f.w1a.shape[1] ?? 0;
   const r2 = f.w2a.shape[1] ?? 0;
-  const a1 = f.w1a.data;
-  const b1 = f.w1b.data;
-  const a2 = f.w2a.data;
-  const b2 = f.w2b.data;
-  const p1 = new Float64Array(cols);
-  const p2 = new Float64Array(cols);
-  for (let o = 0; o < out; o++) {
-    p1.fill(0);
-    p2.fill(0);
-    for (let i = 0; i < r1; i++) {
-      const c = a1[o * r1 + i] ?? 0;
-      if (c === 0) continue;
-      const base = i * cols;
-      for (let k = 0; k < cols; k++) p1[k] = (p1[k] ?? 0) + c * (b1[base + k] ?? 0);
-    }
-    for (let j = 0; j < r2; j++) {
-      const c = a2[o * r2 + j] ?? 0;
-      if (c === 0) continue;
-      const base = j * cols;
-      for (let k = 0; k < cols; k++) p2[k] = (p2[k] ?? 0) + c * (b2[base + k] ?? 0);
-    }
-    const row = o * cols;
-    for (let k = 0; k < cols; k++) w[row + k] = (w[row + k] ?? 0) + (p1[k] ?? 0) * (p2[k] ?? 0) * scale;
+  // Blocks of rows keep the scratch at ~MERGE_BLOCK_ELEMENTS while using the kernels' fast path.
+  const block = Math.max(1, Math.min(out, Math.floor(MERGE_BLOCK_ELEMENTS / Math.max(1, cols))));
+  for (let o0 = 0; o0 < out; o0 += block) {
+    const rows = Math.min(block, out - o0);
+    const a1 = tensor(f.w1a.data.subarray(o0 * r1, (o0 + rows) * r1), [rows, r1]);
+    const a2 = tensor(f.w2a.data.subarray(o0 * r2, (o0 + rows) * r2), [rows, r2]);
+    const d = lowRankHadamard(a1, f.w1b, a2, f.w2b, scale).data;
+    const base = o0 * cols;
+    for (let k = 0; k < d.length; k++) w[base + k] = (w[base + k] ?? 0) + (d[k] ?? 0);
   }
 }
