@@ -13,7 +13,14 @@ import { lokrDeltaWeight } from "./delta-weight";
 import { chainFactorGrads, rebuildW1, rebuildW2, resolveStructure } from "./factors";
 import { structuredConvForward } from "./forward";
 import { kronFactorGradsDense, swapConv1dLayout } from "./kron-layout";
-import { checkConvInput, choosePath, convOptions, flattenLinearInput, maskedCopy } from "./plan";
+import {
+  checkConvInput,
+  choosePath,
+  convOptions,
+  expandGroupRows,
+  flattenLinearInput,
+  maskedCopy,
+} from "./plan";
 import type { ConvGeometry, LoKrForwardOptions, LoKrLayerShape } from "./types";
 
 /** The result of {@link lokrBackward}. */
@@ -61,15 +68,16 @@ export function lokrBackward<A extends FloatArray>(
     dw2 = reshape(g.db, w2.shape);
   } else if (path === "structured") {
     checkConvInput(x, layer, groups);
-    const N = x.shape[0]!;
+    const N = x.shape[0]! * groups;
     const f = structuredConvForward(x, w1, w2, scale, s, layer, conv, o);
     const inner = k * f.spatialOut.reduce((a, b) => a * b, 1);
-    const dY = reshape(permute(reshape(dyEff, [N, l, inner]), [1, 0, 2]), [l, N * inner]);
+    const dYAll = expandGroupRows(dyEff, groups);
+    const dY = reshape(permute(reshape(dYAll, [N, l, inner]), [1, 0, 2]), [l, N * inner]);
     dw1 = scaleTensor(matmul(dY, f.h, { transB: true }), scale);
     const dH = matmul(scaleTensor(w1, scale), dY, { transA: true }); // [m, N·inner]
     const dHc = reshape(permute(reshape(dH, [m, N, inner]), [1, 0, 2]), [N * m, k, ...f.spatialOut]);
     const back = layer.kind === "conv1d" ? conv1dBackward : conv2dBackward;
-    const g = back(f.xr, w2, dHc, convOptions(layer, conv, o));
+    const g = back(f.xr, w2, dHc, { ...convOptions(layer, conv, o), groups: 1 });
     dx = reshape(g.dx, x.shape);
     dw2 = g.dw;
   } else {

@@ -11,7 +11,14 @@ import {
 } from "@lycoris-ts/kernels";
 import { lokrDeltaWeight } from "./delta-weight";
 import { type ResolvedStructure, rebuildW1, rebuildW2, resolveStructure } from "./factors";
-import { applyRowMask, checkConvInput, choosePath, convOptions, flattenLinearInput } from "./plan";
+import {
+  applyRowMask,
+  checkConvInput,
+  choosePath,
+  convOptions,
+  flattenLinearInput,
+  selectGroupRows,
+} from "./plan";
 import type { ConvGeometry, LoKrForwardOptions, LoKrLayerShape } from "./types";
 
 /** Internal: `conv1d` or `conv2d` by layer kind. */
@@ -20,8 +27,9 @@ export function convFor(kind: LoKrLayerShape["kind"]): typeof conv2d {
 }
 
 /**
- * Internal: the structured conv forward. Returns the output and the intermediate `H [m, N·k·S']` (the result
- * of the `w2` convolution with the `m` input groups moved to the front), which the backward pass reuses.
+ * Internal: the structured conv forward. Returns the output before group selection, `[N·G, out, ...S']` (see
+ * `selectGroupRows`), and the intermediate `H [m, N·G·k·S']` (the result of the `w2` convolution with the `m`
+ * input groups moved to the front), which the backward pass reuses.
  */
 export function structuredConvForward<A extends FloatArray>(
   x: Tensor<A>,
@@ -35,11 +43,13 @@ export function structuredConvForward<A extends FloatArray>(
 ): { y: Tensor<A>; h: Tensor<A>; xr: Tensor<A>; spatialOut: readonly number[] } {
   const [l, k] = s.outFactors;
   const [m, n] = s.inFactors;
-  const N = x.shape[0]!;
+  const convOpts = convOptions(layer, conv, o);
+  // groups: each group's channels become their own batch entry, run through all rows of ΔW
+  const N = x.shape[0]! * convOpts.groups;
   const spatial = x.shape.slice(2);
-  // channel i·n + j of x goes to batch entry (b, i): [N·m, n, ...S]
+  // channel i·n + j of (a group of) x goes to batch entry (b, i): [N·m, n, ...S]
   const xr = reshape(x, [N * m, n, ...spatial]);
-  const hc = convFor(layer.kind)(xr, w2, null, convOptions(layer, conv, o)); // [N·m, k, ...S']
+  const hc = convFor(layer.kind)(xr, w2, null, { ...convOpts, groups: 1 }); // [N·m, k, ...S']
   const spatialOut = hc.shape.slice(2);
   const inner = k * spatialOut.reduce((a, b) => a * b, 1);
   const h = reshape(permute(reshape(hc, [N, m, inner]), [1, 0, 2]), [m, N * inner]);
@@ -55,8 +65,8 @@ export function structuredConvForward<A extends FloatArray>(
  *
  * When it needs fewer operations, the Kronecker product is never materialised: for Linear,
  * `Y = s · W1 · X · W2ᵀ` per token; for convolutions the input channels are split into `m` groups moved into the
- * batch, convolved with `w2`, and mixed with `w1`. Grouped convolutions and PEFT's Conv1d full-`lokr_w2` layout
- * use the materialised ΔW.
+ * batch, convolved with `w2`, and mixed with `w1` (a grouped convolution does this per group). PEFT's Conv1d
+ * full-`lokr_w2` layout, and layers where the factors give no saving, use the materialised ΔW.
  *
  * @param x - Linear: `[..., in]`; conv1d: `[N, C, L]`; conv2d: `[N, C, H, W]`.
  * @param conv - The base convolution's geometry (ignored for linear; default stride 1, padding 0).
@@ -88,16 +98,9 @@ export function lokrForward<A extends FloatArray>(
   } else {
     checkConvInput(x, layer, groups);
     if (path === "structured") {
-      y = structuredConvForward(
-        x,
-        rebuildW1(params),
-        rebuildW2(params, layer, s),
-        scale,
-        s,
-        layer,
-        conv,
-        o,
-      ).y;
+      const w1 = rebuildW1(params);
+      const w2 = rebuildW2(params, layer, s);
+      y = selectGroupRows(structuredConvForward(x, w1, w2, scale, s, layer, conv, o).y, groups);
     } else {
       y = convFor(layer.kind)(x, lokrDeltaWeight(params, layer, scale, o), null, convOptions(layer, conv, o));
     }

@@ -8,15 +8,16 @@ export type ApplyPath = "structured" | "materialised";
 
 /**
  * Internal: picks the structured path (factors applied one at a time) when it is allowed and needs fewer
- * multiply-adds per output position than a dense product with the materialised ΔW.
+ * multiply-adds per output position than a dense product with the materialised ΔW. A grouped convolution runs
+ * the structured path once per group (each group's input through all of ΔW's rows, then the group's own rows
+ * are kept), so it pays `groups` times the structured cost.
  */
 export function choosePath(s: ResolvedStructure, o: LoKrForwardOptions, groups: number): ApplyPath {
   if (s.peftConv1dQuirk && (o.layout ?? "peft") === "peft") return "materialised";
-  if (groups !== 1) return "materialised";
   const [l, k] = s.outFactors;
   const [m, n] = s.inFactors;
   const P = s.kernelNumel;
-  const structured = m * k * n * P + l * m * k;
+  const structured = groups * (m * k * n * P + l * m * k);
   const dense = l * k * m * n * P;
   return structured <= dense ? "structured" : "materialised";
 }
@@ -102,4 +103,51 @@ export function maskedCopy<A extends FloatArray>(
   const copy = { data: t.data.slice() as A, shape: t.shape };
   applyRowMask(copy, mask, linear);
   return copy;
+}
+
+/**
+ * Internal: from the per-group structured output `yAll [N·G, out, ...S']` (group `g`'s input through all rows of
+ * ΔW) keeps, for each output channel `o`, the entry of its own group `⌊o / (out/G)⌋`: `y [N, out, ...S']`.
+ */
+export function selectGroupRows<A extends FloatArray>(yAll: Tensor<A>, groups: number): Tensor<A> {
+  if (groups === 1) return yAll;
+  const N = yAll.shape[0]! / groups;
+  const out = yAll.shape[1]!;
+  const inner = yAll.shape.slice(2).reduce((a, b) => a * b, 1);
+  const perGroup = out / groups;
+  const src = yAll.data;
+  const dst = (
+    src instanceof Float64Array ? new Float64Array(N * out * inner) : new Float32Array(N * out * inner)
+  ) as A;
+  for (let b = 0; b < N; b++) {
+    for (let c = 0; c < out; c++) {
+      const g = Math.floor(c / perGroup);
+      const from = ((b * groups + g) * out + c) * inner;
+      dst.set(src.subarray(from, from + inner), (b * out + c) * inner);
+    }
+  }
+  return { data: dst, shape: [N, ...yAll.shape.slice(1)] };
+}
+
+/** Internal: the adjoint of {@link selectGroupRows}: scatters `dy [N, out, ...S']` into zeros `[N·G, out, ...S']`. */
+export function expandGroupRows<A extends FloatArray>(dy: Tensor<A>, groups: number): Tensor<A> {
+  if (groups === 1) return dy;
+  const N = dy.shape[0]!;
+  const out = dy.shape[1]!;
+  const inner = dy.shape.slice(2).reduce((a, b) => a * b, 1);
+  const perGroup = out / groups;
+  const src = dy.data;
+  const dst = (
+    src instanceof Float64Array
+      ? new Float64Array(N * groups * out * inner)
+      : new Float32Array(N * groups * out * inner)
+  ) as A;
+  for (let b = 0; b < N; b++) {
+    for (let c = 0; c < out; c++) {
+      const g = Math.floor(c / perGroup);
+      const from = (b * out + c) * inner;
+      dst.set(src.subarray(from, from + inner), ((b * groups + g) * out + c) * inner);
+    }
+  }
+  return { data: dst, shape: [N * groups, ...dy.shape.slice(1)] };
 }

@@ -110,6 +110,13 @@ export function structureCases(): RandomCase[] {
       inputShape: [2, 8, 5, 4],
     },
     {
+      label: "conv2d groups 2 (structured per group), stride 2",
+      layer: { kind: "conv2d", outFeatures: 16, inFeatures: 16, kernelSize: [3, 3], groups: 2 },
+      options: opts(1),
+      conv: geom([2, 2], [1, 1], [1, 1], 2),
+      inputShape: [2, 32, 5, 6],
+    },
+    {
       label: "conv2d padding same",
       layer: { kind: "conv2d", outFeatures: 9, inFeatures: 8, kernelSize: [3, 3] },
       options: opts(1),
