@@ -185,6 +185,37 @@ describe("SafetensorsWriter (streaming)", () => {
     expect([...back.tensors.get("b")!.data]).toEqual([0.5, -2]); // exact in F16
   });
 
+  test("a reader-to-writer stream copy (raw bytes, any dtype) reproduces the file byte for byte", async () => {
+    const dir = tempDir("copy");
+    const source = join(dir, "source.safetensors");
+    const ints = new Uint8Array(16).map((_, i) => i);
+    // as the Rust crate lays it out: I64 ranks above F32, header padded to 8 bytes
+    const json =
+      '{"__metadata__":{"format":"pt"},"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[16,32]}}';
+    const header = json.padEnd(Math.ceil(json.length / 8) * 8, " ");
+    const data = new Uint8Array([...ints, ...new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer)]);
+    writeFileSync(source, rawSafetensors(header, data));
+    const reader = await SafetensorsReader.open(source);
+    const target = join(dir, "copy.safetensors");
+    const writer = await SafetensorsWriter.create(
+      target,
+      reader.header.tensors.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype })),
+      reader.header.metadata === null ? {} : { metadata: reader.header.metadata },
+    );
+    for (const name of reader.names) await writer.writeBytes(name, await reader.readBytes(name));
+    await reader.close();
+    await expect(writer.write("ids", t([1, 2]))).rejects.toMatchObject({ kind: "not_found" });
+    await writer.close();
+    expect(Buffer.from(readFileSync(target)).equals(readFileSync(source))).toBe(true);
+
+    const w2 = await SafetensorsWriter.create(join(dir, "x.safetensors"), [
+      { name: "ids", shape: [2], dtype: "I64" },
+    ]);
+    await expect(w2.write("ids", t([1, 2]))).rejects.toMatchObject({ kind: "unsupported_dtype" });
+    await expect(w2.writeBytes("ids", new Uint8Array(8))).rejects.toMatchObject({ kind: "size_mismatch" });
+    await w2.abort();
+  });
+
   test("abort() discards everything", async () => {
     const dir = tempDir("abort");
     const writer = await SafetensorsWriter.create(join(dir, "x.safetensors"), [{ name: "a", shape: [1] }]);

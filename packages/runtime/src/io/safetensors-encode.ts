@@ -5,6 +5,7 @@ import {
   dtypeRank,
   type FloatDtype,
   isFloatDtype,
+  isSafetensorsDtype,
   type SafetensorsDtype,
 } from "./safetensors-dtype";
 import { SafetensorsError } from "./safetensors-error";
@@ -12,7 +13,7 @@ import { SafetensorsError } from "./safetensors-error";
 /** A tensor's place in a file about to be written. */
 export interface PlannedTensor {
   readonly name: string;
-  readonly dtype: FloatDtype;
+  readonly dtype: SafetensorsDtype;
   readonly shape: readonly number[];
   /** Offset relative to the data section. */
   readonly begin: number;
@@ -73,7 +74,7 @@ export function checkedNumel(name: string, shape: readonly number[]): number {
 export function planSafetensors(
   entries: ReadonlyArray<{
     readonly name: string;
-    readonly dtype: FloatDtype;
+    readonly dtype: SafetensorsDtype;
     readonly shape: readonly number[];
   }>,
   metadata: Readonly<Record<string, string>> | null | undefined,
@@ -87,7 +88,9 @@ export function planSafetensors(
       throw new SafetensorsError("invalid_header", e.name, "unique tensor names", "a duplicate");
     }
     seen.add(e.name);
-    checkWriteDtype(e.name, e.dtype);
+    if (!isSafetensorsDtype(e.dtype)) {
+      throw new SafetensorsError("unknown_dtype", e.name, "a safetensors dtype", String(e.dtype));
+    }
   }
   const sorted = [...entries].sort(
     (a, b) => dtypeRank(b.dtype) - dtypeRank(a.dtype) || compareUtf8(a.name, b.name),
@@ -107,7 +110,16 @@ export function planSafetensors(
   let offset = 0;
   for (const e of sorted) {
     const numel = checkedNumel(e.name, e.shape);
-    const size = (numel * dtypeBits(e.dtype as SafetensorsDtype)) / 8;
+    const bits = numel * dtypeBits(e.dtype);
+    if (bits % 8 !== 0) {
+      throw new SafetensorsError(
+        "size_mismatch",
+        e.name,
+        `a whole number of bytes for shape [${e.shape.join(", ")}] × ${e.dtype}`,
+        `${bits} bits`,
+      );
+    }
+    const size = bits / 8;
     tensors.push({ name: e.name, dtype: e.dtype, shape: [...e.shape], begin: offset, end: offset + size });
     parts.push(
       `${JSON.stringify(e.name)}:{"dtype":"${e.dtype}","shape":[${e.shape.join(",")}],"data_offsets":[${offset},${offset + size}]}`,

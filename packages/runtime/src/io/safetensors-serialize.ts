@@ -59,7 +59,7 @@ export function serializeSafetensors(tensors: TensorsToWrite, opts: SerializeOpt
   out.set(plan.headerBytes, 0);
   for (const p of plan.tensors) {
     const t = byName.get(p.name)!;
-    out.set(encodeTensorData(p.dtype, t.data), plan.dataOffset + p.begin);
+    out.set(encodeTensorData(checkWriteDtype(p.name, p.dtype), t.data), plan.dataOffset + p.begin);
   }
   return out;
 }

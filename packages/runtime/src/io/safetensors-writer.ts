@@ -1,5 +1,10 @@
 import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
-import type { FloatDtype } from "./safetensors-dtype";
+import {
+  type FloatDtype,
+  isFloatDtype,
+  isSafetensorsDtype,
+  type SafetensorsDtype,
+} from "./safetensors-dtype";
 import { checkWriteDtype, encodeTensorData, type PlannedTensor, planSafetensors } from "./safetensors-encode";
 import { SafetensorsError } from "./safetensors-error";
 import { ioError } from "./safetensors-file";
@@ -10,8 +15,19 @@ import { AtomicFile } from "./write-file-atomic";
 export interface TensorToStream {
   readonly name: string;
   readonly shape: readonly number[];
-  /** Dtype in the file; default: the writer's `dtype` option, else `"F32"`. */
-  readonly dtype?: FloatDtype;
+  /**
+   * Dtype in the file; default: the writer's `dtype` option, else `"F32"`. Any safetensors dtype
+   * is accepted: non-float tensors are written with `writeBytes` (raw, e.g. copied from another
+   * file through `SafetensorsReader.readBytes`).
+   */
+  readonly dtype?: SafetensorsDtype;
+}
+
+function checkStreamDtype(name: string, dtype: string): SafetensorsDtype {
+  if (!isSafetensorsDtype(dtype)) {
+    throw new SafetensorsError("unknown_dtype", name, "a safetensors dtype", dtype);
+  }
+  return dtype;
 }
 
 /**
@@ -57,7 +73,7 @@ export class SafetensorsWriter {
       tensors.map((t) => ({
         name: t.name,
         shape: t.shape,
-        dtype: checkWriteDtype(t.name, t.dtype ?? opts.dtype ?? "F32"),
+        dtype: checkStreamDtype(t.name, t.dtype ?? opts.dtype ?? "F32"),
       })),
       opts.metadata ?? null,
     );
@@ -94,7 +110,7 @@ export class SafetensorsWriter {
   }
 
   /**
-   * Writes one announced tensor's data (converted to its dtype).
+   * Writes one announced float tensor's data (converted to its dtype: F32, F16, BF16, F64).
    *
    * @throws SafetensorsError `not_found` (not announced, or already written), `size_mismatch`
    *   (shape differs from the announced one), `io`.
@@ -125,7 +141,55 @@ export class SafetensorsWriter {
         { path: this.path },
       );
     }
-    const bytes = encodeTensorData(planned.dtype, tensor.data);
+    if (!isFloatDtype(planned.dtype)) {
+      throw new SafetensorsError(
+        "unsupported_dtype",
+        name,
+        "a float dtype for write() (use writeBytes for raw data)",
+        planned.dtype,
+        { path: this.path },
+      );
+    }
+    await this.put(name, planned, encodeTensorData(checkWriteDtype(name, planned.dtype), tensor.data));
+  }
+
+  /**
+   * Writes one announced tensor's raw little-endian bytes as they are stored (any dtype): the
+   * way to copy a tensor unchanged from another file (`SafetensorsReader.readBytes`).
+   *
+   * @throws SafetensorsError `not_found`, `size_mismatch` (byte count differs), `io`.
+   */
+  async writeBytes(name: string, bytes: Uint8Array): Promise<void> {
+    const planned = this.pendingEntry(name);
+    if (bytes.length !== planned.end - planned.begin) {
+      throw new SafetensorsError(
+        "size_mismatch",
+        name,
+        `${planned.end - planned.begin} bytes (shape [${planned.shape.join(", ")}] × ${planned.dtype})`,
+        `${bytes.length} bytes`,
+        { path: this.path },
+      );
+    }
+    await this.put(name, planned, bytes);
+  }
+
+  private pendingEntry(name: string): PlannedTensor {
+    if (this.finished)
+      throw new SafetensorsError("io", name, "an open writer", "closed", { path: this.path });
+    const planned = this.byName.get(name);
+    if (planned === undefined || !this.pendingNames.has(name)) {
+      throw new SafetensorsError(
+        "not_found",
+        name,
+        "a tensor announced to create() and not yet written",
+        planned === undefined ? "an unknown name" : "already written",
+        { path: this.path },
+      );
+    }
+    return planned;
+  }
+
+  private async put(name: string, planned: PlannedTensor, bytes: Uint8Array): Promise<void> {
     this.pendingNames.delete(name);
     try {
       await this.file.writeAt(bytes, this.dataOffset + planned.begin);
