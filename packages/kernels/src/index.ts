@@ -1,5 +1,7 @@
 export type { BackendName } from "./backend/f32-kernels";
 export { getBackend, setBackend } from "./backend/resolve-backend";
+export { wasmSimdSupported } from "./backend/wasm-backend";
+export { residentZeros, toResident } from "./backend/wasm-resident";
 export { decodeBF16, decodeF16, encodeBF16, encodeF16 } from "./dtype";
 export { KernelsError } from "./errors";
 export type { ConvGrads, ConvOptions, PaddingMode } from "./ops/conv";

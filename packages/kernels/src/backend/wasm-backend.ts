@@ -1,7 +1,7 @@
 import type { F32Kernels } from "./f32-kernels";
 import type { WasmModule } from "./wasm-api";
 import { WasmArena } from "./wasm-arena";
-import { gemmInArena, MR, NR, packScratch, roundUp } from "./wasm-gemm";
+import { gemmInArena, MR, NR, packBOffset, packScratch, roundUp } from "./wasm-gemm";
 import { kernelsModule } from "./wasm-module";
 import { residentKernels } from "./wasm-resident";
 
@@ -38,7 +38,6 @@ function createWasmBackend(module: WasmModule): F32Kernels {
       const bo = arena.alloc(k * n);
       const co = arena.alloc(roundUp(m, MR) * ldc);
       const pa = arena.alloc(packScratch(m, n, k));
-      const pb = pa + Math.min(roundUp(m, MR), 120) * Math.min(k, 256);
       const f = arena.f32;
       f.set(a.subarray(0, m * k), ao);
       f.set(b.subarray(0, k * n), bo);
@@ -52,7 +51,7 @@ function createWasmBackend(module: WasmModule): F32Kernels {
         co,
         ldc,
         pa,
-        roundUp(pb, 4),
+        packBOffset(pa, m, k),
       );
       copyOut(co, ldc, m, n, out);
     },
@@ -83,12 +82,12 @@ function createWasmBackend(module: WasmModule): F32Kernels {
       }
       f.set(b.subarray(0, r * s), bo);
       for (let i = 0; i < p * q; i++) f[ao + i] = scale * a[i]!;
-      const pb1 = roundUp(pa + Math.min(roundUp(qn, MR), 120) * Math.min(s, 256), 4);
+      const pb1 = packBOffset(pa, qn, s);
       gemmInArena(arena, { off: xo, rs: s, cs: 1 }, { off: bo, rs: 1, cs: s }, qn, r, s, to, ldT, pa, pb1);
       if (ldT !== r) {
         for (let row = 1; row < qn; row++) f.copyWithin(to + row * r, to + row * ldT, to + row * ldT + r);
       }
-      const pb2 = roundUp(pa + Math.min(roundUp(p, MR), 120) * Math.min(q, 256), 4);
+      const pb2 = packBOffset(pa, p, q);
       gemmInArena(arena, { off: ao, rs: q, cs: 1 }, { off: to, rs: nr, cs: 1 }, p, nr, q, yo, ldY, pa, pb2);
       for (let n = 0; n < rows; n++) {
         for (let i = 0; i < p; i++) {

@@ -15,9 +15,18 @@ export function roundUp(x: number, to: number): number {
   return Math.ceil(x / to) * to;
 }
 
-/** Floats of packing scratch a GEMM with these dims needs. */
+/** Floats of packing scratch a GEMM with these dims needs (A block, then B block). */
 export function packScratch(m: number, n: number, k: number): number {
-  return Math.min(roundUp(m, MR), MC) * Math.min(k, KC) + Math.min(k, KC) * Math.min(roundUp(n, NR), NC) + 8;
+  return packAFloats(m, k) + 8 + Math.min(k, KC) * Math.min(roundUp(n, NR), NC);
+}
+
+function packAFloats(m: number, k: number): number {
+  return Math.min(roundUp(m, MR), MC) * Math.min(k, KC);
+}
+
+/** Float index of the packed-B block inside a packing scratch area starting at `pack`. */
+export function packBOffset(pack: number, m: number, k: number): number {
+  return roundUp(pack + packAFloats(m, k), 4);
 }
 
 /** A strided matrix operand in arena memory: element (i, j) at float index `off + i·rs + j·cs`. */
