@@ -1,6 +1,6 @@
 import { createRng, normalTensor, type Tensor } from "@lycoris-ts/kernels";
 import { describe, expect, it } from "vitest";
-import { Conv1d, Conv2d, type ConvModuleOptions } from "../src/model/index";
+import { Conv1d, Conv2d, Conv3d, type ConvModuleOptions } from "../src/model/index";
 
 type Mode = "zeros" | "reflect" | "replicate" | "circular";
 
@@ -106,6 +106,49 @@ describe("the base conv layers pad with their own padding mode (vs a float64 ref
       mode,
     });
     expect(y.shape).toEqual([2, 4, 7]);
+    expect(worst(y.data, ref)).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe("Conv3d (direct loops) against sums of the kernels' Conv2d over depth (tol 1e-5·(1+|ref|))", () => {
+  it("stride/padding/dilation/groups, zeros padding", () => {
+    const m = new Conv3d(4, 6, [2, 3, 2], {
+      stride: [2, 1, 2],
+      padding: [1, 1, 0],
+      dilation: [2, 1, 1],
+      groups: 2,
+    });
+    const rng = createRng(9);
+    for (const p of m.parameters()) p.data.data.set(normalTensor(p.shape, rng, 1).data);
+    const [n, c, D, H, W] = [2, 4, 5, 4, 5];
+    const x = normalTensor([n, c, D, H, W], createRng(10), 1);
+    const y = m.eval().forward(x);
+    const [od, oh, ow] = y.shape.slice(2) as [number, number, number];
+    expect(y.shape).toEqual([n, 6, 3, 4, 2]);
+    // Reference: out[:, :, z] = bias + Σ_a conv2d(x[:, :, z·2 − 1 + 2a], w[:, :, a]) (zeros outside the volume).
+    const slab = (src: Float32Array, shape: number[], axis2: number) => {
+      const [b0, b1, , b3, b4] = shape as [number, number, number, number, number];
+      const out = new Float32Array(b0 * b1 * b3 * b4);
+      for (let i = 0; i < b0 * b1; i++)
+        out.set(
+          src.subarray((i * shape[2]! + axis2) * b3 * b4, (i * shape[2]! + axis2 + 1) * b3 * b4),
+          i * b3 * b4,
+        );
+      return out;
+    };
+    const ref = new Float64Array(y.data.length);
+    for (let z = 0; z < od; z++) {
+      for (let a = 0; a < 2; a++) {
+        const d = z * 2 - 1 + a * 2;
+        if (d < 0 || d >= D) continue;
+        const conv = new Conv2d(4, 6, [3, 2], { stride: [1, 2], padding: [1, 0], groups: 2, bias: false });
+        conv.weight.data.data.set(slab(m.weight.data.data, [...m.weight.shape], a));
+        const part = conv.eval().forward({ data: slab(x.data, [n, c, D, H, W], d), shape: [n, c, H, W] });
+        for (let b = 0; b < n * 6; b++)
+          for (let i = 0; i < oh * ow; i++) ref[(b * od + z) * oh * ow + i]! += part.data[b * oh * ow + i]!;
+      }
+    }
+    for (let i = 0; i < ref.length; i++) ref[i]! += m.bias!.data.data[Math.floor(i / (od * oh * ow)) % 6]!;
     expect(worst(y.data, ref)).toBeLessThanOrEqual(1e-5);
   });
 });

@@ -4,6 +4,7 @@ import {
   AvgPool2d,
   Conv1d,
   Conv2d,
+  Conv3d,
   Dropout,
   Embedding,
   Flatten,
@@ -136,6 +137,17 @@ describe("finite-difference gradient checks (eps 1e-2, tol 2e-3·(1+|g|))", () =
     ));
   it("Conv2d replicate padding", () =>
     check(new Conv2d(2, 3, 3, { padding: 1, paddingMode: "replicate" }), input([1, 2, 5, 4], 8)));
+  it("Conv3d stride/dilation/groups, circular padding", () =>
+    check(
+      new Conv3d(2, 4, [2, 2, 3], {
+        stride: [1, 2, 1],
+        padding: 1,
+        dilation: [2, 1, 1],
+        groups: 2,
+        paddingMode: "circular",
+      }),
+      input([1, 2, 4, 4, 3], 24),
+    ));
   it("Conv2d unbatched input [C, H, W]", () => check(new Conv2d(2, 2, 2), input([2, 4, 3], 9)));
   it("Embedding (weight gradient; indices get none)", () => {
     const m = new Embedding(7, 3);

@@ -276,6 +276,23 @@ describe("buildModelFromDescription", () => {
     expect(badLen.kind).toBe("invalid_description");
   });
 
+  it("builds every model of errors.json and init.json (conv3d, gpt2_conv1d included)", () => {
+    type Entry = {
+      model: { modules: ModuleDescription[]; parameters: { name: string; shape: number[] }[] } | null;
+    };
+    const errors = JSON.parse(readFileSync(new URL("errors.json", FIXTURES), "utf8")) as { errors: Entry[] };
+    const init = JSON.parse(readFileSync(new URL("init.json", FIXTURES), "utf8")) as { cases: Entry[] };
+    let built = 0;
+    for (const e of [...errors.errors, ...init.cases]) {
+      if (e.model === null) continue;
+      // `parameters` makes the builder check names and shapes, in order.
+      const m = buildModelFromDescription(e.model);
+      expect([...m.stateDict().keys()]).toEqual(e.model.parameters.map((p) => p.name));
+      built++;
+    }
+    expect(built).toBeGreaterThan(5);
+  });
+
   it("builds the kinds needed beyond the fixtures (sequential, gpt2_conv1d, pools, flatten)", () => {
     const m = buildModelFromDescription({
       modules: [

@@ -2,6 +2,7 @@ import { createRng, type PaddingMode, type Tensor } from "@lycoris-ts/kernels";
 import { Dropout, Identity, ReLU } from "./activations";
 import { Container, ModuleList, Sequential } from "./containers";
 import { Conv1d, Conv2d } from "./conv";
+import { Conv3d } from "./conv3d";
 import { Embedding } from "./embedding";
 import { Flatten } from "./flatten";
 import { GPT2Conv1D } from "./gpt2-conv1d";
@@ -37,6 +38,7 @@ export const BUILDABLE_MODULE_KINDS: readonly string[] = [
   "linear",
   "conv1d",
   "conv2d",
+  "conv3d",
   "gpt2_conv1d",
   "embedding",
   "layernorm",
@@ -154,7 +156,8 @@ function createModule(d: ModuleDescription): Module {
     case "linear":
       return new Linear(int(d, "inFeatures"), int(d, "outFeatures"), bool(d, "bias", true));
     case "conv1d":
-    case "conv2d": {
+    case "conv2d":
+    case "conv3d": {
       const o = {
         stride: ints(d, "stride", 1),
         padding: padding(d),
@@ -163,7 +166,7 @@ function createModule(d: ModuleDescription): Module {
         bias: bool(d, "bias", true),
         paddingMode: str(d, "paddingMode", "zeros") as PaddingMode,
       };
-      const C = d.kind === "conv1d" ? Conv1d : Conv2d;
+      const C = d.kind === "conv1d" ? Conv1d : d.kind === "conv2d" ? Conv2d : Conv3d;
       return wrap(d, () => new C(int(d, "inChannels"), int(d, "outChannels"), ints(d, "kernelSize"), o));
     }
     case "gpt2_conv1d":

@@ -1,4 +1,5 @@
 import {
+  type ConvGrads,
   type ConvOptions,
   conv1d,
   conv1dBackward,
@@ -32,8 +33,8 @@ export interface ConvModuleOptions {
 
 const PADDING_MODES: readonly string[] = ["zeros", "reflect", "replicate", "circular"];
 
-/** Shared base of {@link Conv1d} and {@link Conv2d} (torch-style convolutions). */
-export abstract class ConvNd extends Module {
+/** Shared base of the torch-style convolutions {@link Conv1d}, {@link Conv2d} and {@link Conv3d}. */
+export abstract class ConvLayer extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
   /** Kernel extent per spatial axis. */
@@ -137,7 +138,7 @@ export abstract class ConvNd extends Module {
     x: Tensor<Float32Array>,
     w: Tensor<Float32Array>,
     dy: Tensor<Float32Array>,
-  ): { dx: Tensor<Float32Array>; dw: Tensor<Float32Array>; db: Tensor<Float32Array> | null };
+  ): ConvGrads<Float32Array>;
 
   /** Input `[N, C, ...spatial]` (or unbatched `[C, ...spatial]`); output `[N, outChannels, ...]`. */
   override forward(x: Tensor<Float32Array>): Tensor<Float32Array> {
@@ -162,25 +163,10 @@ export abstract class ConvNd extends Module {
     this.weight.accumulateGrad(dw.data);
     const bias = this.bias;
     if (bias?.requiresGrad) {
-      bias.accumulateGrad(db !== null ? db.data : channelSums(dyb.data, this.outChannels, xb.shape[0]!));
+      bias.accumulateGrad(db.data);
     }
     return tensor(dx.data, x.shape);
   }
-}
-
-/** Per-channel sums of `[N, C, ...]` data. */
-function channelSums(dy: Float32Array, channels: number, n: number): Float32Array {
-  const acc = new Float64Array(channels);
-  const inner = dy.length / (n * channels);
-  for (let b = 0; b < n; b++) {
-    for (let c = 0; c < channels; c++) {
-      const base = (b * channels + c) * inner;
-      let s = 0;
-      for (let i = 0; i < inner; i++) s += dy[base + i]!;
-      acc[c]! += s;
-    }
-  }
-  return Float32Array.from(acc);
 }
 
 function perAxis(
@@ -206,6 +192,13 @@ function perAxis(
   for (const a of arr) checkInt(module, name, a, min);
   return arr;
 }
+
+/**
+ * The convolutions adapters can wrap: {@link Conv1d} and {@link Conv2d} (PEFT's
+ * LoKr/LoHa support exactly these besides Linear). {@link Conv3d} is a
+ * {@link ConvLayer} but not a `ConvNd`.
+ */
+export abstract class ConvNd extends ConvLayer {}
 
 /**
  * A 1-D convolution, as torch `nn.Conv1d`: input `[N, C, L]`, weight

@@ -5,7 +5,8 @@ export type { ModelDescriptionLike, ModuleDescription } from "./build-from-descr
 export { BUILDABLE_MODULE_KINDS, buildModelFromDescription } from "./build-from-description";
 export { Container, ModuleList, Sequential } from "./containers";
 export type { ConvModuleOptions } from "./conv";
-export { Conv1d, Conv2d, ConvNd } from "./conv";
+export { Conv1d, Conv2d, ConvLayer, ConvNd } from "./conv";
+export { Conv3d } from "./conv3d";
 export { crossEntropyLoss } from "./cross-entropy-loss";
 export { Embedding } from "./embedding";
 export { Flatten } from "./flatten";

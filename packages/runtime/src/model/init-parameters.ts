@@ -1,5 +1,5 @@
 import { fanIn, kaimingUniform, normalTensor, type Rng, uniformTensor } from "@lycoris-ts/kernels";
-import { Conv1d, Conv2d } from "./conv";
+import { ConvLayer } from "./conv";
 import { Embedding } from "./embedding";
 import { GPT2Conv1D } from "./gpt2-conv1d";
 import { LayerNorm } from "./layer-norm";
@@ -10,7 +10,7 @@ import type { Parameter } from "./parameter";
 /**
  * Gives every built-in layer of the tree torch's default initial values, drawing
  * from `rng` in tree order (weight before bias):
- * - Linear / Conv1d / Conv2d: weight kaiming-uniform with a = √5 (`U(±1/sqrt(fanIn))`),
+ * - Linear / Conv1d / Conv2d / Conv3d: weight kaiming-uniform with a = √5 (`U(±1/sqrt(fanIn))`),
  *   bias `U(±1/sqrt(fanIn))` with the weight's fan-in;
  * - GPT2Conv1D: weight `N(0, 0.02²)`, bias zeros (as transformers);
  * - Embedding: `N(0, 1)`; LayerNorm: weight ones, bias zeros.
@@ -18,7 +18,7 @@ import type { Parameter } from "./parameter";
  */
 export function initModuleParameters(m: Module, rng: Rng): void {
   for (const [, mod] of m.namedModules()) {
-    if (mod instanceof Linear || mod instanceof Conv1d || mod instanceof Conv2d) {
+    if (mod instanceof Linear || mod instanceof ConvLayer) {
       const w = mod.weight;
       assign(w, kaimingUniform(w.shape, rng, Math.sqrt(5)).data);
       const bias = mod.bias;
