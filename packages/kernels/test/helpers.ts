@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { getGpuJsBackend } from "../src/backend/gpujs-backend";
 import { getWasmBackend } from "../src/backend/wasm-backend";
 import type { BackendName, FloatArray, Tensor } from "../src/index";
 import { createRng, toFloat32, uniformTensor } from "../src/index";
@@ -40,6 +41,7 @@ export function expectClose(actual: Tensor<FloatArray>, expected: Tensor<FloatAr
 export function backendsUnderTest(): BackendName[] {
   const names: BackendName[] = ["auto", "js", "ml-matrix"];
   if (getWasmBackend()) names.push("wasm");
+  if (getGpuJsBackend()) names.push("gpu.js");
   return names;
 }
 
