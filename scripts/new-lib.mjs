@@ -1,5 +1,6 @@
 // one-off scaffolding helper (kept for adding packages later): node scripts/new-lib.mjs <dir> <name> <description>
-import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+
 const [dir, name, description] = process.argv.slice(2);
 mkdirSync(`${dir}/src`, { recursive: true });
 mkdirSync(`${dir}/test`, { recursive: true });

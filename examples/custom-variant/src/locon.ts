@@ -52,10 +52,14 @@ export const loconVariant: AdapterVariant<LoConConfig> = {
 
   initParameters: (ctx, rng) => ({
     locon_a: kaimingUniform([ctx.r, fanIn(ctx)], rng),
-    locon_b: ctx.config.initWeights === false ? kaimingUniform([ctx.layer.outFeatures, ctx.r], rng) : zeros([ctx.layer.outFeatures, ctx.r]),
+    locon_b:
+      ctx.config.initWeights === false
+        ? kaimingUniform([ctx.layer.outFeatures, ctx.r], rng)
+        : zeros([ctx.layer.outFeatures, ctx.r]),
   }),
 
-  deltaWeight: (p, ctx, scaling) => reshape(scaled(matmul(p.locon_b!, p.locon_a!), scaling), ctx.layer.weightShape),
+  deltaWeight: (p, ctx, scaling) =>
+    reshape(scaled(matmul(p.locon_b!, p.locon_a!), scaling), ctx.layer.weightShape),
 
   deltaWeightBackward: (p, ctx, scaling, dDelta) => {
     const d = reshape(dDelta, [ctx.layer.outFeatures, fanIn(ctx)]);
@@ -72,6 +76,11 @@ export function registerLoCon(registry: AdapterRegistry = defaultRegistry): void
 }
 
 /** `get_peft_model` for LoCon. */
-export function getLoConModel(model: Module, config: LoConConfig, name = "default", options: PeftModelOptions = {}): PeftModel {
+export function getLoConModel(
+  model: Module,
+  config: LoConConfig,
+  name = "default",
+  options: PeftModelOptions = {},
+): PeftModel {
   return new PeftModel(model, config, name, options);
 }

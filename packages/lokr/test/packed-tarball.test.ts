@@ -1,5 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +23,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  */
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const libs = ["lycoris-config", "kernels", "runtime", "lokr"];
-const thirdParty = ["ml-matrix", "ml-xsadd", "@petamoriken/float16", "is-any-array", "ml-array-rescale", "ml-array-max", "ml-array-min"];
+const thirdParty = [
+  "ml-matrix",
+  "ml-xsadd",
+  "@petamoriken/float16",
+  "is-any-array",
+  "ml-array-rescale",
+  "ml-array-max",
+  "ml-array-min",
+];
 let project = "";
 
 function findDependency(name: string): string | null {
@@ -51,7 +69,10 @@ beforeAll(() => {
     mkdirSync(dirname(dest), { recursive: true });
     symlinkSync(src, dest, "dir");
   }
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+  );
 }, 120_000);
 
 afterAll(() => {
@@ -80,7 +101,11 @@ describe("the packed packages, installed into a fresh project", () => {
   it("ships only dist/ with a package.json whose workspace ranges became versions", () => {
     const pkg = JSON.parse(readFileSync(join(project, "node_modules/@lycoris-ts/lokr/package.json"), "utf8"));
     expect(JSON.stringify(pkg.dependencies)).not.toContain("workspace:");
-    expect(readdirSync(join(project, "node_modules/@lycoris-ts/lokr")).sort()).toEqual(["README.md", "dist", "package.json"]);
+    expect(readdirSync(join(project, "node_modules/@lycoris-ts/lokr")).sort()).toEqual([
+      "README.md",
+      "dist",
+      "package.json",
+    ]);
   });
 
   for (const [format, file, load] of [
@@ -115,4 +140,3 @@ describe("the packed packages, installed into a fresh project", () => {
     }
   });
 });
-

@@ -37,7 +37,10 @@ describe("a PEFT LoKr adapter directory loads, and saves back with PEFT's names,
       const caseDir = join(fixtures, name);
       const modelJson = JSON.parse(readFileSync(join(caseDir, "model.json"), "utf8"));
       const description = parseModelDescription(modelJson);
-      const model = buildModelFromDescription(description, readSafetensorsSync(join(caseDir, "base.safetensors")).tensors);
+      const model = buildModelFromDescription(
+        description,
+        readSafetensorsSync(join(caseDir, "base.safetensors")).tensors,
+      );
       const adapterRoot = join(caseDir, "adapter");
       const peft = await loadPeftModel(model, adapterRoot, {
         description,

@@ -67,7 +67,8 @@ function baseModel(seed = 1): Container {
   root.registerModule("block", block);
   for (const name of ["q", "v", "out"]) {
     const lin = new Linear(6, 6, true);
-    for (const p of lin.parameters()) for (let i = 0; i < p.data.data.length; i++) p.data.data[i] = rng.normal();
+    for (const p of lin.parameters())
+      for (let i = 0; i < p.data.data.length; i++) p.data.data[i] = rng.normal();
     block.registerModule(name, lin);
   }
   return root;
@@ -75,7 +76,10 @@ function baseModel(seed = 1): Container {
 
 function input(seed = 2): Tensor<Float32Array> {
   const rng = createRng(seed);
-  return tensor(Float32Array.from({ length: 4 * 6 }, () => rng.normal()), [4, 6]);
+  return tensor(
+    Float32Array.from({ length: 4 * 6 }, () => rng.normal()),
+    [4, 6],
+  );
 }
 
 const forwardOf = (peft: PeftModel, name: string, x: Tensor<Float32Array>) =>
@@ -91,9 +95,14 @@ describe("a third-party variant registered from outside the packages", () => {
   registry.register(outerVariant);
 
   it("is injected at the selected modules and starts as the identity (B = 0)", () => {
-    const peft = new PeftModel(baseModel(), new OuterConfig({ r: 2, alpha: 4, targetModules: ["q", "v"] }), "default", {
-      registry,
-    });
+    const peft = new PeftModel(
+      baseModel(),
+      new OuterConfig({ r: 2, alpha: 4, targetModules: ["q", "v"] }),
+      "default",
+      {
+        registry,
+      },
+    );
     expect(peft.targetedModules).toEqual(["block.q", "block.v"]);
     const x = input();
     const base = baseModel().getSubmodule("block.q").forward(x).data;
@@ -125,10 +134,15 @@ describe("a third-party variant registered from outside the packages", () => {
   });
 
   it("trains through deltaWeightBackward: the loss goes down with plain SGD", () => {
-    const peft = new PeftModel(baseModel(), new OuterConfig({ r: 2, targetModules: ["q"], initWeights: false }), "default", {
-      registry,
-      seed: 5,
-    });
+    const peft = new PeftModel(
+      baseModel(),
+      new OuterConfig({ r: 2, targetModules: ["q"], initWeights: false }),
+      "default",
+      {
+        registry,
+        seed: 5,
+      },
+    );
     const q = peft.model.getSubmodule("block.q");
     peft.train();
     const x = input();
@@ -172,7 +186,9 @@ describe("a third-party variant registered from outside the packages", () => {
   it("refuses weights whose shapes do not fit, naming module, parameter and both shapes", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lycoris-outer-"));
     dirs.push(dir);
-    const peft = new PeftModel(baseModel(), new OuterConfig({ r: 2, targetModules: ["q"] }), "default", { registry });
+    const peft = new PeftModel(baseModel(), new OuterConfig({ r: 2, targetModules: ["q"] }), "default", {
+      registry,
+    });
     await savePeftAdapter(peft, dir);
     const other = new Container();
     const block = new Container();
