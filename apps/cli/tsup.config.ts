@@ -7,4 +7,9 @@ export default defineConfig({
   clean: true,
   target: "node20",
   banner: { js: "#!/usr/bin/env node" },
+  // The workspace libraries are bundled (from their built dist) so that the installed CLI is one
+  // self-contained file that starts fast and does not change when a sibling package is rebuilt;
+  // gpu.js stays an optional runtime import of the kernels package.
+  noExternal: [/^@lycoris-ts\//],
+  external: ["gpu.js"],
 });

@@ -1,0 +1,41 @@
+import { CliError } from "./cli-error";
+
+const KNOWN_ERRORS = new Set([
+  "CliError",
+  "AdapterError",
+  "AdapterFileError",
+  "SafetensorsError",
+  "LycorisConfigError",
+  "KohyaNameError",
+  "LoKrError",
+  "LoHaMathError",
+]);
+
+/** Collapses a message to a single line (multi-line messages are joined with "; "). */
+export function oneLine(message: string): string {
+  return message
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .join("; ");
+}
+
+/**
+ * The one line the CLI prints for `error` (without the `error: ` prefix). Errors of this project's
+ * packages carry messages meant for users and are printed as they are; anything else is marked
+ * as unexpected, with a hint to rerun with `--debug`.
+ */
+export function formatError(error: unknown): string {
+  if (error instanceof Error) {
+    if (error instanceof CliError || KNOWN_ERRORS.has(error.name)) return oneLine(error.message);
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return oneLine(error.message);
+    return `unexpected ${error.name}: ${oneLine(error.message)} (rerun with --debug for a stack trace)`;
+  }
+  return `unexpected error: ${oneLine(String(error))} (rerun with --debug for a stack trace)`;
+}
+
+/** The exit code for `error`: a {@link CliError}'s own, else 1. */
+export function exitCodeOf(error: unknown): number {
+  return error instanceof CliError ? error.exitCode : 1;
+}

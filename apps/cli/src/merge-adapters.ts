@@ -1,0 +1,157 @@
+import { stat } from "node:fs/promises";
+import { addScaledInPlace, type FloatArray, type Tensor } from "@lycoris-ts/kernels";
+import {
+  type AdapterRegistry,
+  type FloatDtype,
+  SafetensorsReader,
+  SafetensorsWriter,
+  type TensorInfo,
+} from "@lycoris-ts/runtime";
+import { checkOutputPath } from "./check-output-path";
+import { CliError } from "./cli-error";
+import { locateAdapters, selectAdapters } from "./locate-adapters";
+import { closeAdapters, openAdapters } from "./open-adapter";
+import { type ModuleUpdate, planMerge } from "./plan-merge";
+import { createProgress } from "./progress";
+
+/** Options of {@link mergeAdapters}. */
+export interface MergeOptions {
+  /** The base model's safetensors file. */
+  readonly base: string;
+  /** A PEFT adapter directory. */
+  readonly adapter: string;
+  /** The merged model's path (written atomically). */
+  readonly out: string;
+  /** Multiplier of every ΔW (default 1): W' = W + scale · ΔW. */
+  readonly scale?: number;
+  /** Adapters to merge, in order (their updates add up); default: `"default"`, or the only adapter. */
+  readonly adapterNames?: readonly string[];
+  /** Show a progress bar on stderr (default true). */
+  readonly progress?: boolean;
+  readonly registry: AdapterRegistry;
+}
+
+/** What a merge did. */
+export interface MergeSummary {
+  readonly out: string;
+  readonly adapters: readonly string[];
+  readonly tensors: number;
+  readonly mergedModules: number;
+  readonly replacedTensors: number;
+}
+
+/** Reads a base tensor in its own precision where that is a plain typed array (F32, F64), else as float32. */
+async function readNative(reader: SafetensorsReader, info: TensorInfo): Promise<Tensor<FloatArray>> {
+  if (info.dtype === "F32" || info.dtype === "F64") {
+    const bytes = await reader.readBytes(info.name);
+    const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+    const n = info.byteLength / (info.dtype === "F32" ? 4 : 8);
+    const data =
+      info.dtype === "F32"
+        ? new Float32Array(aligned.buffer, aligned.byteOffset, n)
+        : new Float64Array(aligned.buffer, aligned.byteOffset, n);
+    return { data, shape: info.shape };
+  }
+  return reader.read(info.name);
+}
+
+async function applyUpdate(weight: Tensor<Float32Array>, u: ModuleUpdate, scale: number): Promise<void> {
+  const params: Record<string, Tensor<Float32Array>> = {};
+  for (const [param, tensor] of u.params) params[param] = await u.adapter.reader.read(tensor);
+  if (u.variant.mergeInto !== undefined) u.variant.mergeInto(weight, params, u.ctx, u.scaling * scale);
+  else addScaledInPlace(weight, u.variant.deltaWeight(params, u.ctx, u.scaling), scale);
+}
+
+function defaultAdapterNames(available: readonly string[]): string[] {
+  if (available.includes("default")) return ["default"];
+  if (available.length === 1) return [available[0]!];
+  throw new CliError(
+    "usage",
+    `the adapter directory holds several adapters (${available.join(", ")}): choose with --adapter-name`,
+  );
+}
+
+/**
+ * Merges PEFT adapters into a base model file, module by module: W' = W + scale · ΔW for every
+ * adapted weight (ΔW from the adapter's factors and the base weight's shape), full copies for
+ * `modules_to_save`, every other tensor copied. Reads the base and the adapters lazily and streams
+ * the output, so memory stays at a few tensors. Everything is checked before the output is
+ * created; the output appears only complete (temporary file + rename), never partially.
+ *
+ * @throws CliError (refused output, shape mismatch, missing module, …), SafetensorsError, AdapterError.
+ */
+export async function mergeAdapters(o: MergeOptions): Promise<MergeSummary> {
+  const scale = o.scale ?? 1;
+  const baseStat = await stat(o.base).catch(() => null);
+  if (baseStat === null) throw new CliError("input", `${o.base}: no such file (--base)`);
+  if (!baseStat.isFile())
+    throw new CliError("input", `${o.base}: not a file (--base expects a .safetensors file)`);
+  const located = await locateAdapters(o.adapter, { allowFile: false });
+  const names =
+    o.adapterNames !== undefined && o.adapterNames.length > 0
+      ? o.adapterNames
+      : defaultAdapterNames(located.adapters.map((a) => a.name));
+  const selected = selectAdapters(located, names);
+  await checkOutputPath(
+    o.out,
+    [o.base, ...selected.map((a) => a.weightsPath)],
+    [o.adapter, ...selected.map((a) => a.dir!).filter((d) => d !== o.adapter)],
+  );
+
+  const adapters = await openAdapters(selected, o.registry);
+  let base: SafetensorsReader | undefined;
+  let writer: SafetensorsWriter | undefined;
+  const progress = { current: createProgress("merging", 0, "tensors", false) };
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress.current.stop();
+    void (writer?.abort() ?? Promise.resolve()).finally(() => {
+      process.stderr.write(`error: interrupted (${signal}); no output written\n`);
+      process.exit(130);
+    });
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    base = await SafetensorsReader.open(o.base);
+    const plan = planMerge(base, adapters);
+    const tensors = base.header.tensors;
+    writer = await SafetensorsWriter.create(
+      o.out,
+      tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype as FloatDtype })),
+      base.header.metadata === null ? {} : { metadata: base.header.metadata },
+    );
+    progress.current = createProgress("merging", tensors.length, "tensors", o.progress ?? true);
+    for (const info of tensors) {
+      const updates = plan.updates.get(info.name);
+      const replacement = plan.replacements.get(info.name);
+      if (updates !== undefined) {
+        const weight = await base.read(info.name);
+        for (const u of updates) await applyUpdate(weight, u, scale);
+        await writer.write(info.name, weight);
+      } else if (replacement !== undefined) {
+        await writer.write(info.name, await replacement.adapter.reader.read(replacement.tensor));
+      } else {
+        await writer.write(info.name, await readNative(base, info));
+      }
+      progress.current.tick(info.name);
+    }
+    await writer.close();
+    progress.current.stop();
+    return {
+      out: o.out,
+      adapters: names,
+      tensors: tensors.length,
+      mergedModules: plan.updates.size,
+      replacedTensors: plan.replacements.size,
+    };
+  } catch (error) {
+    progress.current.stop();
+    await writer?.abort();
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await base?.close();
+    await closeAdapters(adapters);
+  }
+}
