@@ -8,8 +8,8 @@
 // Within a group, the row marked `baseline: true` is the reference: every row of the group shows
 // `baseline ms / row ms` (so > 1 means faster than the baseline, measured in the same run).
 // Options: --filter <substring of the bench file path>, --no-write (print only).
-import { readdirSync } from "node:fs";
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -57,18 +57,32 @@ const harness = {
   },
   row(r) {
     rows.push({ ...r, file: harness.currentFile });
-    const rate = r.flops ? `${(r.flops / r.ms / 1e6).toFixed(2)} GFLOP/s` : r.bytes ? `${(r.bytes / r.ms / 1e6).toFixed(2)} GB/s` : "";
+    const rate = r.flops
+      ? `${(r.flops / r.ms / 1e6).toFixed(2)} GFLOP/s`
+      : r.bytes
+        ? `${(r.bytes / r.ms / 1e6).toFixed(2)} GB/s`
+        : "";
     console.error(`  ${r.op} ${r.shape} [${r.backend}] ${r.ms.toFixed(3)} ms ${rate}`);
   },
   currentFile: "",
 };
 
+// Bench files that do not default-export a harness function run as their own process; their output
+// is printed and copied verbatim into docs/benchmarks.md.
+const standalone = [];
 const files = benchFiles();
 for (const file of files) {
   harness.currentFile = relative(root, file);
   console.error(`# ${harness.currentFile}`);
-  const mod = await import(pathToFileURL(file).href);
-  await mod.default(harness);
+  if (/export\s+default/.test(readFileSync(file, "utf8"))) {
+    const mod = await import(pathToFileURL(file).href);
+    await mod.default(harness);
+  } else {
+    const res = spawnSync(process.execPath, [file], { cwd: root, encoding: "utf8", env: process.env });
+    process.stdout.write(res.stdout);
+    process.stderr.write(res.stderr);
+    standalone.push({ file: harness.currentFile, output: res.stdout.trim(), status: res.status });
+  }
 }
 
 function fmt(r) {
@@ -79,14 +93,24 @@ function fmt(r) {
       ? `${(r.bytes / r.ms / 1e6).toFixed(2)} GB/s`
       : "";
   const ratio = base ? `${(base.ms / r.ms).toFixed(2)}×${r.baseline ? " (baseline)" : ""}` : "";
-  return [r.op, r.shape, r.backend, r.ms < 1 ? r.ms.toFixed(3) : r.ms.toFixed(1), rate, ratio, r.target ?? ""];
+  return [
+    r.op,
+    r.shape,
+    r.backend,
+    r.ms < 1 ? r.ms.toFixed(3) : r.ms.toFixed(1),
+    rate,
+    ratio,
+    r.target ?? "",
+  ];
 }
 
 const header = ["op", "shape", "backend", "median ms", "rate", "vs baseline", "target (issue #3)"];
 const body = rows.map(fmt);
 const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => String(r[i]).length)));
 const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(" | ")} |`;
-const table = [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
+const table = [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join(
+  "\n",
+);
 console.log(table);
 
 if (write && rows.length > 0 && !filter) {
@@ -108,7 +132,9 @@ measured in the same run (> 1 is faster than the baseline). Benchmarks are never
 - Files: ${files.map((f) => `\`${relative(root, f)}\``).join(", ")}
 
 ${table}
-${notes.length ? `\nNotes:\n${notes.join("\n")}\n` : ""}`;
+${notes.length ? `\nNotes:\n${notes.join("\n")}\n` : ""}${standalone
+  .map((s) => `\n## \`${s.file}\`${s.status === 0 ? "" : ` (exit code ${s.status})`}\n\n${s.output}\n`)
+  .join("")}`;
   writeFileSync(join(root, "docs", "benchmarks.md"), md);
   console.error("wrote docs/benchmarks.md");
 }

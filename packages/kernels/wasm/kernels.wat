@@ -136,12 +136,13 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $iloop))))
 
-  ;; LoHa row kernel: out[i,:] = scale * (a1[i,:]·b1) ⊙ (a2[i,:]·b2) for rows [0, rows), one f32x4
-  ;; column strip at a time with both rank sums in registers (no [rows, cols] temporaries).
-  ;; cols must be a multiple of 4 (the JS side pads b1, b2 and out).
+  ;; LoHa row kernel: out[i, 0:width] = scale * (a1[i,:]·b1) ⊙ (a2[i,:]·b2) for rows [0, rows), one
+  ;; f32x4 column strip at a time with both rank sums in registers (no [rows, cols] temporaries).
+  ;; cols is the row stride of b1, b2 and out (floats); the JS side calls it per column block of
+  ;; `width` floats so the b1/b2 block stays in L1 across all rows. cols and width are multiples of 4.
   (func $loha_rows (export "loha_rows")
     (param $a1 i32) (param $b1 i32) (param $a2 i32) (param $b2 i32) (param $rows i32) (param $cols i32)
-    (param $r1 i32) (param $r2 i32) (param $scale f32) (param $out i32)
+    (param $width i32) (param $r1 i32) (param $r2 i32) (param $scale f32) (param $out i32)
     (local $i i32) (local $j i32) (local $k i32) (local $t1 v128) (local $t2 v128)
     (local $ap i32) (local $bp i32) (local $stride i32) (local $sv v128)
     (local.set $sv (f32x4.splat (local.get $scale)))
@@ -153,7 +154,7 @@
         (local.set $j (i32.const 0))
         (block $jdone
           (loop $jloop
-            (br_if $jdone (i32.ge_u (local.get $j) (local.get $cols)))
+            (br_if $jdone (i32.ge_u (local.get $j) (local.get $width)))
             (local.set $t1 (v128.const i64x2 0 0))
             (local.set $ap (i32.add (local.get $a1) (i32.shl (i32.mul (local.get $i) (local.get $r1)) (i32.const 2))))
             (local.set $bp (i32.add (local.get $b1) (i32.shl (local.get $j) (i32.const 2))))

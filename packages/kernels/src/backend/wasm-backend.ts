@@ -12,6 +12,8 @@ export function wasmSimdSupported(): boolean {
   return kernelsModule() !== null;
 }
 
+const LOHA_BLOCK = 256;
+
 function pad4(n: number): number {
   return (n + 3) & ~3;
 }
@@ -129,7 +131,24 @@ function createWasmBackend(module: WasmModule): F32Kernels {
       };
       putB(b1, r1, b1o);
       putB(b2, r2, b2o);
-      arena.kernels.loha_rows(4 * a1o, 4 * b1o, 4 * a2o, 4 * b2o, rows, cp, r1, r2, scale, 4 * oo);
+      // Column blocks of LOHA_BLOCK floats keep the b1/b2 block (r·LOHA_BLOCK·4 bytes each) in L1.
+      for (let j0 = 0; j0 < cp; j0 += LOHA_BLOCK) {
+        const width = Math.min(LOHA_BLOCK, cp - j0);
+        const o = 4 * j0;
+        arena.kernels.loha_rows(
+          4 * a1o,
+          4 * b1o + o,
+          4 * a2o,
+          4 * b2o + o,
+          rows,
+          cp,
+          width,
+          r1,
+          r2,
+          scale,
+          4 * oo + o,
+        );
+      }
       copyOut(oo, cp, rows, cols, out);
     },
   };

@@ -33,6 +33,7 @@ export interface KernelsWasmExports {
     b2: number,
     rows: number,
     cols: number,
+    width: number,
     r1: number,
     r2: number,
     scale: number,
