@@ -131,6 +131,10 @@ describe("a third-party variant registered from outside the packages", () => {
     const base = baseModel().getSubmodule("block.q").forward(x).data;
     const disabled = peft.withAdaptersDisabled(() => Array.from(forwardOf(peft, "block.q", x)));
     for (let i = 0; i < base.length; i++) expect(Math.abs(disabled[i]! - base[i]!)).toBeLessThan(1e-5);
+    // deleting an adapter removes its parameters everywhere and leaves the other active
+    peft.deleteAdapter("other");
+    expect([...peft.model.namedParameters()].map(([n]) => n).filter((n) => n.endsWith(".other"))).toEqual([]);
+    expect(peft.activeAdapters).toEqual(["default"]);
   });
 
   it("trains through deltaWeightBackward: the loss goes down with plain SGD", () => {

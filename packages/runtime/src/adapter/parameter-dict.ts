@@ -21,7 +21,7 @@ export class ParameterDict extends Module {
 
   /** Removes the parameter of `adapter`. */
   delete(adapter: string): void {
-    this.registerParameter(adapter, null);
+    this.deleteParameter(adapter);
   }
 
   /** Adapter names that have a parameter here. */
