@@ -58,8 +58,8 @@ export function createProgram(): Command {
       false,
     )
     .option("--factor <n>", "LoKr decompose_factor: -1 = most balanced factorisation", factor, -1)
-    .option("--epochs <n>", "adapter training epochs on digits 5-9", int(1), 3)
-    .option("--lr <x>", "adapter learning rate (AdamW)", positive, 1e-2)
+    .option("--epochs <n>", "adapter training epochs on digits 5-9", int(1), 5)
+    .option("--lr <x>", "adapter learning rate (AdamW)", positive, 2e-2)
     .option("--seed <n>", "seed of the data shuffle, initialisation and batch order", int(0), 0)
     .option("--out <dir>", "where to save the PEFT adapter directory", DEFAULT_OUT)
     .option("--cache-dir <dir>", "where the trained base weights are cached", DEFAULT_CACHE_DIR)

@@ -11,29 +11,35 @@ export type ProgressCallbacks = Pick<TrainOptions, "onBatch" | "onEpochStart" | 
  */
 export function progressBars(label: string, epochs: number): ProgressCallbacks {
   let bar: SingleBar | null = null;
-  const payload = (r: Pick<BatchReport, "loss" | "accuracy"> | null, epoch: number) => ({
+  let total = 0;
+  const payload = (r: Pick<BatchReport, "loss" | "accuracy">, epoch: number) => ({
     label,
     epoch: `${epoch}/${epochs}`,
-    loss: r === null ? "-" : r.loss.toFixed(4),
-    acc: r === null ? "-" : `${(100 * r.accuracy).toFixed(1)}%`,
+    loss: r.loss.toFixed(4),
+    acc: `${(100 * r.accuracy).toFixed(1)}%`,
   });
   return {
-    onEpochStart(epoch, batches) {
-      bar = new SingleBar(
-        {
-          format: "{label} epoch {epoch} |{bar}| {value}/{total} batches | loss {loss} | train acc {acc}",
-          noTTYOutput: true,
-          notTTYSchedule: 5000,
-          hideCursor: true,
-          barsize: 24,
-          stream: process.stdout,
-        },
-        Presets.shades_classic,
-      );
-      bar.start(batches, 0, payload(null, epoch));
+    onEpochStart(_epoch, batches) {
+      total = batches;
     },
     onBatch(r) {
-      bar?.update(r.batch, payload(r, r.epoch));
+      // Started at the first batch, so logs without a TTY never show an empty "0/N" line.
+      if (bar === null) {
+        bar = new SingleBar(
+          {
+            format: "{label} epoch {epoch} |{bar}| {value}/{total} batches | loss {loss} | train acc {acc}",
+            noTTYOutput: true,
+            notTTYSchedule: 5000,
+            hideCursor: true,
+            barsize: 24,
+            stream: process.stdout,
+          },
+          Presets.shades_classic,
+        );
+        bar.start(total, r.batch, payload(r, r.epoch));
+      } else {
+        bar.update(r.batch, payload(r, r.epoch));
+      }
     },
     onEpochEnd(r) {
       bar?.update(r.batch, payload(r, r.epoch));

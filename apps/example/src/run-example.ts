@@ -25,7 +25,7 @@ export interface ExampleOptions extends AdapterOptions {
   readonly cacheDir: string;
   /** Base training epochs on task A (default 3). */
   readonly baseEpochs?: number;
-  /** Adapter learning rate (default 1e-2). */
+  /** Adapter learning rate (default 2e-2). */
   readonly learningRate?: number;
   /** Base learning rate (default 3e-3). */
   readonly baseLearningRate?: number;
@@ -128,7 +128,7 @@ export async function runExample(o: ExampleOptions): Promise<ExampleResult> {
     batchSize,
     seed: o.seed + 1,
     classes: NUM_CLASSES,
-    optimizer: { lr: o.learningRate ?? 1e-2 },
+    optimizer: { lr: o.learningRate ?? 2e-2 },
     ...bars(`${o.adapter} (task B)`, o.epochs),
   });
   const adapterSeconds = secondsSince(tAdapter);
