@@ -1,7 +1,35 @@
-export * from "./io/index";
-export * from "./model/index";
+export { cloneModule } from "./adapter/clone-module";
+export type { ModelFacts } from "./adapter/describe-model";
+export { describeModel, describeModule } from "./adapter/describe-model";
+export type { AdaptableLayer } from "./adapter/layer-geometry";
+export { isAdaptableLayer, layerGeometry } from "./adapter/layer-geometry";
+export type { AdapterPadding, LayerAdapter, LycorisLayerOptions } from "./adapter/lycoris-layer";
+export { applyWeight, LycorisLayer, weightBackward } from "./adapter/lycoris-layer";
+export { ModulesToSaveWrapper } from "./adapter/modules-to-save";
+export { ParameterDict } from "./adapter/parameter-dict";
 export type { AdapterErrorKind } from "./errors";
 export { AdapterError } from "./errors";
+export * from "./io/index";
+export * from "./model/index";
+export type { LoadPeftModelOptions } from "./peft/adapter-directory";
+export {
+  adapterSubdir,
+  loadAdapter,
+  loadPeftModel,
+  readAdapterConfig,
+  savePeftAdapter,
+} from "./peft/adapter-directory";
+export {
+  adapterStateDict,
+  loadAdapterStateDict,
+  PEFT_KEY_PREFIX,
+  savesEmbeddingLayers,
+  splitPeftKey,
+} from "./peft/adapter-state-dict";
+export type { PeftModelOptions } from "./peft/peft-model";
+export { getPeftModel, PeftModel } from "./peft/peft-model";
+export { formatTrainableParameters } from "./peft/trainable-parameters";
+export { AdapterRegistry, defaultRegistry, registerVariant } from "./registry/adapter-registry";
 export type {
   AdaptableKind,
   AdapterContext,
@@ -10,25 +38,3 @@ export type {
   LayerGeometry,
   ParameterLayout,
 } from "./registry/adapter-variant";
-export { AdapterRegistry, defaultRegistry, registerVariant } from "./registry/adapter-registry";
-export type { AdapterPadding, LayerAdapter, LycorisLayerOptions } from "./adapter/lycoris-layer";
-export { LycorisLayer, applyWeight, weightBackward } from "./adapter/lycoris-layer";
-export { ParameterDict } from "./adapter/parameter-dict";
-export { ModulesToSaveWrapper } from "./adapter/modules-to-save";
-export type { ModelFacts } from "./adapter/describe-model";
-export { describeModel, describeModule } from "./adapter/describe-model";
-export { cloneModule } from "./adapter/clone-module";
-export { isAdaptableLayer, layerGeometry } from "./adapter/layer-geometry";
-export type { AdaptableLayer } from "./adapter/layer-geometry";
-export type { PeftModelOptions } from "./peft/peft-model";
-export { PeftModel, getPeftModel } from "./peft/peft-model";
-export { formatTrainableParameters } from "./peft/trainable-parameters";
-export {
-  PEFT_KEY_PREFIX,
-  adapterStateDict,
-  loadAdapterStateDict,
-  savesEmbeddingLayers,
-  splitPeftKey,
-} from "./peft/adapter-state-dict";
-export type { LoadPeftModelOptions } from "./peft/adapter-directory";
-export { adapterSubdir, loadAdapter, loadPeftModel, readAdapterConfig, savePeftAdapter } from "./peft/adapter-directory";
