@@ -82,15 +82,20 @@ export function getBackend(): BackendName {
 }
 
 /*
- * Crossover points for `auto`, from `pnpm bench` (docs/benchmarks.md) on a 2-core Xeon, Node 20:
- * below these work sizes (multiply-adds) the cost of copying operands into WASM memory outweighs the
- * SIMD speed-up and the plain JS loops win.
+ * Crossover points for `auto` (work = multiply-adds, or elements of W for kronMerge), set from
+ * `packages/kernels/bench/crossover.bench.mjs` (`pnpm bench`; table in docs/benchmarks.md) on a 2-core
+ * Xeon, Node 20: below them the fixed cost of a WASM call (copying operands into WASM memory, packing)
+ * outweighs the SIMD speed-up and the plain JS loops win. Measured: matmul 4³ (64) JS 0.4 µs vs WASM
+ * 0.9 µs, 8³ (512) JS 1.6 µs vs WASM 1.0 µs; kronApply 1×16 with 4×4 factors (128) JS wins, 1×64 with
+ * 8×8 (1024) WASM wins; kronMerge 16² W: equal, 64² W: WASM 3.4× faster; LoHa 16² r=4+4 (2048): WASM 5×.
+ * Above the crossovers WASM wins every measured size (up to 28× for matmul 1024), and ml-matrix and
+ * gpu.js (WebAssembly/software WebGL modes) are slower than plain JS, so `auto` never picks them.
  */
 const WASM_MIN_WORK: Record<HotOp, number> = {
-  matmul: 4096,
-  kronApply: 4096,
-  kronMerge: 1024,
-  lowRankHadamard: 1024,
+  matmul: 300,
+  kronApply: 512,
+  kronMerge: 256,
+  lowRankHadamard: 256,
 };
 
 /**
