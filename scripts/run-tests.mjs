@@ -13,6 +13,7 @@ const turboStatus = run("pnpm", [
   "exec",
   "turbo",
   "run",
+  "lint",
   "build",
   "typecheck",
   "test",
@@ -20,7 +21,7 @@ const turboStatus = run("pnpm", [
   "--continue",
   "--output-logs=new-only",
 ]);
-if (turboStatus !== 0 && !failedStep) failedStep = "turbo (build/typecheck/test/check-package)";
+if (turboStatus !== 0 && !failedStep) failedStep = "turbo (lint/build/typecheck/test/check-package)";
 
 const { passed, failed, skipped, files } = summarize();
 if (failedStep) console.error(`\nfailed step: ${failedStep}`);
