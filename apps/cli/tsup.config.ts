@@ -1,4 +1,9 @@
+import { readFileSync } from "node:fs";
 import { defineConfig } from "tsup";
+
+const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
 
 export default defineConfig({
   entry: ["src/main.ts"],
@@ -12,4 +17,5 @@ export default defineConfig({
   // gpu.js stays an optional runtime import of the kernels package.
   noExternal: [/^@lycoris-ts\//],
   external: ["gpu.js"],
+  define: { __LYCORIS_CLI_VERSION__: JSON.stringify(pkg.version) },
 });

@@ -6,7 +6,10 @@ import { adapterContext, compareLayout, mismatchText } from "./layout-check";
 
 /** One tensor of a module, as listed by `inspect`. */
 export interface ParamDescription {
+  /** The parameter name (`lokr_w1`, `hada_t1`, …; for kohya files also `lora_down.weight`, …). */
   readonly name: string;
+  /** The tensor's full name in the file. */
+  readonly key: string;
   readonly shape: readonly number[];
   readonly dtype: string;
 }
@@ -73,8 +76,9 @@ export async function describeModule(
   const variant = tensors.variant;
   const peftType = variant?.peftType ?? null;
   const shapes = new Map([...tensors.params].map(([n, i]) => [n, i.shape] as const));
-  const params: ParamDescription[] = [...tensors.params.values(), ...tensors.other.values()].map((i) => ({
-    name: i.name,
+  const params: ParamDescription[] = [...tensors.params, ...tensors.other].map(([name, i]) => ({
+    name,
+    key: i.name,
     shape: i.shape,
     dtype: i.dtype,
   }));

@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "./cli-error";
 import { createRegistry } from "./create-registry";
@@ -6,6 +5,7 @@ import { inspectAdapters } from "./inspect-adapters";
 import { mergeAdapters } from "./merge-adapters";
 import { formatBytes, renderInspect } from "./render-inspect";
 import { renderValidate, validateAdapters } from "./validate-adapters";
+import { cliVersion } from "./version";
 
 /** Where the commands write their results (stdout by default; tests may capture it). */
 export interface ProgramIo {
@@ -17,15 +17,6 @@ const DEFAULT_IO: ProgramIo = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
 };
-
-function version(): string {
-  try {
-    const pkg = createRequire(import.meta.url)("../package.json") as { version?: unknown };
-    return typeof pkg.version === "string" ? pkg.version : "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
 
 function parseScale(value: string): number {
   const n = Number(value);
@@ -45,7 +36,7 @@ export function createProgram(io: ProgramIo = DEFAULT_IO): Command {
   const registry = createRegistry();
   const program = new Command("lycoris")
     .description("Inspect, validate and merge LoKr / LoHa adapters (Hugging Face PEFT format).")
-    .version(version(), "-V, --version")
+    .version(cliVersion(), "-V, --version")
     .option("--debug", "print stack traces for errors")
     .showSuggestionAfterError()
     .configureOutput({ writeOut: io.out, writeErr: io.err })

@@ -93,7 +93,7 @@ export function renderInspect(report: InspectReport): string {
         num(m.alpha),
         num(m.scaling),
         delta,
-        m.params.map((p) => `${p.name.slice(p.name.lastIndexOf(".") + 1)} ${shapeText(p.shape)}`).join(", "),
+        m.params.map((p) => `${p.name} ${shapeText(p.shape)}`).join(", "),
       ]);
     }
     lines.push(...pad(rows));

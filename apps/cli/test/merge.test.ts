@@ -1,0 +1,125 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readSafetensorsSync } from "@lycoris-ts/runtime";
+import { afterAll, describe, expect, it } from "vitest";
+import { fixtureCases } from "./support/fixtures";
+import { runCli } from "./support/run-cli";
+
+const cases = fixtureCases();
+const tmp = mkdtempSync(join(tmpdir(), "lycoris-cli-merge-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/**
+ * Largest violation of |actual − expected| ≤ 1e-5·(1 + |expected|), elementwise. PEFT computed the
+ * merged weights in float32 in its own operation order; ours differ only by float32 rounding of the
+ * Kronecker / Hadamard products and the sum, far below this bound.
+ */
+function worstExcess(actual: Float32Array, expected: Float32Array): number {
+  let worst = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    worst = Math.max(worst, Math.abs(actual[i]! - e) - 1e-5 * (1 + Math.abs(e)));
+  }
+  return worst;
+}
+
+describe("lycoris merge reproduces PEFT's merged weights for every fixture adapter", () => {
+  for (const c of cases) {
+    // merged expectations sum the active adapters, in active order
+    const active = c.activeAdapters ?? ["default"];
+    it(`${c.name}: merge ${active.join(" + ")} within 1e-5·(1+|PEFT|)`, () => {
+      const out = join(tmp, `${c.name}.safetensors`);
+      const run = runCli([
+        "merge",
+        "--base",
+        c.base,
+        "--adapter",
+        c.adapterDir,
+        "--out",
+        out,
+        ...active.flatMap((a) => ["--adapter-name", a]),
+      ]);
+      expect(run.stderr).not.toContain("error");
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain("merged adapter");
+
+      const base = readSafetensorsSync(c.base);
+      const merged = readSafetensorsSync(out);
+      const expected = readSafetensorsSync(c.expectedTensors).tensors;
+      // same tensors, same order, same shapes and dtypes as the base
+      expect([...merged.tensors.keys()]).toEqual([...base.tensors.keys()]);
+      expect(merged.dtypes).toEqual(base.dtypes);
+      for (const [name, b] of base.tensors) {
+        const m = merged.tensors.get(name)!;
+        expect(m.shape).toEqual(b.shape);
+        const want = expected.get(`merged/${name}`);
+        const adapted =
+          Object.hasOwn(c.expected.modules, name.replace(/\.weight$/, "")) && name.endsWith(".weight");
+        const saved = c.expected.modules_to_save.some((s) => name.startsWith(`${s}.`));
+        if (adapted || saved) {
+          expect(want, `expected.safetensors has merged/${name}`).toBeDefined();
+          expect(worstExcess(m.data, want!.data), name).toBeLessThanOrEqual(0);
+        } else {
+          // untouched tensors are copied bit for bit
+          expect(Buffer.from(m.data.buffer).equals(Buffer.from(b.data.buffer)), name).toBe(true);
+        }
+      }
+      // every merged weight PEFT recorded was checked above
+      for (const key of expected.keys()) {
+        if (key.startsWith("merged/")) expect(base.tensors.has(key.slice("merged/".length))).toBe(true);
+      }
+      expect(readdirSync(tmp).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    });
+  }
+});
+
+describe("lycoris merge --scale", () => {
+  const c = cases.find((x) => x.name === "lokr-conv2d-lowrank")!;
+  const expected = readSafetensorsSync(c.expectedTensors).tensors;
+  const base = readSafetensorsSync(c.base).tensors;
+
+  it("--scale 0 writes the base weights unchanged", () => {
+    const out = join(tmp, "scale0.safetensors");
+    const run = runCli([
+      "merge",
+      "--base",
+      c.base,
+      "--adapter",
+      c.adapterDir,
+      "--out",
+      out,
+      "--scale",
+      "0",
+      "-q",
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe("");
+    const merged = readSafetensorsSync(out).tensors;
+    for (const [name, b] of base) expect(merged.get(name)!.data).toEqual(b.data);
+  });
+
+  it("--scale 2.5 adds 2.5·ΔW (ΔW from PEFT's delta tensors), within 1e-5·(1+|W'|)", () => {
+    const out = join(tmp, "scale25.safetensors");
+    const run = runCli([
+      "merge",
+      "--base",
+      c.base,
+      "--adapter",
+      c.adapterDir,
+      "--out",
+      out,
+      "--scale",
+      "2.5",
+      "-q",
+    ]);
+    expect(run.code).toBe(0);
+    const merged = readSafetensorsSync(out).tensors;
+    for (const module of Object.keys(c.expected.modules)) {
+      const w = base.get(`${module}.weight`)!.data;
+      const d = expected.get(`delta/default/${module}`)!.data;
+      const want = w.map((v, i) => v + 2.5 * d[i]!);
+      expect(worstExcess(merged.get(`${module}.weight`)!.data, want), module).toBeLessThanOrEqual(0);
+    }
+  });
+});
