@@ -43,11 +43,12 @@ export function createProgram(): Command {
     .name("lycoris-example")
     .description(
       "Fine-tune a small CNN on MNIST with a LyCORIS adapter (PEFT semantics).\n\n" +
-        "A base CNN is trained on digits 0-4 (cached in .cache/, so later runs skip it). A LoKr (or LoHa)\n" +
-        "adapter is then trained on digits 5-9 mapped to the same 5 outputs, with the base weights frozen.\n" +
-        "The run prints accuracy before/after on a held-out split, saves the adapter as a PEFT directory,\n" +
-        "reloads it in a fresh process and checks identical predictions, and checks that merging the\n" +
-        "adapter (mergeAndUnload) gives the same predictions.",
+        "A base CNN is trained on digits 0-4 and cached in .cache/ (later runs skip it). " +
+        "A LoKr (or LoHa) adapter is then trained on digits 5-9, mapped to the same 5 outputs, " +
+        "with the base weights frozen.\n\n" +
+        "The run prints the accuracy before/after on a held-out split, saves the adapter as a PEFT " +
+        "directory, reloads it in a fresh process and checks the predictions are identical, and checks " +
+        "that the merged model (mergeAndUnload) predicts the same.",
     )
     .addOption(new Option("--adapter <kind>", "adapter variant").choices(["lokr", "loha"]).default("lokr"))
     .option("--r <n>", "rank r of the adapter", int(1), 8)
@@ -61,13 +62,23 @@ export function createProgram(): Command {
     .option("--epochs <n>", "adapter training epochs on digits 5-9", int(1), 5)
     .option("--lr <x>", "adapter learning rate (AdamW)", positive, 2e-2)
     .option("--seed <n>", "seed of the data shuffle, initialisation and batch order", int(0), 0)
-    .option("--out <dir>", "where to save the PEFT adapter directory", DEFAULT_OUT)
-    .option("--cache-dir <dir>", "where the trained base weights are cached", DEFAULT_CACHE_DIR)
+    .addOption(
+      new Option("--out <dir>", "where to save the PEFT adapter directory").default(
+        DEFAULT_OUT,
+        "apps/example/out/adapter",
+      ),
+    )
+    .addOption(
+      new Option("--cache-dir <dir>", "where the trained base weights are cached").default(
+        DEFAULT_CACHE_DIR,
+        "apps/example/.cache",
+      ),
+    )
     .option("--no-progress", "no progress bars")
     .addOption(new Option("--verify <dir>", "internal: reload check of a saved adapter").hideHelp())
     .addOption(new Option("--base <file>", "internal: base weights for --verify").hideHelp())
     .addOption(new Option("--check <file>", "internal: expected logits for --verify").hideHelp())
-    .showHelpAfterError();
+    .showHelpAfterError("(run with --help for the options)");
 }
 
 interface RawOptions {

@@ -118,6 +118,9 @@ export async function runExample(o: ExampleOptions): Promise<ExampleResult> {
   say(`base accuracy: task A ${pct(baseAccuracyA)}, task B ${pct(baseAccuracyB)} (held-out splits)`);
 
   // 2. Adapter on task B: only the adapter parameters train.
+  if (o.adapter === "loha" && (o.decomposeBoth || o.decomposeFactor !== -1)) {
+    say("note: --decompose-both and --factor are LoKr options; LoHa ignores them");
+  }
   const config = createAdapterConfig(o);
   const peft = createPeftModel(base.model, config, o.seed);
   say(`${o.adapter === "lokr" ? "LoKr" : "LoHa"} adapter on ${peft.targetedModules.join(", ")}`);
