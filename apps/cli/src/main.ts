@@ -3,7 +3,6 @@ import { createProgram } from "./program";
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = createProgram();
-  program.exitOverride();
   try {
     await program.parseAsync([...argv]);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

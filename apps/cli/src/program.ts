@@ -39,6 +39,8 @@ export function createProgram(io: ProgramIo = DEFAULT_IO): Command {
     .version(cliVersion(), "-V, --version")
     .option("--debug", "print stack traces for errors")
     .showSuggestionAfterError()
+    // usage errors, --help and --version throw (main maps them to exit codes) instead of exiting
+    .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .addHelpText(
       "after",
