@@ -67,6 +67,7 @@ describe.each(backendsUnderTest())("Kronecker ops on backend %s", (backend) => {
     [8, [8, 8], [8, 8]],
     [5, [3, 7], [9, 11]],
     [33, [16, 16], [32, 32]],
+    [3, [130, 2], [5, 3]], // p above one WASM A block (120 rows): the general per-row GEMM path
   ])("kronApply with N=%d, a %j, b %j equals x·(s·kron(a,b))ᵀ", (n, sa, sb) => {
     const a = rand64(sa, 6);
     const b = rand64(sb, 7);

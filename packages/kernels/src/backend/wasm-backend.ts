@@ -1,7 +1,7 @@
 import type { F32Kernels } from "./f32-kernels";
 import type { WasmModule } from "./wasm-api";
 import { WasmArena } from "./wasm-arena";
-import { gemmInArena, MR, NR, packBOffset, packScratch, roundUp } from "./wasm-gemm";
+import { gemmInArena, KC, MC, MR, NR, packBOffset, packScratch, roundUp } from "./wasm-gemm";
 import { kernelsModule } from "./wasm-module";
 import { residentKernels } from "./wasm-resident";
 
@@ -59,44 +59,71 @@ function createWasmBackend(module: WasmModule): F32Kernels {
     },
 
     kronApply(x, rows, a, p, q, b, r, s, scale, out) {
-      // Stage 1: T[(k,n), j] = Σ_l X[n,k,l]·b[j,l] with X permuted to [q, N, s] so that T is [q, N·r].
-      // Stage 2: Y'[i, (n,j)] = Σ_k (scale·a)[i,k]·T[k, (n,j)]; then Y[n, i, j] = Y'[i, n, j].
+      // Stage 1, one GEMM over all rows: T[(n,k), j] = Σ_l X[n,k,l]·b[j,l] (x used in place as [N·q, s]).
+      // Stage 2, per row n: Y[n] = (scale·a)·T[n] ([p,q]·[q,r]) written straight into Y's slot; the
+      // padded rows of one slot are overwritten by the next, the last one spills into slack space.
       const qn = q * rows;
-      const ldT = roundUp(r, NR);
-      const nr = rows * r;
-      const ldY = roundUp(nr, NR);
-      const scratch = packScratch(qn, r, s) + packScratch(p, nr, q) + 16;
+      const ld = roundUp(r, NR);
+      const slot = p * ld;
+      const scratch = Math.max(packScratch(qn, r, s), packScratch(p, r, q));
       arena.begin(
-        pad4(qn * s) + pad4(s * r) + roundUp(qn, MR) * ldT + pad4(p * q) + roundUp(p, MR) * ldY + scratch,
+        pad4(qn * s) +
+          pad4(s * r) +
+          roundUp(qn, MR) * ld +
+          pad4(p * q) +
+          rows * slot +
+          MR * ld +
+          scratch +
+          16,
       );
       const xo = arena.alloc(qn * s);
       const bo = arena.alloc(r * s);
-      const to = arena.alloc(roundUp(qn, MR) * ldT);
+      const to = arena.alloc(roundUp(qn, MR) * ld);
       const ao = arena.alloc(p * q);
-      const yo = arena.alloc(roundUp(p, MR) * ldY);
+      const yo = arena.alloc(rows * slot + MR * ld);
       const pa = arena.alloc(scratch);
       const f = arena.f32;
-      for (let n = 0; n < rows; n++) {
-        for (let k = 0; k < q; k++) {
-          const src = (n * q + k) * s;
-          f.set(x.subarray(src, src + s), xo + (k * rows + n) * s);
-        }
-      }
+      f.set(x.subarray(0, qn * s), xo);
       f.set(b.subarray(0, r * s), bo);
       for (let i = 0; i < p * q; i++) f[ao + i] = scale * a[i]!;
-      const pb1 = packBOffset(pa, qn, s);
-      gemmInArena(arena, { off: xo, rs: s, cs: 1 }, { off: bo, rs: 1, cs: s }, qn, r, s, to, ldT, pa, pb1);
-      if (ldT !== r) {
-        for (let row = 1; row < qn; row++) f.copyWithin(to + row * r, to + row * ldT, to + row * ldT + r);
-      }
-      const pb2 = packBOffset(pa, p, q);
-      gemmInArena(arena, { off: ao, rs: q, cs: 1 }, { off: to, rs: nr, cs: 1 }, p, nr, q, yo, ldY, pa, pb2);
-      for (let n = 0; n < rows; n++) {
-        for (let i = 0; i < p; i++) {
-          const src = yo + i * ldY + n * r;
-          out.set(f.subarray(src, src + r), (n * p + i) * r);
+      gemmInArena(
+        arena,
+        { off: xo, rs: s, cs: 1 },
+        { off: bo, rs: 1, cs: s },
+        qn,
+        r,
+        s,
+        to,
+        ld,
+        pa,
+        packBOffset(pa, qn, s),
+      );
+      const k = arena.kernels;
+      const pb = packBOffset(pa, p, q);
+      if (p <= MC && q <= KC) {
+        // The A operand (scale·a) fits one block: pack it once, then one pack_b + GEBP per row.
+        k.pack_a(4 * ao, q, 1, p, q, 4 * pa);
+        for (let n = 0; n < rows; n++) {
+          k.pack_b(4 * (to + n * q * ld), ld, 1, q, r, 4 * pb);
+          k.gebp(4 * pa, 4 * pb, 4 * (yo + n * slot), roundUp(p, MR), ld, q, 4 * ld, 0);
+        }
+      } else {
+        for (let n = 0; n < rows; n++) {
+          gemmInArena(
+            arena,
+            { off: ao, rs: q, cs: 1 },
+            { off: to + n * q * ld, rs: ld, cs: 1 },
+            p,
+            r,
+            q,
+            yo + n * slot,
+            ld,
+            pa,
+            pb,
+          );
         }
       }
+      copyOut(yo, ld, rows * p, r, out);
     },
 
     kronMerge(w, a, p, q, b, r, sk, scale) {

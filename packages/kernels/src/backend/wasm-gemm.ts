@@ -7,8 +7,8 @@ import type { WasmArena } from "./wasm-arena";
  */
 export const MR = 6;
 export const NR = 8;
-const MC = 120;
-const KC = 256;
+export const MC = 120;
+export const KC = 256;
 const NC = 1024;
 
 export function roundUp(x: number, to: number): number {
