@@ -91,6 +91,26 @@ describe("lycoris inspect on every fixture adapter directory", () => {
     });
   }
 
+  it("each sub-adapter directory <dir>/<name> is an adapter directory of its own", () => {
+    for (const c of cases.filter((x) => x.expected.adapters.length > 1)) {
+      for (const name of c.expected.adapters.filter((a) => a !== "default")) {
+        const run = runCli(["inspect", adapterDirOf(c, name), "--json"]);
+        expect(run.code).toBe(0);
+        const report = JSON.parse(run.stdout) as InspectJson;
+        expect(report.adapters).toHaveLength(1);
+        const modules = Object.entries(c.expected.modules).filter(([, m]) => name in m.adapters);
+        expect(report.adapters[0]!.modules.map((m) => m.module).sort()).toEqual(
+          modules.map(([n]) => n).sort(),
+        );
+        for (const m of report.adapters[0]!.modules) {
+          expect(m.r).toBe(c.expected.modules[m.module]!.adapters[name]!.r);
+        }
+        const v = runCli(["validate", adapterDirOf(c, name), "--base", c.base]);
+        expect(v.code).toBe(0);
+      }
+    }
+  });
+
   it("--adapter-name restricts the report to one sub-adapter", () => {
     const c = cases.find((x) => x.expected.adapters.length > 1)!;
     const other = c.expected.adapters[1]!;

@@ -123,3 +123,25 @@ describe("lycoris merge --scale", () => {
     }
   });
 });
+
+describe("lycoris merge progress", () => {
+  it("shows a cli-progress bar on stderr (also when stderr is not a terminal) ending at 100%", () => {
+    const c = cases.find((x) => x.name === "lokr-mixed-kinds")!;
+    const out = join(tmp, "progress.safetensors");
+    const run = runCli(["merge", "--base", c.base, "--adapter", c.adapterDir, "--out", out]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/merging \[[█░]+\] 100% \| (\d+)\/\1 tensors/);
+    const quiet = runCli([
+      "merge",
+      "--base",
+      c.base,
+      "--adapter",
+      c.adapterDir,
+      "--out",
+      out,
+      "--no-progress",
+    ]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe("");
+  });
+});
