@@ -189,6 +189,74 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $iloop))))
 
+  ;; LoHa row kernel, register-blocked: like loha_rows but four f32x4 strips (16 columns) per step, so
+  ;; each a-splat feeds four multiply-adds. width must be a multiple of 16.
+  (func $loha_rows16 (export "loha_rows16")
+    (param $a1 i32) (param $b1 i32) (param $a2 i32) (param $b2 i32) (param $rows i32) (param $cols i32)
+    (param $width i32) (param $r1 i32) (param $r2 i32) (param $scale f32) (param $out i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $ap i32) (local $bp i32) (local $op i32)
+    (local $stride i32) (local $sv v128) (local $x v128)
+    (local $t1a v128) (local $t1b v128) (local $t1c v128) (local $t1d v128)
+    (local $t2a v128) (local $t2b v128) (local $t2c v128) (local $t2d v128)
+    (local.set $sv (f32x4.splat (local.get $scale)))
+    (local.set $stride (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (block $idone
+      (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $rows)))
+        (local.set $j (i32.const 0))
+        (block $jdone
+          (loop $jloop
+            (br_if $jdone (i32.ge_u (local.get $j) (local.get $width)))
+            (local.set $t1a (v128.const i64x2 0 0))
+            (local.set $t1b (v128.const i64x2 0 0))
+            (local.set $t1c (v128.const i64x2 0 0))
+            (local.set $t1d (v128.const i64x2 0 0))
+            (local.set $t2a (v128.const i64x2 0 0))
+            (local.set $t2b (v128.const i64x2 0 0))
+            (local.set $t2c (v128.const i64x2 0 0))
+            (local.set $t2d (v128.const i64x2 0 0))
+            (local.set $ap (i32.add (local.get $a1) (i32.shl (i32.mul (local.get $i) (local.get $r1)) (i32.const 2))))
+            (local.set $bp (i32.add (local.get $b1) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $k (local.get $r1))
+            (block $$k1done
+              (loop $$k1loop
+                (br_if $$k1done (i32.eqz (local.get $k)))
+                (local.set $x (v128.load32_splat (local.get $ap)))
+                (local.set $t1a (f32x4.add (local.get $t1a) (f32x4.mul (local.get $x) (v128.load offset=0 (local.get $bp)))))
+                (local.set $t1b (f32x4.add (local.get $t1b) (f32x4.mul (local.get $x) (v128.load offset=16 (local.get $bp)))))
+                (local.set $t1c (f32x4.add (local.get $t1c) (f32x4.mul (local.get $x) (v128.load offset=32 (local.get $bp)))))
+                (local.set $t1d (f32x4.add (local.get $t1d) (f32x4.mul (local.get $x) (v128.load offset=48 (local.get $bp)))))
+                (local.set $ap (i32.add (local.get $ap) (i32.const 4)))
+                (local.set $bp (i32.add (local.get $bp) (local.get $stride)))
+                (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+                (br $$k1loop)))
+            (local.set $ap (i32.add (local.get $a2) (i32.shl (i32.mul (local.get $i) (local.get $r2)) (i32.const 2))))
+            (local.set $bp (i32.add (local.get $b2) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $k (local.get $r2))
+            (block $$k2done
+              (loop $$k2loop
+                (br_if $$k2done (i32.eqz (local.get $k)))
+                (local.set $x (v128.load32_splat (local.get $ap)))
+                (local.set $t2a (f32x4.add (local.get $t2a) (f32x4.mul (local.get $x) (v128.load offset=0 (local.get $bp)))))
+                (local.set $t2b (f32x4.add (local.get $t2b) (f32x4.mul (local.get $x) (v128.load offset=16 (local.get $bp)))))
+                (local.set $t2c (f32x4.add (local.get $t2c) (f32x4.mul (local.get $x) (v128.load offset=32 (local.get $bp)))))
+                (local.set $t2d (f32x4.add (local.get $t2d) (f32x4.mul (local.get $x) (v128.load offset=48 (local.get $bp)))))
+                (local.set $ap (i32.add (local.get $ap) (i32.const 4)))
+                (local.set $bp (i32.add (local.get $bp) (local.get $stride)))
+                (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+                (br $$k2loop)))
+            (local.set $op (i32.add (local.get $out)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2))))
+            (v128.store offset=0 (local.get $op) (f32x4.mul (local.get $sv) (f32x4.mul (local.get $t1a) (local.get $t2a))))
+            (v128.store offset=16 (local.get $op) (f32x4.mul (local.get $sv) (f32x4.mul (local.get $t1b) (local.get $t2b))))
+            (v128.store offset=32 (local.get $op) (f32x4.mul (local.get $sv) (f32x4.mul (local.get $t1c) (local.get $t2c))))
+            (v128.store offset=48 (local.get $op) (f32x4.mul (local.get $sv) (f32x4.mul (local.get $t1d) (local.get $t2d))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $jloop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $iloop))))
+
   ;; GEBP macro-kernel: C[mc, nc] (+)= packedA · packedB with a 6x8 register tile (12 f32x4
   ;; accumulators). mc is a multiple of 6 and nc of 8 (the packers pad with zeros). packedA holds
   ;; panels of 6 rows as [kc][6]; packedB panels of 8 columns as [kc][8]. ldc is C's row stride in

@@ -39,6 +39,19 @@ export interface KernelsWasmExports {
     scale: number,
     out: number,
   ): void;
+  loha_rows16(
+    a1: number,
+    b1: number,
+    a2: number,
+    b2: number,
+    rows: number,
+    cols: number,
+    width: number,
+    r1: number,
+    r2: number,
+    scale: number,
+    out: number,
+  ): void;
 }
 
 /** Compiled-module cache (the registry's only WASM state); `null` means compilation failed. */
