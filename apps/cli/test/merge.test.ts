@@ -1,7 +1,12 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readSafetensorsSync } from "@lycoris-ts/runtime";
+import {
+  type FloatDtype,
+  readSafetensorsSync,
+  SafetensorsReader,
+  writeSafetensors,
+} from "@lycoris-ts/runtime";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtureCases } from "./support/fixtures";
 import { runCli } from "./support/run-cli";
@@ -143,5 +148,64 @@ describe("lycoris merge progress", () => {
     ]);
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe("");
+  });
+});
+
+describe("lycoris merge keeps the base's dtypes", () => {
+  it("F16 / BF16 / F64 base tensors: copied bit for bit when untouched, merged weights rounded to their dtype", async () => {
+    const c = cases.find((x) => x.name === "lokr-mixed-kinds")!;
+    const src = readSafetensorsSync(c.base).tensors;
+    const names = [...src.keys()];
+    const adapted = names.filter(
+      (n) => n.endsWith(".weight") && Object.hasOwn(c.expected.modules, n.slice(0, -7)),
+    );
+    const untouched = names.filter((n) => !adapted.includes(n));
+    expect(adapted.length).toBeGreaterThanOrEqual(3);
+    expect(untouched.length).toBeGreaterThanOrEqual(2);
+    const dtypes = new Map<string, FloatDtype>([
+      [adapted[0]!, "F16"],
+      [adapted[1]!, "BF16"],
+      [adapted[2]!, "F64"],
+      [untouched[0]!, "F16"],
+      [untouched[1]!, "F64"],
+    ]);
+    const base = join(tmp, "mixed-dtypes.safetensors");
+    await writeSafetensors(base, src, { dtypes, metadata: { note: "kept" } });
+    const out = join(tmp, "mixed-dtypes-merged.safetensors");
+    const run = runCli(["merge", "--base", base, "--adapter", c.adapterDir, "--out", out, "-q"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+
+    const before = readSafetensorsSync(base);
+    const after = readSafetensorsSync(out);
+    expect(after.dtypes).toEqual(before.dtypes);
+    expect(after.metadata).toEqual({ note: "kept" });
+    const rIn = await SafetensorsReader.open(base);
+    const rOut = await SafetensorsReader.open(out);
+    try {
+      for (const name of untouched) {
+        expect(
+          Buffer.from(await rOut.readBytes(name)).equals(Buffer.from(await rIn.readBytes(name))),
+          name,
+        ).toBe(true);
+      }
+    } finally {
+      await rIn.close();
+      await rOut.close();
+    }
+    const expected = readSafetensorsSync(c.expectedTensors).tensors;
+    // W (as stored) + ΔW (PEFT's delta), rounded to the tensor's dtype: half a unit in the last
+    // place relative (F16 2^-11, BF16 2^-8; F64 is computed in float32) plus float32 noise.
+    const relTol: Record<string, number> = { F16: 2 ** -11, BF16: 2 ** -8, F64: 1e-6, F32: 1e-6 };
+    for (const name of adapted) {
+      const w = before.tensors.get(name)!.data;
+      const d = expected.get(`delta/default/${name.slice(0, -7)}`)!.data;
+      const got = after.tensors.get(name)!.data;
+      const tol = relTol[before.dtypes.get(name)!]!;
+      for (let i = 0; i < w.length; i++) {
+        const e = w[i]! + d[i]!;
+        expect(Math.abs(got[i]! - e), `${name}[${i}]`).toBeLessThanOrEqual(tol * Math.abs(e) + 1e-5);
+      }
+    }
   });
 });
