@@ -16,11 +16,18 @@ export interface CliRun {
 }
 
 /** Runs `node dist/main.js ...args` and captures its exit code and output. */
-export function runCli(args: readonly string[], opts: { readonly cwd?: string } = {}): CliRun {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
+export function runCli(
+  args: readonly string[],
+  opts: {
+    readonly cwd?: string;
+    readonly nodeArgs?: readonly string[];
+    readonly env?: Readonly<Record<string, string>>;
+  } = {},
+): CliRun {
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], {
     encoding: "utf8",
     cwd: opts.cwd,
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...opts.env },
     timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
