@@ -4,6 +4,7 @@ export { initGpuJs } from "./backend/gpujs-backend";
 export { getBackend, setBackend } from "./backend/resolve-backend";
 export { wasmSimdSupported } from "./backend/wasm-backend";
 export { residentZeros, toResident } from "./backend/wasm-resident";
+export { getThreads, setThreads } from "./backend/wasm-threads";
 export { decodeBF16, decodeF16, encodeBF16, encodeF16 } from "./dtype";
 export { KernelsError } from "./errors";
 export type { ConvGrads, ConvOptions, PaddingMode } from "./ops/conv";

@@ -11,7 +11,7 @@ export interface WasmModule {
 
 /** A linear memory. */
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   grow(pages: number): number;
 }
 
@@ -21,7 +21,7 @@ interface WasmApi {
     module: WasmModule,
     imports: Record<string, Record<string, unknown>>,
   ) => { exports: unknown };
-  Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
 
 /** The runtime's WebAssembly namespace, if any. */

@@ -13,21 +13,28 @@ export class WasmArena {
   private view: Float32Array;
   private top = 0;
 
-  constructor(module: WasmModule) {
+  /** Floats at the start of the memory that the allocator never hands out (control words). */
+  private readonly reserved: number;
+
+  /** Uses `memory` when given (e.g. a shared one), else a fresh 1 MiB memory that grows on demand. */
+  constructor(module: WasmModule, memory?: WasmMemory, reservedFloats = 0) {
     const api = wasmApi();
     if (!api) throw new Error("WebAssembly is not available");
-    this.memory = new api.Memory({ initial: 16 });
+    this.memory = memory ?? new api.Memory({ initial: 16 });
     this.kernels = instantiateKernels(module, this.memory);
     this.view = new Float32Array(this.memory.buffer);
+    this.reserved = (reservedFloats + 3) & ~3;
   }
 
   /** Resets the allocator and makes sure `floats` floats (plus alignment slack) fit. */
   begin(floats: number): void {
-    this.top = 0;
-    const need = floats * 4 + 64 * 16;
+    this.top = this.reserved;
+    const need = (this.reserved + floats) * 4 + 64 * 16;
     const have = this.memory.buffer.byteLength;
     if (need > have) this.memory.grow(Math.ceil((need - have) / PAGE));
-    if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
+    if (this.view.buffer !== this.memory.buffer || this.view.length * 4 !== this.memory.buffer.byteLength) {
+      this.view = new Float32Array(this.memory.buffer);
+    }
   }
 
   /** Allocates `floats` floats (16-byte aligned) and returns the float index. */

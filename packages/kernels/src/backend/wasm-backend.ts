@@ -4,6 +4,7 @@ import { WasmArena } from "./wasm-arena";
 import { gemmInArena, KC, MC, MR, NR, packBOffset, packScratch, roundUp } from "./wasm-gemm";
 import { kernelsModule } from "./wasm-module";
 import { residentKernels } from "./wasm-resident";
+import { threadedMatmul } from "./wasm-threads";
 
 const state: { backend: F32Kernels | null | undefined } = { backend: undefined };
 
@@ -34,6 +35,7 @@ function createWasmBackend(module: WasmModule): F32Kernels {
     name: "wasm",
 
     matmul(a, b, m, n, k, transA, transB, out) {
+      if (threadedMatmul(a, b, m, n, k, transA, transB, out)) return;
       const ldc = roundUp(n, NR);
       arena.begin(pad4(m * k) + pad4(k * n) + roundUp(m, MR) * ldc + packScratch(m, n, k) + 16);
       const ao = arena.alloc(m * k);

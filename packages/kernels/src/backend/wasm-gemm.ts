@@ -9,7 +9,7 @@ export const MR = 6;
 export const NR = 8;
 export const MC = 120;
 export const KC = 256;
-const NC = 1024;
+export const NC = 1024;
 
 export function roundUp(x: number, to: number): number {
   return Math.ceil(x / to) * to;

@@ -57,7 +57,8 @@ export interface KernelsWasmExports {
 /** Compiled-module cache (the registry's only WASM state); `null` means compilation failed. */
 const cache: { module: WasmModule | null | undefined } = { module: undefined };
 
-function decodeBase64(b64: string): Uint8Array {
+/** Decodes base64 (atob exists in Node ≥ 16 and every browser). */
+export function decodeBase64(b64: string): Uint8Array {
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
