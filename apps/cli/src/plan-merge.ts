@@ -1,9 +1,9 @@
-import { isModuleToSave, type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import type { AdapterContext, AdapterVariant, SafetensorsReader, TensorInfo } from "@lycoris-ts/runtime";
+import { isModuleToSave, type LycorisConfig } from "@lycoris-ts/lycoris-config";
+import type { AdapterContext, AdapterVariant, SafetensorsReader } from "@lycoris-ts/runtime";
 import { isFloatDtype } from "@lycoris-ts/runtime";
 import { CliError } from "./cli-error";
-import { geometryFromWeightShape } from "./layer-geometry";
-import { adapterContext, compareLayout, mismatchText, shapeText } from "./layout-check";
+import { fitModuleToBase } from "./fit-module-to-base";
+import { shapeText } from "./layout-check";
 import type { OpenedAdapter } from "./open-adapter";
 
 /** One adapter's update of one base weight. */
@@ -60,42 +60,21 @@ export function planMerge(base: SafetensorsReader, adapters: readonly OpenedAdap
           `module '${m.module}' of ${label} has ${m.variant === null ? "no adapter parameters" : `${m.variant.peftType} parameters`} but the config says peft_type ${cf.peftType}`,
         );
       }
-      const weightName = `${m.module}.weight`;
-      const weight: TensorInfo | undefined = base.info(weightName);
-      if (weight === undefined) {
-        throw new CliError(
-          "input",
-          `module '${m.module}' (${label}) is not in the base model: ${base.path} has no tensor '${weightName}'`,
-        );
-      }
-      const layer = geometryFromWeightShape(weight.shape);
-      if (layer === null) {
-        throw new CliError(
-          "input",
-          `module '${m.module}': base weight ${shapeText(weight.shape)} is not a linear, conv1d or conv2d weight`,
-        );
-      }
       for (const p of m.params.values()) {
-        if (!isFloatDtype(p.dtype))
-          throw new CliError("input", `${label}: tensor '${p.name}' has dtype ${p.dtype}`);
+        if (!isFloatDtype(p.dtype)) {
+          throw new CliError("input", `${label}: tensor '${p.name}' has dtype ${p.dtype}, not a float dtype`);
+        }
       }
-      const { r, alpha } = resolveRankAndAlpha(cf.config, m.module);
-      const ctx = adapterContext(cf.config, r, alpha, layer);
-      const found = new Map([...m.params].map(([n, i]) => [n, i.shape] as const));
-      const diff = compareLayout(cf.variant, ctx, found);
-      if (diff.length > 0) {
-        throw new CliError(
-          "input",
-          `shape mismatch at module '${m.module}': base weight ${shapeText(weight.shape)} does not fit ${label} (${diff.map(mismatchText).join("; ")})`,
-        );
-      }
+      const fit = fitModuleToBase(base, m, cf.config, cf.variant);
+      if (!fit.ok) throw new CliError("input", `module '${m.module}' (${label}): ${fit.message}`);
+      const { weightName, ctx, scaling } = fit;
       const list = updates.get(weightName) ?? [];
       list.push({
         adapter,
         module: m.module,
         variant: cf.variant,
         ctx,
-        scaling: alpha / r,
+        scaling,
         params: new Map([...m.params].map(([n, i]) => [n, i.name] as const)),
       });
       updates.set(weightName, list);

@@ -1,9 +1,9 @@
-import { isModuleToSave, matchesNameOrSuffix, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
+import { isModuleToSave, matchesNameOrSuffix } from "@lycoris-ts/lycoris-config";
 import { type AdapterRegistry, isFloatDtype, PEFT_KEY_PREFIX, SafetensorsReader } from "@lycoris-ts/runtime";
 import { CliError } from "./cli-error";
 import { describeModule } from "./describe-module";
-import { geometryFromWeightShape } from "./layer-geometry";
-import { adapterContext, compareLayout, mismatchText, shapeText } from "./layout-check";
+import { fitModuleToBase } from "./fit-module-to-base";
+import { shapeText } from "./layout-check";
 import { locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, type OpenedAdapter, openAdapters } from "./open-adapter";
 
@@ -36,156 +36,127 @@ export interface ValidateReport {
   readonly ok: boolean;
 }
 
-function validateAdapter(adapter: OpenedAdapter, base: SafetensorsReader | null): Promise<AdapterValidation> {
-  return (async () => {
-    const checks: ValidationCheck[] = [];
-    const problem = (subject: string, message: string, level: CheckLevel = "error") =>
-      checks.push({ level, subject, message });
-    const cf = adapter.configFile!;
-    const { groups, reader } = adapter;
-    const config = cf.config;
+async function validateAdapter(
+  adapter: OpenedAdapter,
+  base: SafetensorsReader | null,
+): Promise<AdapterValidation> {
+  const checks: ValidationCheck[] = [];
+  const problem = (subject: string, message: string, level: CheckLevel = "error") =>
+    checks.push({ level, subject, message });
+  const cf = adapter.configFile!;
+  const { groups, reader } = adapter;
+  const config = cf.config;
+  checks.push({
+    level: "ok",
+    subject: "config",
+    message: `${cf.peftType} config is valid (r=${config.r}, alpha=${config.alpha})`,
+  });
+
+  // tensor names
+  const before = checks.length;
+  for (const info of reader.header.tensors) {
+    if (!info.name.startsWith(PEFT_KEY_PREFIX)) {
+      problem(info.name, `tensor name does not start with '${PEFT_KEY_PREFIX}' (PEFT's key naming)`);
+    }
+    if (!isFloatDtype(info.dtype)) problem(info.name, `dtype ${info.dtype} is not a float dtype`);
+  }
+  for (const m of groups.modules) {
+    if (m.variant !== cf.variant) {
+      problem(
+        m.module,
+        `parameters ${[...m.params.keys()].join(", ")} are ${m.variant?.peftType ?? "of no known type"}, but peft_type is ${cf.peftType}`,
+      );
+      continue;
+    }
+    for (const p of m.params.keys()) {
+      if (!cf.variant.parameterNames.includes(p)) {
+        problem(
+          `${m.module}.${p}`,
+          `'${p}' is not a ${cf.peftType} parameter name (${cf.variant.parameterNames.join(", ")})`,
+        );
+      }
+    }
+  }
+  for (const [baseName, info] of groups.replacements) {
+    const module = baseName.includes(".") ? baseName.slice(0, baseName.lastIndexOf(".")) : baseName;
+    if (!isModuleToSave(config, module)) {
+      problem(info.name, `neither a ${cf.peftType} parameter nor a copy of a module in modules_to_save`);
+    }
+  }
+  const targets = config.targetModules;
+  if (Array.isArray(targets)) {
+    for (const m of groups.modules) {
+      if (!matchesNameOrSuffix(m.module, targets as readonly string[])) {
+        problem(m.module, `not matched by target_modules ${JSON.stringify(targets)}`, "warning");
+      }
+    }
+  }
+  if (groups.modules.length === 0) problem("tensor names", "the adapter adapts no module", "warning");
+  if (checks.length === before) {
     checks.push({
       level: "ok",
-      subject: "config",
-      message: `${cf.peftType} config is valid (r=${config.r}, alpha=${config.alpha})`,
+      subject: "tensor names",
+      message: `${reader.header.tensors.length} tensors: ${cf.peftType} parameters of ${groups.modules.length} modules${groups.replacements.size > 0 ? `, ${groups.replacements.size} modules_to_save tensors` : ""}`,
     });
+  }
 
-    // tensor names
-    const before = checks.length;
-    for (const info of reader.header.tensors) {
-      if (!info.name.startsWith(PEFT_KEY_PREFIX)) {
-        problem(info.name, `tensor name does not start with '${PEFT_KEY_PREFIX}' (PEFT's key naming)`);
-      }
-      if (!isFloatDtype(info.dtype)) problem(info.name, `dtype ${info.dtype} is not a float dtype`);
-    }
-    for (const m of groups.modules) {
-      if (m.variant !== cf.variant) {
-        problem(
-          m.module,
-          `parameters ${[...m.params.keys()].join(", ")} are ${m.variant?.peftType ?? "of no known type"}, but peft_type is ${cf.peftType}`,
-        );
-        continue;
-      }
-      for (const p of m.params.keys()) {
-        if (!cf.variant.parameterNames.includes(p)) {
-          problem(
-            `${m.module}.${p}`,
-            `'${p}' is not a ${cf.peftType} parameter name (${cf.variant.parameterNames.join(", ")})`,
-          );
-        }
-      }
-    }
-    for (const [baseName, info] of groups.replacements) {
-      const module = baseName.includes(".") ? baseName.slice(0, baseName.lastIndexOf(".")) : baseName;
-      if (!isModuleToSave(config, module)) {
-        problem(info.name, `neither a ${cf.peftType} parameter nor a copy of a module in modules_to_save`);
-      }
-    }
-    const targets = config.targetModules;
-    if (Array.isArray(targets)) {
-      for (const m of groups.modules) {
-        if (!matchesNameOrSuffix(m.module, targets as readonly string[])) {
-          problem(m.module, `not matched by target_modules ${JSON.stringify(targets)}`, "warning");
-        }
-      }
-    }
-    if (groups.modules.length === 0) problem("tensor names", "the adapter adapts no module", "warning");
-    if (checks.length === before) {
-      checks.push({
-        level: "ok",
-        subject: "tensor names",
-        message: `${reader.header.tensors.length} tensors: ${cf.peftType} parameters of ${groups.modules.length} modules${groups.replacements.size > 0 ? `, ${groups.replacements.size} modules_to_save tensors` : ""}`,
-      });
-    }
+  // factor shapes (no base)
+  const beforeShapes = checks.length;
+  for (const m of groups.modules) {
+    if (m.variant !== cf.variant) continue;
+    const d = await describeModule(m, config, reader);
+    for (const p of d.problems) problem(m.module, p);
+  }
+  if (checks.length === beforeShapes) {
+    checks.push({
+      level: "ok",
+      subject: "factor shapes",
+      message: `consistent with ${cf.peftType}'s layout for the configured r / rank_pattern in ${groups.modules.length} modules`,
+    });
+  }
 
-    // factor shapes (no base)
-    const beforeShapes = checks.length;
+  // against the base
+  if (base !== null) {
+    const beforeBase = checks.length;
     for (const m of groups.modules) {
       if (m.variant !== cf.variant) continue;
-      const d = await describeModule(m, config, reader);
-      for (const p of d.problems) problem(m.module, p);
+      const fit = fitModuleToBase(base, m, config, cf.variant);
+      if (!fit.ok) problem(m.module, fit.message);
     }
-    if (checks.length === beforeShapes) {
+    for (const [baseName, info] of groups.replacements) {
+      const target = base.info(baseName);
+      if (target === undefined) problem(info.name, `replaces '${baseName}', which is not in the base model`);
+      else if (shapeText(target.shape) !== shapeText(info.shape)) {
+        problem(
+          info.name,
+          `shape mismatch: base '${baseName}' is ${shapeText(target.shape)}, the copy is ${shapeText(info.shape)}`,
+        );
+      }
+    }
+    for (const [baseName, info] of groups.baseLayer) {
+      const target = base.info(baseName);
+      if (target === undefined)
+        problem(
+          info.name,
+          `saved base-layer weight of '${baseName}', which is not in the base model`,
+          "warning",
+        );
+      else if (shapeText(target.shape) !== shapeText(info.shape)) {
+        problem(
+          info.name,
+          `shape mismatch: base '${baseName}' is ${shapeText(target.shape)}, the saved base layer is ${shapeText(info.shape)}`,
+        );
+      }
+    }
+    if (checks.length === beforeBase) {
       checks.push({
         level: "ok",
-        subject: "factor shapes",
-        message: `consistent with ${cf.peftType}'s layout for the configured r / rank_pattern in ${groups.modules.length} modules`,
+        subject: "base",
+        message: `all ${groups.modules.length} adapted modules are in the base model and their factors fit the base weights`,
       });
     }
-
-    // against the base
-    if (base !== null) {
-      const beforeBase = checks.length;
-      for (const m of groups.modules) {
-        if (m.variant !== cf.variant) continue;
-        const weightName = `${m.module}.weight`;
-        const weight = base.info(weightName);
-        if (weight === undefined) {
-          problem(m.module, `not in the base model (no tensor '${weightName}')`);
-          continue;
-        }
-        const layer = geometryFromWeightShape(weight.shape);
-        if (layer === null) {
-          problem(
-            m.module,
-            `base weight ${shapeText(weight.shape)} is not a linear, conv1d or conv2d weight`,
-          );
-          continue;
-        }
-        let r: number;
-        let alpha: number;
-        try {
-          const ra = resolveRankAndAlpha(config, m.module);
-          r = ra.r;
-          alpha = ra.alpha;
-        } catch {
-          continue; // reported with the factor shapes
-        }
-        const found = new Map([...m.params].map(([n, i]) => [n, i.shape] as const));
-        const diff = compareLayout(cf.variant, adapterContext(config, r, alpha, layer), found);
-        if (diff.length > 0) {
-          problem(
-            m.module,
-            `shape mismatch: base weight ${shapeText(weight.shape)} does not fit the adapter (${diff.map(mismatchText).join("; ")})`,
-          );
-        }
-      }
-      for (const [baseName, info] of groups.replacements) {
-        const target = base.info(baseName);
-        if (target === undefined)
-          problem(info.name, `replaces '${baseName}', which is not in the base model`);
-        else if (shapeText(target.shape) !== shapeText(info.shape)) {
-          problem(
-            info.name,
-            `shape mismatch: base '${baseName}' is ${shapeText(target.shape)}, the copy is ${shapeText(info.shape)}`,
-          );
-        }
-      }
-      for (const [baseName, info] of groups.baseLayer) {
-        const target = base.info(baseName);
-        if (target === undefined)
-          problem(
-            info.name,
-            `saved base-layer weight of '${baseName}', which is not in the base model`,
-            "warning",
-          );
-        else if (shapeText(target.shape) !== shapeText(info.shape)) {
-          problem(
-            info.name,
-            `shape mismatch: base '${baseName}' is ${shapeText(target.shape)}, the saved base layer is ${shapeText(info.shape)}`,
-          );
-        }
-      }
-      if (checks.length === beforeBase) {
-        checks.push({
-          level: "ok",
-          subject: "base",
-          message: `all ${groups.modules.length} adapted modules are in the base model and their factors fit the base weights`,
-        });
-      }
-    }
-    return { name: adapter.location.name, peftType: cf.peftType, modules: groups.modules.length, checks };
-  })();
+  }
+  return { name: adapter.location.name, peftType: cf.peftType, modules: groups.modules.length, checks };
 }
 
 /**

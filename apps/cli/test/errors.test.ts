@@ -154,7 +154,7 @@ describe("base / adapter shape mismatch", () => {
     const run = runCli(["merge", "--base", other.base, "--adapter", lokr.adapterDir, "--out", out]);
     expectOneLineError(
       run,
-      /shape mismatch at module 'model\.layers\.0\.self_attn\.(q|v)_proj': base weight \[64, 64\] .*lokr_w1: expected \[8, 8\], found \[4, 4\]/,
+      /module 'model\.layers\.0\.self_attn\.(q|v)_proj' \(adapter "default"\): shape mismatch: base weight \[64, 64\] .*lokr_w1: expected \[8, 8\], found \[4, 4\]/,
     );
     expectNoOutput(outDir, out);
 
@@ -169,7 +169,7 @@ describe("base / adapter shape mismatch", () => {
     const out = join(outDir, "m.safetensors");
     expectOneLineError(
       runCli(["merge", "--base", loha.base, "--adapter", lokr.adapterDir, "--out", out]),
-      /module '.+' \(adapter "default"\) is not in the base model/,
+      /module '.+' \(adapter "default"\): not in the base model/,
     );
     expectNoOutput(outDir, out);
   });
