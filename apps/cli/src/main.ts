@@ -1,7 +1,17 @@
 import { exitCodeOf, formatError } from "./format-error";
 import { createProgram } from "./program";
 
+/** `lycoris inspect … | head`: a closed stdout ends the program quietly instead of with a stack trace. */
+function exitQuietlyOnBrokenPipe(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    process.stderr.write(`error: cannot write to stdout: ${error.message}\n`);
+    process.exit(1);
+  });
+}
+
 async function main(argv: readonly string[]): Promise<number> {
+  exitQuietlyOnBrokenPipe();
   const program = createProgram();
   try {
     await program.parseAsync([...argv]);
