@@ -85,15 +85,15 @@ export function getBackend(): BackendName {
  * Crossover points for `auto` (work = multiply-adds, or elements of W for kronMerge), set from
  * `packages/kernels/bench/small-sizes.bench.mjs` (`pnpm bench`; table in docs/benchmarks.md) on a 2-core
  * Xeon, Node 20: below them the fixed cost of a WASM call (copying operands into WASM memory, packing)
- * outweighs the SIMD speed-up and the plain JS loops win. Measured (µs, JS vs WASM): matmul 4³ (64 MACs)
- * ≈ equal, 8³ (512) 5 vs 4, 16³ 24 vs 4; kronApply 1×64 with 8×8 factors (work 1024) 9 vs 11, 1×256
+ * outweighs the SIMD speed-up and the plain JS loops win. Measured (µs, JS vs WASM): matmul 8³ (512 MACs)
+ * 4 vs 5, 16³ (4096) 11 vs 5, 32³ 55 vs 11; kronApply 1×64 with 8×8 factors (work 1024) 9 vs 11, 1×256
  * with 16×16 (8192) 45 vs 10; kronMerge W 16² (256) 3 vs 4, W 64² (4096) 25 vs 8; LoHa 16² r=4+4
  * (2048) 16 vs 5.
- * Above the crossovers WASM wins every measured size (up to 28× for matmul 1024), and ml-matrix and
+ * Above the crossovers WASM wins every measured size (about 40× for matmul 1024), and ml-matrix and
  * gpu.js (WebAssembly/software WebGL modes) are slower than plain JS, so `auto` never picks them.
  */
 const WASM_MIN_WORK: Record<HotOp, number> = {
-  matmul: 300,
+  matmul: 2048,
   kronApply: 2048,
   kronMerge: 1024,
   lowRankHadamard: 1024,
