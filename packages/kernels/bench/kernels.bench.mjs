@@ -11,6 +11,7 @@ import {
   matmul,
   residentZeros,
   setBackend,
+  setThreads,
   uniformTensor,
 } from "../dist/index.js";
 
@@ -46,6 +47,22 @@ export default async function bench(h) {
         target: n === 1024 && be === "wasm" ? "≥ 18 GFLOP/s one core (PyTorch+OpenBLAS: 27.8)" : undefined,
       });
     }
+    // The opt-in worker-thread split (setThreads), on this machine's two cores.
+    setBackend("wasm");
+    const threads = setThreads(2);
+    if (threads === 2) {
+      const ms = h.time(() => matmul(a, b), { runs: 7, warmup: 2 });
+      h.row({
+        group: `matmul${n}`,
+        op: "matmul",
+        shape: `${n}×${n}·${n}×${n}`,
+        backend: "wasm, 2 threads",
+        ms,
+        flops: 2 * n ** 3,
+        target: n === 1024 ? "more than one core" : undefined,
+      });
+    }
+    setThreads(1);
   }
   setBackend("auto");
 

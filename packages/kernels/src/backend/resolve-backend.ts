@@ -89,7 +89,7 @@ export function getBackend(): BackendName {
  * 4 vs 5, 16³ (4096) 11 vs 5, 32³ 55 vs 11; kronApply 1×64 with 8×8 factors (work 1024) 9 vs 11, 1×256
  * with 16×16 (8192) 45 vs 10; kronMerge W 16² (256) 3 vs 4, W 64² (4096) 25 vs 8; LoHa 16² r=4+4
  * (2048) 16 vs 5.
- * Above the crossovers WASM wins every measured size (about 40× for matmul 1024), and ml-matrix and
+ * Above the crossovers WASM wins every measured size (about 10× over the blocked JS matmul at 1024), and ml-matrix and
  * gpu.js (WebAssembly/software WebGL modes) are slower than plain JS, so `auto` never picks them.
  */
 const WASM_MIN_WORK: Record<HotOp, number> = {
