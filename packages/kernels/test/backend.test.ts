@@ -46,8 +46,11 @@ describe("backend selection", () => {
     expect(mod.getBackend()).toBe("js");
   });
 
-  it("gpu.js must be initialised before it can be selected", () => {
-    expect(() => setBackend("gpu.js")).toThrow(/initGpuJs/);
+  it("gpu.js must be initialised before it can be selected", async () => {
+    const { vi } = await import("vitest");
+    vi.resetModules(); // a fresh registry, without the gpu.js that test/setup-gpujs.ts loaded
+    const mod = await import("../src/backend/resolve-backend");
+    expect(() => mod.setBackend("gpu.js")).toThrow(/initGpuJs/);
   });
 
   it("WebAssembly SIMD is available in Node 20", () => {

@@ -16,7 +16,7 @@ import { refConv2d, refKron, refLinear, refMatmul, refTucker } from "./reference
 // matmul suite (sums of ≤ 100 products of |x| < 1).
 const TOL = 2e-5;
 
-describe("gpu.js backend (Node: WebAssembly mode, small sizes)", () => {
+describe("gpu.js backend specifics (Node: WebAssembly mode, small sizes; the op suites also run on it)", () => {
   beforeAll(async () => {
     // A tiny max texture size forces output tiling, the path SwiftShader's 8192 limit needs.
     const info = await initGpuJs({ maxTextureSize: 16 });
