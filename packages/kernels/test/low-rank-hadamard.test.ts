@@ -21,6 +21,7 @@ describe.each(backendsUnderTest())("LoHa ops on backend %s", (backend) => {
     [64, 48, 8, 8],
     [33, 130, 4, 16],
     [1, 5, 1, 1],
+    [40, 4100, 3, 2], // several WASM row bands, 16-wide and 4-wide column kernels
   ])("lowRankHadamard [out=%d, in=%d, r1=%d, r2=%d]", (out, inF, r1, r2) => {
     const a1 = rand64([out, r1], 1);
     const b1 = rand64([r1, inF], 2);

@@ -131,26 +131,35 @@ function createWasmBackend(module: WasmModule): F32Kernels {
     kronMerge(w, a, p, q, b, r, sk, scale) {
       const resident = residentKernels(w);
       if (resident?.kronMerge(w, a, p, q, b, r, sk, scale)) return;
-      arena.begin(pad4(w.length) + pad4(p * q) + pad4(r * sk) + 16);
-      const wo = arena.alloc(w.length);
+      // W in JS memory: stream it through a small WASM window, r rows (one row i of a) at a time,
+      // so the extra copies stay in L2 and DRAM sees one read and one write of W, as in place.
+      const band = r * q * sk;
+      arena.begin(pad4(band) + pad4(p * q) + pad4(r * sk) + 16);
+      const wo = arena.alloc(band);
       const ao = arena.alloc(p * q);
       const bo = arena.alloc(r * sk);
       const f = arena.f32;
-      f.set(w, wo);
       f.set(a.subarray(0, p * q), ao);
       f.set(b.subarray(0, r * sk), bo);
-      arena.kernels.kron_merge(4 * wo, 4 * ao, p, q, 4 * bo, r, sk, scale);
-      w.set(f.subarray(wo, wo + w.length));
+      const win = f.subarray(wo, wo + band);
+      for (let i = 0; i < p; i++) {
+        const rowsOfI = w.subarray(i * band, (i + 1) * band);
+        win.set(rowsOfI);
+        arena.kernels.kron_merge(4 * wo, 4 * (ao + i * q), 1, q, 4 * bo, r, sk, scale);
+        rowsOfI.set(win);
+      }
     },
 
     lowRankHadamard(a1, b1, a2, b2, rows, cols, r1, r2, scale, out) {
       const cp = pad4(cols);
-      arena.begin(pad4(rows * r1) + pad4(rows * r2) + cp * (r1 + r2) + rows * cp + 16);
+      // Output rows are produced in bands of about 256 KB (L2-resident) and copied out band by band.
+      const bandRows = Math.max(1, Math.min(rows, Math.floor(65536 / cp)));
+      arena.begin(pad4(rows * r1) + pad4(rows * r2) + cp * (r1 + r2) + bandRows * cp + 16);
       const a1o = arena.alloc(rows * r1);
       const a2o = arena.alloc(rows * r2);
       const b1o = arena.alloc(r1 * cp);
       const b2o = arena.alloc(r2 * cp);
-      const oo = arena.alloc(rows * cp);
+      const oo = arena.alloc(bandRows * cp);
       const f = arena.f32;
       f.set(a1.subarray(0, rows * r1), a1o);
       f.set(a2.subarray(0, rows * r2), a2o);
@@ -160,25 +169,26 @@ function createWasmBackend(module: WasmModule): F32Kernels {
       };
       putB(b1, r1, b1o);
       putB(b2, r2, b2o);
-      // Column blocks of LOHA_BLOCK floats keep the b1/b2 block (r·LOHA_BLOCK·4 bytes each) in L1.
-      for (let j0 = 0; j0 < cp; j0 += LOHA_BLOCK) {
-        const width = Math.min(LOHA_BLOCK, cp - j0);
-        const o = 4 * j0;
-        arena.kernels.loha_rows(
-          4 * a1o,
-          4 * b1o + o,
-          4 * a2o,
-          4 * b2o + o,
-          rows,
-          cp,
-          width,
-          r1,
-          r2,
-          scale,
-          4 * oo + o,
-        );
+      const k = arena.kernels;
+      for (let i0 = 0; i0 < rows; i0 += bandRows) {
+        const n = Math.min(bandRows, rows - i0);
+        const pa1 = 4 * (a1o + i0 * r1);
+        const pa2 = 4 * (a2o + i0 * r2);
+        // Column blocks of LOHA_BLOCK floats keep the b1/b2 block (r·LOHA_BLOCK·4 bytes each) in L1;
+        // the 16-wide kernel takes the bulk, the 4-wide one the remainder.
+        for (let j0 = 0; j0 < cp; j0 += LOHA_BLOCK) {
+          const width = Math.min(LOHA_BLOCK, cp - j0);
+          const w16 = width & ~15;
+          const o = 4 * j0;
+          if (w16 > 0)
+            k.loha_rows16(pa1, 4 * b1o + o, pa2, 4 * b2o + o, n, cp, w16, r1, r2, scale, 4 * oo + o);
+          if (width > w16) {
+            const o2 = o + 4 * w16;
+            k.loha_rows(pa1, 4 * b1o + o2, pa2, 4 * b2o + o2, n, cp, width - w16, r1, r2, scale, 4 * oo + o2);
+          }
+        }
+        copyOut(oo, cp, n, cols, out.subarray(i0 * cols, (i0 + n) * cols));
       }
-      copyOut(oo, cp, rows, cols, out);
     },
   };
 }
