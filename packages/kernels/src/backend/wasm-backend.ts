@@ -151,7 +151,10 @@ function createWasmBackend(module: WasmModule): F32Kernels {
     },
 
     lowRankHadamard(a1, b1, a2, b2, rows, cols, r1, r2, scale, out) {
-      const cp = pad4(cols);
+      // Row stride of b1, b2 and the output band, padded by 16 floats so rows of a power-of-two width
+      // do not all land in the same L1 sets (16 b rows at a 16 KB stride would thrash a 12-way L1).
+      const cols4 = pad4(cols);
+      const cp = cols4 + 16;
       // Output rows are produced in bands of about 256 KB (L2-resident) and copied out band by band.
       const bandRows = Math.max(1, Math.min(rows, Math.floor(65536 / cp)));
       arena.begin(pad4(rows * r1) + pad4(rows * r2) + cp * (r1 + r2) + bandRows * cp + 16);
@@ -164,8 +167,7 @@ function createWasmBackend(module: WasmModule): F32Kernels {
       f.set(a1.subarray(0, rows * r1), a1o);
       f.set(a2.subarray(0, rows * r2), a2o);
       const putB = (src: Float32Array, rank: number, at: number) => {
-        if (cp === cols) f.set(src.subarray(0, rank * cols), at);
-        else for (let k = 0; k < rank; k++) f.set(src.subarray(k * cols, (k + 1) * cols), at + k * cp);
+        for (let k = 0; k < rank; k++) f.set(src.subarray(k * cols, (k + 1) * cols), at + k * cp);
       };
       putB(b1, r1, b1o);
       putB(b2, r2, b2o);
@@ -176,8 +178,8 @@ function createWasmBackend(module: WasmModule): F32Kernels {
         const pa2 = 4 * (a2o + i0 * r2);
         // Column blocks of LOHA_BLOCK floats keep the b1/b2 block (r·LOHA_BLOCK·4 bytes each) in L1;
         // the 16-wide kernel takes the bulk, the 4-wide one the remainder.
-        for (let j0 = 0; j0 < cp; j0 += LOHA_BLOCK) {
-          const width = Math.min(LOHA_BLOCK, cp - j0);
+        for (let j0 = 0; j0 < cols4; j0 += LOHA_BLOCK) {
+          const width = Math.min(LOHA_BLOCK, cols4 - j0);
           const w16 = width & ~15;
           const o = 4 * j0;
           if (w16 > 0)
