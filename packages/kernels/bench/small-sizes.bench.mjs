@@ -17,7 +17,7 @@ export default async function bench(h) {
   const loop = (fn) => () => {
     for (let i = 0; i < 10; i++) fn();
   };
-  for (const n of [4, 8, 16, 32]) {
+  for (const n of [8, 16, 32]) {
     const a = rand([n, n]);
     const b = rand([n, n]);
     const x = rand([1, n * n]);
@@ -33,7 +33,7 @@ export default async function bench(h) {
     for (const [op, shape, fn, flops] of cases) {
       for (const be of ["js", "wasm", "auto"]) {
         setBackend(be);
-        const ms = h.time(loop(fn), { runs: 15, warmup: 5 }) / 10;
+        const ms = h.time(loop(fn), { runs: 15, warmup: 20 }) / 10;
         h.row({
           group: `x-${op}-${n}`,
           op: `${op} (crossover)`,
