@@ -142,7 +142,7 @@ export default async function bench(h) {
       group: "merge",
       op: "fused merge W += s·kron(A,B)",
       shape: "4096², A, B 64×64",
-      backend: be === "wasm" ? "wasm (W in JS memory: copy in/out)" : "js",
+      backend: be === "wasm" ? "wasm (W in JS memory, streamed)" : "js",
       ms,
       bytes,
     });
