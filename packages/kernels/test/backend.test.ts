@@ -53,6 +53,17 @@ describe("backend selection", () => {
     expect(() => mod.setBackend("gpu.js")).toThrow(/initGpuJs/);
   });
 
+  it("auto picks plain JS below the measured crossovers and WASM above them, never ml-matrix or gpu.js", async () => {
+    const { backendFor } = await import("../src/backend/resolve-backend");
+    setBackend("auto");
+    expect(backendFor("matmul", 8 ** 3).name).toBe("js");
+    expect(backendFor("matmul", 1024 ** 3).name).toBe("wasm");
+    expect(backendFor("kronApply", 64).name).toBe("js");
+    expect(backendFor("kronApply", 8 * 64 ** 3 * 2).name).toBe("wasm");
+    expect(backendFor("kronMerge", 4096 * 4096).name).toBe("wasm");
+    expect(backendFor("lowRankHadamard", 4096 * 4096 * 16).name).toBe("wasm");
+  });
+
   it("WebAssembly SIMD is available in Node 20", () => {
     expect(wasmSimdSupported()).toBe(true);
   });
