@@ -43,6 +43,7 @@ function benchFiles() {
 }
 
 const rows = [];
+const loadAtStart = loadavg();
 const harness = {
   time(fn, { runs = 5, warmup = 1 } = {}) {
     for (let i = 0; i < warmup; i++) fn();
@@ -126,9 +127,9 @@ measured in the same run (> 1 is faster than the baseline). Benchmarks are never
 
 - Date: ${new Date().toISOString()}
 - Machine: ${machine}
-- Load average at the end of the run: ${loadavg()
+- Load average (1, 5, 15 min) at the start: ${loadAtStart.map((l) => l.toFixed(2)).join(", ")}; at the end: ${loadavg()
     .map((l) => l.toFixed(2))
-    .join(", ")} (other processes on the machine disturb the timings)
+    .join(", ")} (other processes on this 2-core machine disturb the timings; rerun when it is idle)
 - Files: ${files.map((f) => `\`${relative(root, f)}\``).join(", ")}
 
 ${table}
