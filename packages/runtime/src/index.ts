@@ -29,6 +29,8 @@ export {
 export type { PeftModelOptions } from "./peft/peft-model";
 export { getPeftModel, PeftModel } from "./peft/peft-model";
 export { formatTrainableParameters } from "./peft/trainable-parameters";
+export type { VariantEntryPoints } from "./peft/variant-entry-points";
+export { variantEntryPoints } from "./peft/variant-entry-points";
 export { AdapterRegistry, defaultRegistry, registerVariant } from "./registry/adapter-registry";
 export type {
   AdaptableKind,
