@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
+import {
+  decodeBF16 as decodeBFloat16,
+  decodeF16 as decodeFloat16,
+  encodeBF16 as encodeBFloat16,
+  encodeF16 as encodeFloat16,
+} from "@lycoris-ts/kernels";
 import { f16round, getFloat16, setFloat16 } from "@petamoriken/float16";
 import { describe, expect, test } from "vitest";
 import {
-  decodeBFloat16,
-  decodeFloat16,
-  encodeBFloat16,
-  encodeFloat16,
   type FloatDtype,
   parseSafetensors,
   parseSafetensorsHeader,

@@ -1,6 +1,5 @@
 export type { AdapterFileErrorKind } from "./adapter-file-error";
 export { AdapterFileError } from "./adapter-file-error";
-export { decodeBFloat16, decodeFloat16, encodeBFloat16, encodeFloat16 } from "./half-float";
 export type { KohyaKeyMatch } from "./kohya-names";
 export {
   KohyaKeyMap,

@@ -1,5 +1,4 @@
-import type { Tensor } from "@lycoris-ts/kernels";
-import { decodeBFloat16, decodeFloat16 } from "./half-float";
+import { decodeBF16, decodeF16, type Tensor } from "@lycoris-ts/kernels";
 import { isFloatDtype, type SafetensorsDtype } from "./safetensors-dtype";
 import { SafetensorsError } from "./safetensors-error";
 
@@ -33,8 +32,8 @@ export function decodeTensorBytes(
     );
   }
   let data: Float32Array;
-  if (dtype === "F16") data = decodeFloat16(bytes);
-  else if (dtype === "BF16") data = decodeBFloat16(bytes);
+  if (dtype === "F16") data = decodeF16(bytes);
+  else if (dtype === "BF16") data = decodeBF16(bytes);
   else if (dtype === "F32") {
     data = new Float32Array(numel);
     if (littleEndian()) new Uint8Array(data.buffer).set(bytes);

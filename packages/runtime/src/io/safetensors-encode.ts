@@ -1,5 +1,4 @@
-import type { FloatArray } from "@lycoris-ts/kernels";
-import { encodeBFloat16, encodeFloat16 } from "./half-float";
+import { encodeBF16, encodeF16, type FloatArray } from "@lycoris-ts/kernels";
 import {
   dtypeBits,
   dtypeRank,
@@ -138,9 +137,9 @@ export function planSafetensors(
 export function encodeTensorData(dtype: FloatDtype, data: FloatArray): Uint8Array {
   switch (dtype) {
     case "F16":
-      return encodeFloat16(data);
+      return encodeF16(data instanceof Float32Array ? data : Float32Array.from(data));
     case "BF16":
-      return encodeBFloat16(data);
+      return encodeBF16(data instanceof Float32Array ? data : Float32Array.from(data));
     case "F32": {
       const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
       if (littleEndian()) return new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
