@@ -7,7 +7,7 @@ export { residentZeros, toResident } from "./backend/wasm-resident";
 export { getThreads, setThreads } from "./backend/wasm-threads";
 export { decodeBF16, decodeF16, encodeBF16, encodeF16 } from "./dtype";
 export { KernelsError } from "./errors";
-export type { ConvGrads, ConvOptions, PaddingMode } from "./ops/conv";
+export type { ConvBackwardOptions, ConvGrads, ConvOptions, PaddingMode } from "./ops/conv";
 export { conv1d, conv1dBackward, conv2d, conv2dBackward } from "./ops/conv";
 export { add, addScaledInPlace, hadamard, scale } from "./ops/elementwise";
 export { kron } from "./ops/kron";

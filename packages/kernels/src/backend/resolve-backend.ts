@@ -18,16 +18,24 @@ function isBackendName(name: string): name is BackendName {
   return (NAMES as readonly string[]).includes(name);
 }
 
+/** `LYCORIS_BACKEND`, read at first use and then kept (reading `process.env` costs a getter call per op). */
+let envChoice: BackendName | null | undefined;
+
 function envBackend(): BackendName | undefined {
+  if (envChoice !== undefined) return envChoice ?? undefined;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const value = env?.LYCORIS_BACKEND;
-  if (value === undefined || value === "") return undefined;
+  if (value === undefined || value === "") {
+    envChoice = null;
+    return undefined;
+  }
   if (!isBackendName(value)) {
     throw new KernelsError(
       "LYCORIS_BACKEND",
       `unknown backend "${value}"; expected one of ${NAMES.join(", ")}`,
     );
   }
+  envChoice = value;
   return value;
 }
 

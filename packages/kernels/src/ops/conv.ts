@@ -161,7 +161,10 @@ function indexMaps(g: Geometry): { rows: Int32Array; cols: Int32Array } {
   return { rows, cols };
 }
 
-/** im2col of one sample and group: col [cg·kh·kw, ho·wo], read straight from x via the padding maps. */
+/**
+ * im2col of one sample and group into `col` viewed as [cg·kh·kw, rowStride]: this sample's ho·wo
+ * columns start at `colOffset`. Reads straight from x through the padding maps.
+ */
 function im2col(
   x: FloatArray,
   g: Geometry,
@@ -169,18 +172,19 @@ function im2col(
   sample: number,
   group: number,
   col: FloatArray,
+  rowStride: number,
+  colOffset: number,
 ): void {
-  const hw = g.ho * g.wo;
   for (let ci = 0; ci < g.cg; ci++) {
     const plane = (sample * g.c + group * g.cg + ci) * g.h * g.w;
     for (let ki = 0; ki < g.kh; ki++) {
       for (let kj = 0; kj < g.kw; kj++) {
-        const rowOff = ((ci * g.kh + ki) * g.kw + kj) * hw;
+        const rowOff = ((ci * g.kh + ki) * g.kw + kj) * rowStride + colOffset;
         for (let oh = 0; oh < g.ho; oh++) {
           const sr = maps.rows[oh * g.sh + ki * g.dh]!;
           const base = rowOff + oh * g.wo;
           if (sr < 0) {
-            for (let ow = 0; ow < g.wo; ow++) col[base + ow] = 0;
+            col.fill(0, base, base + g.wo);
             continue;
           }
           const srcRow = plane + sr * g.w;
@@ -194,7 +198,7 @@ function im2col(
   }
 }
 
-/** Adjoint of im2col: scatter-add col back into dx (padding positions fold onto their sources). */
+/** Adjoint of {@link im2col}: scatter-add col back into dx (padding positions fold onto their sources). */
 function col2im(
   col: FloatArray,
   g: Geometry,
@@ -202,13 +206,14 @@ function col2im(
   sample: number,
   group: number,
   dx: FloatArray,
+  rowStride: number,
+  colOffset: number,
 ): void {
-  const hw = g.ho * g.wo;
   for (let ci = 0; ci < g.cg; ci++) {
     const plane = (sample * g.c + group * g.cg + ci) * g.h * g.w;
     for (let ki = 0; ki < g.kh; ki++) {
       for (let kj = 0; kj < g.kw; kj++) {
-        const rowOff = ((ci * g.kh + ki) * g.kw + kj) * hw;
+        const rowOff = ((ci * g.kh + ki) * g.kw + kj) * rowStride + colOffset;
         for (let oh = 0; oh < g.ho; oh++) {
           const sr = maps.rows[oh * g.sh + ki * g.dh]!;
           if (sr < 0) continue;
@@ -222,6 +227,17 @@ function col2im(
       }
     }
   }
+}
+
+/**
+ * Samples per im2col batch: several samples share one GEMM (bigger, cheaper per element than one call
+ * per sample, which mattered for small feature maps), bounded so the column buffer stays under
+ * {@link MAX_COL_FLOATS} floats (16 MB in float32).
+ */
+const MAX_COL_FLOATS = 1 << 22;
+
+function samplesPerChunk(g: Geometry, kk: number, hw: number): number {
+  return Math.max(1, Math.min(g.n, Math.floor(MAX_COL_FLOATS / Math.max(1, kk * hw))));
 }
 
 function convForward<A extends FloatArray>(
@@ -240,19 +256,24 @@ function convForward<A extends FloatArray>(
   const hw = g.ho * g.wo;
   const maps = indexMaps(g);
   const y = allocLike(x.data, g.n * g.o * hw);
-  const col = allocLike(x.data, kk * hw);
-  for (let s = 0; s < g.n; s++) {
+  const chunk = samplesPerChunk(g, kk, hw);
+  const col = allocLike(x.data, kk * chunk * hw);
+  const out = allocLike(x.data, og * chunk * hw);
+  for (let s0 = 0; s0 < g.n; s0 += chunk) {
+    const cs = Math.min(chunk, g.n - s0);
+    const stride = cs * hw;
     for (let gr = 0; gr < g.groups; gr++) {
-      im2col(x.data, g, maps, s, gr, col);
+      for (let s = 0; s < cs; s++) im2col(x.data, g, maps, s0 + s, gr, col, stride, s * hw);
       const wg = w.data.subarray(gr * og * kk, (gr + 1) * og * kk);
-      const yOff = (s * g.o + gr * og) * hw;
-      gemm(wg, col, og, hw, kk, false, false, y.subarray(yOff, yOff + og * hw));
-    }
-    if (bias) {
-      for (let oc = 0; oc < g.o; oc++) {
-        const bv = bias.data[oc]!;
-        const off = (s * g.o + oc) * hw;
-        for (let i = 0; i < hw; i++) y[off + i] = y[off + i]! + bv;
+      gemm(wg, col.subarray(0, kk * stride), og, stride, kk, false, false, out.subarray(0, og * stride));
+      // out is [og, cs, hw]; y is [n, o, hw]
+      for (let oc = 0; oc < og; oc++) {
+        const bv = bias ? bias.data[gr * og + oc]! : 0;
+        for (let s = 0; s < cs; s++) {
+          const src = oc * stride + s * hw;
+          const dst = ((s0 + s) * g.o + gr * og + oc) * hw;
+          for (let i = 0; i < hw; i++) y[dst + i] = out[src + i]! + bv;
+        }
       }
     }
   }
@@ -267,6 +288,17 @@ export interface ConvGrads<A extends FloatArray> {
   readonly db: Tensor<A>;
 }
 
+/**
+ * Which gradients a conv backward computes. A frozen base layer needs only `input`; skipping the
+ * weight gradient saves one of the two GEMMs and the im2col. Skipped gradients come back as zeros.
+ */
+export interface ConvBackwardOptions {
+  /** Compute `dx` (default true). */
+  readonly input?: boolean;
+  /** Compute `dw` and `db` (default true). */
+  readonly weight?: boolean;
+}
+
 function convBackward<A extends FloatArray>(
   op: string,
   x: Tensor<A>,
@@ -274,6 +306,7 @@ function convBackward<A extends FloatArray>(
   dy: Tensor<A>,
   o: ConvOptions,
   dims: 1 | 2,
+  need: ConvBackwardOptions,
 ): ConvGrads<A> {
   const g = geometry(op, x.shape, w.shape, o, dims);
   const og = g.o / g.groups;
@@ -283,31 +316,46 @@ function convBackward<A extends FloatArray>(
     const want = dims === 2 ? [g.n, g.o, g.ho, g.wo] : [g.n, g.o, g.wo];
     throw new KernelsError(op, `dy must be [${want}], got [${dy.shape}]`);
   }
+  const wantInput = need.input ?? true;
+  const wantWeight = need.weight ?? true;
   const maps = indexMaps(g);
   const like = x.data;
   const dx = allocLike(like, x.data.length);
   const dw = allocLike(like, w.data.length);
   const db = allocLike(like, g.o);
-  const col = allocLike(like, kk * hw);
-  const dcol = allocLike(like, kk * hw);
+  const chunk = samplesPerChunk(g, kk, hw);
+  const col = allocLike(like, kk * chunk * hw);
+  const dyc = allocLike(like, og * chunk * hw);
   const dwTmp = allocLike(like, og * kk);
-  for (let s = 0; s < g.n; s++) {
+  for (let s0 = 0; s0 < g.n; s0 += chunk) {
+    const cs = Math.min(chunk, g.n - s0);
+    const stride = cs * hw;
     for (let gr = 0; gr < g.groups; gr++) {
-      const yOff = (s * g.o + gr * og) * hw;
-      const dyg = dy.data.subarray(yOff, yOff + og * hw);
-      const wg = w.data.subarray(gr * og * kk, (gr + 1) * og * kk);
-      im2col(x.data, g, maps, s, gr, col);
-      gemm(dyg, col, og, kk, hw, false, true, dwTmp);
-      const wOff = gr * og * kk;
-      for (let i = 0; i < og * kk; i++) dw[wOff + i] = dw[wOff + i]! + dwTmp[i]!;
-      gemm(wg, dyg, kk, hw, og, true, false, dcol);
-      col2im(dcol, g, maps, s, gr, dx);
-    }
-    for (let oc = 0; oc < g.o; oc++) {
-      const off = (s * g.o + oc) * hw;
-      let acc = 0;
-      for (let i = 0; i < hw; i++) acc += dy.data[off + i]!;
-      db[oc] = db[oc]! + acc;
+      // gather dy of this group into [og, cs, hw]
+      for (let oc = 0; oc < og; oc++) {
+        for (let s = 0; s < cs; s++) {
+          const src = ((s0 + s) * g.o + gr * og + oc) * hw;
+          dyc.set(dy.data.subarray(src, src + hw), oc * stride + s * hw);
+        }
+      }
+      const dyg = dyc.subarray(0, og * stride);
+      if (wantWeight) {
+        for (let s = 0; s < cs; s++) im2col(x.data, g, maps, s0 + s, gr, col, stride, s * hw);
+        gemm(dyg, col.subarray(0, kk * stride), og, kk, stride, false, true, dwTmp);
+        const wOff = gr * og * kk;
+        for (let i = 0; i < og * kk; i++) dw[wOff + i] = dw[wOff + i]! + dwTmp[i]!;
+        for (let oc = 0; oc < og; oc++) {
+          let acc = 0;
+          for (let i = oc * stride; i < (oc + 1) * stride; i++) acc += dyg[i]!;
+          db[gr * og + oc] = db[gr * og + oc]! + acc;
+        }
+      }
+      if (wantInput) {
+        const wg = w.data.subarray(gr * og * kk, (gr + 1) * og * kk);
+        const dcol = col.subarray(0, kk * stride);
+        gemm(wg, dyg, kk, stride, og, true, false, dcol);
+        for (let s = 0; s < cs; s++) col2im(dcol, g, maps, s0 + s, gr, dx, stride, s * hw);
+      }
     }
   }
   return {
@@ -343,8 +391,9 @@ export function conv1dBackward<A extends FloatArray>(
   w: Tensor<A>,
   dy: Tensor<A>,
   o: ConvOptions,
+  need: ConvBackwardOptions = {},
 ): ConvGrads<A> {
-  return convBackward("conv1dBackward", x, w, dy, o, 1);
+  return convBackward("conv1dBackward", x, w, dy, o, 1, need);
 }
 
 /** Gradients of {@link conv2d} with respect to x, w and the bias, given `dy`. */
@@ -353,6 +402,7 @@ export function conv2dBackward<A extends FloatArray>(
   w: Tensor<A>,
   dy: Tensor<A>,
   o: ConvOptions,
+  need: ConvBackwardOptions = {},
 ): ConvGrads<A> {
-  return convBackward("conv2dBackward", x, w, dy, o, 2);
+  return convBackward("conv2dBackward", x, w, dy, o, 2, need);
 }

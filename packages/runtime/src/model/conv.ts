@@ -1,4 +1,5 @@
 import {
+  type ConvBackwardOptions,
   type ConvGrads,
   type ConvOptions,
   conv1d,
@@ -134,10 +135,12 @@ export abstract class ConvLayer extends Module {
     w: Tensor<Float32Array>,
     b: Tensor<Float32Array> | null,
   ): Tensor<Float32Array>;
+  /** Gradients of {@link run}; `need` says which ones are wanted (skipped ones may be zeros). */
   protected abstract runBackward(
     x: Tensor<Float32Array>,
     w: Tensor<Float32Array>,
     dy: Tensor<Float32Array>,
+    need: ConvBackwardOptions,
   ): ConvGrads<Float32Array>;
 
   /** Input `[N, C, ...spatial]` (or unbatched `[C, ...spatial]`); output `[N, outChannels, ...]`. */
@@ -159,7 +162,9 @@ export abstract class ConvLayer extends Module {
     const dyb = unbatched ? tensor(dy.data, [1, ...dy.shape]) : dy;
     checkInput(this.#name, dyb, [d + 2], 1, this.outChannels);
     checkInput(this.#name, dyb, [d + 2], 0, xb.shape[0]!);
-    const { dx, dw, db } = this.runBackward(xb, this.weight.data, dyb);
+    // A frozen layer (e.g. the base layer under an adapter) needs only dx: skip the weight GEMM.
+    const weightGrad = this.weight.requiresGrad || this.bias?.requiresGrad === true;
+    const { dx, dw, db } = this.runBackward(xb, this.weight.data, dyb, { weight: weightGrad });
     this.weight.accumulateGrad(dw.data);
     const bias = this.bias;
     if (bias?.requiresGrad) {
@@ -220,8 +225,13 @@ export class Conv1d extends ConvNd {
   protected override run(x: Tensor<Float32Array>, w: Tensor<Float32Array>, b: Tensor<Float32Array> | null) {
     return conv1d(x, w, b, this.convOptions);
   }
-  protected override runBackward(x: Tensor<Float32Array>, w: Tensor<Float32Array>, dy: Tensor<Float32Array>) {
-    return conv1dBackward(x, w, dy, this.convOptions);
+  protected override runBackward(
+    x: Tensor<Float32Array>,
+    w: Tensor<Float32Array>,
+    dy: Tensor<Float32Array>,
+    need: ConvBackwardOptions,
+  ) {
+    return conv1dBackward(x, w, dy, this.convOptions, need);
   }
 }
 
@@ -245,7 +255,12 @@ export class Conv2d extends ConvNd {
   protected override run(x: Tensor<Float32Array>, w: Tensor<Float32Array>, b: Tensor<Float32Array> | null) {
     return conv2d(x, w, b, this.convOptions);
   }
-  protected override runBackward(x: Tensor<Float32Array>, w: Tensor<Float32Array>, dy: Tensor<Float32Array>) {
-    return conv2dBackward(x, w, dy, this.convOptions);
+  protected override runBackward(
+    x: Tensor<Float32Array>,
+    w: Tensor<Float32Array>,
+    dy: Tensor<Float32Array>,
+    need: ConvBackwardOptions,
+  ) {
+    return conv2dBackward(x, w, dy, this.convOptions, need);
   }
 }
