@@ -1,6 +1,6 @@
 export type { BackendName } from "./backend/f32-kernels";
 export type { GpuJsInfo, GpuJsOptions } from "./backend/gpujs-backend";
-export { initGpuJs } from "./backend/gpujs-backend";
+export { gpuResident, gpuResidentUploads, initGpuJs, releaseGpuResident } from "./backend/gpujs-backend";
 export { getBackend, setBackend } from "./backend/resolve-backend";
 export { wasmSimdSupported } from "./backend/wasm-backend";
 export { residentZeros, toResident } from "./backend/wasm-resident";
@@ -9,6 +9,8 @@ export { decodeBF16, decodeF16, encodeBF16, encodeF16 } from "./dtype";
 export { KernelsError } from "./errors";
 export type { ConvBackwardOptions, ConvGrads, ConvOptions, PaddingMode } from "./ops/conv";
 export { conv1d, conv1dBackward, conv2d, conv2dBackward } from "./ops/conv";
+export type { Qr, Svd } from "./ops/decompositions";
+export { qr, svd } from "./ops/decompositions";
 export { add, addScaledInPlace, hadamard, scale } from "./ops/elementwise";
 export { kron } from "./ops/kron";
 export type { KronApplyGrads } from "./ops/kron-apply";

@@ -66,6 +66,7 @@ describe.skipIf(!existsSync(CHROMIUM))("headless Chromium (Debian chromium)", ()
       // SwiftShader is a software adapter: auto must not pick gpu.js.
       expect(report.gpu.hardware).toBe(false);
       expect(report.gpu.preferred).toBe(false);
+      expect(report.residentUploaded).toBe(true);
       for (const [op, err] of Object.entries(report.gpujs)) expect(err, `gpu.js ${op}`).toBeLessThan(GPU_TOL);
     } finally {
       await browser.close();

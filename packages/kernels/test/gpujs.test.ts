@@ -2,10 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ConvOptions,
   conv2d,
+  gpuResident,
+  gpuResidentUploads,
   initGpuJs,
   kronApply,
   lowRankHadamardBackward,
   matmul,
+  releaseGpuResident,
   setBackend,
   tuckerRebuild,
 } from "../src/index";
@@ -68,4 +71,44 @@ describe("gpu.js backend specifics (Node: WebAssembly mode, small sizes; the op 
       TOL,
     );
   });
+});
+
+describe("gpu.js resident operands (uploaded once, reused by later matmuls)", () => {
+  let inputs = 0;
+  beforeAll(async () => {
+    const real = await import("gpu.js");
+    const mod = (real as { default?: unknown }).default ?? real;
+    const counted = {
+      GPU: (mod as { GPU: unknown }).GPU,
+      input: (v: Float32Array, size: number[]) => {
+        inputs += 1;
+        return (mod as { input(v: Float32Array, s: number[]): unknown }).input(v, size);
+      },
+    };
+    await initGpuJs({ module: counted, maxTextureSize: 64 });
+    setBackend("gpu.js");
+  }, 60_000);
+  afterAll(() => setBackend("auto"));
+
+  it.each([false, true])(
+    "x·W%s with W resident gives the reference and uploads only x per call",
+    (transpose) => {
+      const w = rand64(transpose ? [12, 9] : [9, 12], 21);
+      const w32 = f32(w);
+      const before = gpuResidentUploads();
+      expect(gpuResident(w32, transpose)).toBe(true);
+      expect(gpuResidentUploads()).toBe(before + 1);
+      for (let call = 0; call < 3; call++) {
+        const x = rand64([5, 9], 30 + call);
+        const start = inputs;
+        const y = matmul(f32(x), w32, { transB: transpose });
+        expect(inputs - start).toBe(1); // only x went up
+        expectClose(y, refMatmul(x, w, false, transpose), TOL);
+      }
+      releaseGpuResident(w32);
+      const start = inputs;
+      matmul(f32(rand64([5, 9], 40)), w32, { transB: transpose });
+      expect(inputs - start).toBe(2); // released: both operands uploaded again
+    },
+  );
 });

@@ -19,6 +19,22 @@ interface GpuJsInstance {
   destroy?(): void;
 }
 
+/** A right-hand matmul operand kept on the GPU: a gpu.js texture (GPU modes) or its 2-D array (CPU modes). */
+interface ResidentOperand {
+  /** `[k, n]` row-major values as uploaded (already transposed when registered for `transB`). */
+  readonly k: number;
+  readonly n: number;
+  readonly value: unknown;
+}
+
+/**
+ * Operands registered with {@link gpuResident}, by array and orientation. gpu.js re-uploads every plain
+ * array argument on each call; a registered weight is uploaded once and reused until released or
+ * re-registered (the caller re-registers after changing the values, e.g. after a merge).
+ */
+const resident = new WeakMap<Float32Array, { plain?: ResidentOperand; transposed?: ResidentOperand }>();
+let residentUploads = 0;
+
 interface GpuThis {
   readonly thread: { readonly x: number; readonly y: number };
   readonly constants: { readonly k: number };
@@ -87,9 +103,16 @@ function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
 }
 
 function createGpuJsBackend(mod: GpuJsModule, gpu: GpuJsInstance, maxTex: number): F32Kernels {
-  const kernels = new Map<number, GpuJsKernel>();
-  const kernelFor = (k: number): GpuJsKernel => {
-    let kern = kernels.get(k);
+  // One kernel per (k, operand kind): a gpu.js kernel compiled for array inputs must not be fed a texture.
+  const kernels = new Map<string, GpuJsKernel>();
+  const residentB = (b: Float32Array, transB: boolean, k: number, n: number): unknown => {
+    const entry = resident.get(b);
+    const r = transB ? entry?.transposed : entry?.plain;
+    return r !== undefined && r.k === k && r.n === n ? r.value : undefined;
+  };
+  const kernelFor = (k: number, textureB: boolean): GpuJsKernel => {
+    const key = `${k}:${textureB ? "texture" : "array"}`;
+    let kern = kernels.get(key);
     if (!kern) {
       kern = gpu.createKernel(
         function (this: GpuThis, a: number[][], b: number[][]): number {
@@ -105,7 +128,7 @@ function createGpuJsBackend(mod: GpuJsModule, gpu: GpuJsInstance, maxTex: number
           precision: "single",
         },
       );
-      kernels.set(k, kern);
+      kernels.set(key, kern);
     }
     return kern;
   };
@@ -113,8 +136,24 @@ function createGpuJsBackend(mod: GpuJsModule, gpu: GpuJsInstance, maxTex: number
     name: "gpu.js",
     matmul(a, b, m, n, k, transA, transB, out) {
       const am = transA ? transposed(a, k, m) : a;
+      const onGpu = n <= maxTex ? residentB(b, transB, k, n) : undefined;
+      const kern = kernelFor(k, onGpu !== undefined);
+      if (onGpu !== undefined) {
+        for (let i0 = 0; i0 < m; i0 += maxTex) {
+          const mt = Math.min(maxTex, m - i0);
+          kern.setOutput([n, mt]);
+          const res = kern(mod.input(am.subarray(i0 * k, (i0 + mt) * k), [k, mt]), onGpu) as ArrayLike<
+            ArrayLike<number>
+          >;
+          for (let i = 0; i < mt; i++) {
+            const row = res[i]!;
+            const o = (i0 + i) * n;
+            for (let j = 0; j < n; j++) out[o + j] = row[j]!;
+          }
+        }
+        return;
+      }
       const bm = transB ? transposed(b, n, k) : b;
-      const kern = kernelFor(k);
       // Tile the output so no kernel output exceeds the max texture size (8192 on SwiftShader).
       for (let i0 = 0; i0 < m; i0 += maxTex) {
         const mt = Math.min(maxTex, m - i0);
@@ -196,6 +235,48 @@ function calibrate(gpuBackend: F32Kernels): boolean {
     return performance.now() - t0;
   };
   return time(gpuBackend) < time(wasm);
+}
+
+/**
+ * Keeps `t` on the GPU as the right-hand operand of later gpu.js matmuls (`x · t`, or `x · tᵀ` with
+ * `transpose`), so it is uploaded once instead of on every call — for weights that many calls reuse.
+ * Call again after changing `t`'s values; {@link releaseGpuResident} drops it. A no-op (returns false)
+ * until {@link initGpuJs} has run, or when `t` is wider than the max texture size.
+ */
+export function gpuResident(
+  t: { readonly data: Float32Array; readonly shape: readonly number[] },
+  transpose = false,
+): boolean {
+  const g = state.gpu;
+  const mod = state.module;
+  const info = state.info;
+  if (!g || !mod || !info || t.shape.length !== 2) return false;
+  const [rows, cols] = [t.shape[0]!, t.shape[1]!];
+  const [k, n] = transpose ? [cols, rows] : [rows, cols];
+  if (n > info.maxTextureSize || k > info.maxTextureSize) return false;
+  const values = transpose ? transposed(t.data, rows, cols) : t.data;
+  const upload = g.createKernel(
+    function (this: GpuThis, a: number[][]): number {
+      return a[this.thread.y]![this.thread.x]!;
+    } as unknown as (this: GpuThis, a: number[][], b: number[][]) => number,
+    { output: [n, k], pipeline: true, precision: "single" },
+  );
+  const value = upload(mod.input(values, [n, k]));
+  residentUploads += 1;
+  const entry = resident.get(t.data) ?? {};
+  entry[transpose ? "transposed" : "plain"] = { k, n, value };
+  resident.set(t.data, entry);
+  return true;
+}
+
+/** Stops keeping `t` on the GPU (see {@link gpuResident}). */
+export function releaseGpuResident(t: { readonly data: Float32Array }): void {
+  resident.delete(t.data);
+}
+
+/** How many operands {@link gpuResident} has uploaded so far (for tests and diagnostics). */
+export function gpuResidentUploads(): number {
+  return residentUploads;
 }
 
 /** The gpu.js backend, once `initGpuJs` has loaded gpu.js. */

@@ -79,8 +79,19 @@ async function runChecks(): Promise<object> {
   K.setBackend("gpu.js");
   const a = rand([100, 37], 13);
   const b = rand([37, 130], 14);
+  // A resident (texture) right-hand operand, uploaded once and used by two calls.
+  const wr = rand([37, 60], 15);
+  const wr32 = K.toFloat32(wr);
+  result.residentUploaded = K.gpuResident(wr32);
+  const resident1 = relErr(K.matmul(K.toFloat32(a), wr32).data, K.matmul(a, wr).data);
+  const resident2 = relErr(
+    K.matmul(K.toFloat32(b), wr32, { transA: true }).data,
+    K.matmul(b, wr, { transA: true }).data,
+  );
+  K.releaseGpuResident(wr32);
   result.gpujs = {
     matmulTiled: relErr(K.matmul(K.toFloat32(a), K.toFloat32(b)).data, K.matmul(a, b).data),
+    matmulResident: Math.max(resident1, resident2),
     ...opChecks(),
   };
   K.setBackend("auto");
