@@ -19,6 +19,7 @@ interface Report {
   wasm: Record<string, number>;
   gpu: { mode: string; renderer?: string; hardware: boolean; preferred: boolean };
   gpujs: Record<string, number>;
+  residentUploaded: boolean;
 }
 
 describe.skipIf(!existsSync(CHROMIUM))("headless Chromium (Debian chromium)", () => {
