@@ -1,12 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addScaledInPlace, createRng, matmul, type Tensor, tensor, zeros } from "@lycoris-ts/kernels";
+import { addScaledInPlace, type Tensor } from "@lycoris-ts/kernels";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   AdapterError,
   AdapterRegistry,
-  type AdapterVariant,
   Container,
   crossEntropyLoss,
   Linear,
