@@ -121,6 +121,16 @@ describe("the packed packages, installed into a fresh project", () => {
     });
   }
 
+  it("runs the README's opening example as written", () => {
+    const readme = readFileSync(join(root, "packages/lokr/README.md"), "utf8");
+    const code = /```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+    writeFileSync(join(project, "readme.mjs"), code);
+    const out = execFileSync(process.execPath, ["readme.mjs"], { cwd: project, encoding: "utf8" });
+    expect(out).toMatch(/^trainable params: [\d,]+ \|\| all params: [\d,]+ \|\| trainable%: [\d.]+$/m);
+    expect(existsSync(join(project, "out/adapter/adapter_config.json"))).toBe(true);
+    expect(existsSync(join(project, "out/adapter/adapter_model.safetensors"))).toBe(true);
+  });
+
   it("bundles an entry that imports only LoKr without any LoHa code", async () => {
     writeFileSync(join(project, "entry.mjs"), endToEnd('import * as lokr from "@lycoris-ts/lokr";'));
     const result = await build({
