@@ -113,3 +113,36 @@ describe("dropout in training mode (seeded), none in eval mode", () => {
     expect(layer).toBeInstanceOf(LycorisLayer);
   });
 });
+
+describe("loading saved tensors is all or nothing", () => {
+  it("a wrong-shaped modules_to_save tensor is refused before any adapter value is written", async () => {
+    const { adapterStateDict, loadAdapterStateDict } = await import("../src/index");
+    const { tensor } = await import("@lycoris-ts/kernels");
+    const peft = model({ r: 2, modulesToSave: ["out"] });
+    const saved = adapterStateDict(peft, "default");
+    expect([...saved.keys()]).toEqual([
+      "base_model.model.block.q.outer_a",
+      "base_model.model.block.q.outer_b",
+      "base_model.model.block.out.weight",
+      "base_model.model.block.out.bias",
+    ]);
+    const bad = new Map(
+      [...saved].map(
+        ([k, t]) =>
+          [
+            k,
+            tensor(
+              t.data.map((v) => v + 1),
+              t.shape,
+            ),
+          ] as const,
+      ),
+    );
+    bad.set("base_model.model.block.out.weight", tensor(new Float32Array(5), [5]));
+    const before = Float32Array.from(layerOf(peft).parametersOf("default").get("outer_a")!.data.data);
+    expect(() => loadAdapterStateDict(peft, "default", bad)).toThrow(/block\.out.*weight.*\[6, 6\].*\[5\]/);
+    expect(Array.from(layerOf(peft).parametersOf("default").get("outer_a")!.data.data)).toEqual(
+      Array.from(before),
+    );
+  });
+});

@@ -21,6 +21,7 @@ import type {
   AdapterVariant,
   LayerGeometry,
 } from "../registry/adapter-variant";
+import { checkTensorShapes } from "./check-tensor-shapes";
 import { type AdaptableLayer, layerGeometry } from "./layer-geometry";
 import { ParameterDict } from "./parameter-dict";
 
@@ -180,51 +181,17 @@ export class LycorisLayer extends Module {
     this.#adapters.set(name, { name, variant, ctx, scaling: alpha / r });
   }
 
-  /** Replaces the values of adapter `name`'s parameters (shapes checked, names must match the layout). */
+  /** Replaces the values of adapter `name`'s parameters; names and shapes must be exactly the layout's. */
   loadAdapterValues(
     name: string,
     values: ReadonlyMap<string, Tensor<Float32Array>>,
     moduleName: string,
   ): void {
     const params = this.parametersOf(name);
-    for (const [pname, p] of params) {
-      const t = values.get(pname);
-      if (t === undefined) {
-        throw new AdapterError(
-          "missing_parameter",
-          `adapter '${name}' of module '${moduleName}': parameter '${pname}' missing from the file`,
-          {
-            field: `${moduleName}.${pname}`,
-            expected: `[${p.data.shape.join(", ")}]`,
-            received: "missing",
-          },
-        );
-      }
-      if (!sameShape(t.shape, p.data.shape)) {
-        throw new AdapterError(
-          "shape_mismatch",
-          `module '${moduleName}', parameter '${pname}': expected shape [${p.data.shape.join(", ")}] for this base model, found [${t.shape.join(", ")}]`,
-          {
-            field: `${moduleName}.${pname}`,
-            expected: `[${p.data.shape.join(", ")}]`,
-            received: `[${t.shape.join(", ")}]`,
-          },
-        );
-      }
-    }
-    for (const pname of values.keys()) {
-      if (!params.has(pname)) {
-        throw new AdapterError(
-          "unexpected_parameter",
-          `module '${moduleName}': the file has '${pname}', which adapter '${name}' does not create here`,
-          {
-            field: `${moduleName}.${pname}`,
-            expected: [...params.keys()].join(", "),
-            received: pname,
-          },
-        );
-      }
-    }
+    checkTensorShapes(new Map([...params].map(([k, p]) => [k, p.data.shape])), values, {
+      module: moduleName,
+      owner: `adapter '${name}'`,
+    });
     for (const [pname, p] of params) p.data.data.set(values.get(pname)!.data);
   }
 

@@ -1,4 +1,5 @@
 import type { Tensor } from "@lycoris-ts/kernels";
+import { checkTensorShapes } from "../adapter/check-tensor-shapes";
 import { LycorisLayer } from "../adapter/lycoris-layer";
 import { AdapterError } from "../errors";
 import type { PeftModel } from "./peft-model";
@@ -83,17 +84,23 @@ export function loadAdapterStateDict(
 ): void {
   const variant = peft.variantOf(adapter);
   const byModule = new Map<string, Map<string, Tensor<Float32Array>>>();
-  const toSave: Array<{ module: string; param: string; t: Tensor<Float32Array> }> = [];
-  const baseWeights: Array<{ module: string; param: string; t: Tensor<Float32Array> }> = [];
+  const toSave = new Map<string, Map<string, Tensor<Float32Array>>>();
+  const baseWeights = new Map<string, Map<string, Tensor<Float32Array>>>();
+  const add = (
+    into: Map<string, Map<string, Tensor<Float32Array>>>,
+    module: string,
+    param: string,
+    t: Tensor<Float32Array>,
+  ) => {
+    const m = into.get(module) ?? new Map<string, Tensor<Float32Array>>();
+    into.set(module, m);
+    m.set(param, t);
+  };
   for (const [key, t] of weights) {
     const { module, param } = splitPeftKey(key);
-    if (param.startsWith("base_layer."))
-      baseWeights.push({ module, param: param.slice("base_layer.".length), t });
-    else if (param.startsWith(variant.prefix)) {
-      const m = byModule.get(module) ?? new Map<string, Tensor<Float32Array>>();
-      byModule.set(module, m);
-      m.set(param, t);
-    } else toSave.push({ module, param, t });
+    if (param.startsWith("base_layer.")) add(baseWeights, module, param.slice("base_layer.".length), t);
+    else if (param.startsWith(variant.prefix)) add(byModule, module, param, t);
+    else add(toSave, module, param, t);
   }
   const layers = new Map([...peft.adapterLayers()].filter(([, l]) => l.adapter(adapter) !== undefined));
   for (const module of byModule.keys()) {
@@ -109,81 +116,47 @@ export function loadAdapterStateDict(
       );
     }
   }
-  // validate all, then write all
+  // Validate everything first, then write: a bad file changes nothing.
+  const shapesOf = (sd: ReadonlyMap<string, Tensor<Float32Array>>) =>
+    new Map([...sd].map(([k, t]) => [k, t.shape]));
   const writes: Array<() => void> = [];
   for (const [module, layer] of layers) {
     const values = byModule.get(module) ?? new Map<string, Tensor<Float32Array>>();
-    const probe = new Map(values);
-    writes.push(() => layer.loadAdapterValues(adapter, probe, module));
-    validateShapes(layer.parametersOf(adapter), values, module, adapter);
+    const params = layer.parametersOf(adapter);
+    checkTensorShapes(new Map([...params].map(([k, p]) => [k, p.data.shape])), values, {
+      module,
+      owner: `adapter '${adapter}'`,
+    });
+    writes.push(() => {
+      for (const [pname, p] of params) p.data.data.set(values.get(pname)!.data);
+    });
   }
-  for (const { module, param, t } of toSave) {
-    const w = [...peft.modulesToSaveWrappers()].find(([p]) => p === module)?.[1];
-    const copy = w?.copyOf(adapter);
+  for (const [module, values] of toSave) {
+    const copy = [...peft.modulesToSaveWrappers()].find(([p]) => p === module)?.[1].copyOf(adapter);
     if (copy === undefined) {
+      const [param] = [...values.keys()];
       throw new AdapterError(
         "unexpected_parameter",
         `the adapter file has '${module}.${param}', which is neither an adapter parameter nor a module to save`,
-        {
-          field: `${module}.${param}`,
-          received: `${module}.${param}`,
-        },
+        { field: `${module}.${param}`, received: `${module}.${param}` },
       );
     }
-    writes.push(() => copy.loadStateDict(new Map([[param, t]]), { strict: false }));
+    const sd = copy.stateDict();
+    checkTensorShapes(shapesOf(sd), values, { module, owner: `the modules_to_save copy of '${adapter}'` });
+    writes.push(() => {
+      for (const [k, t] of values) sd.get(k)!.data.set(t.data);
+    });
   }
-  for (const { module, param, t } of baseWeights) {
+  for (const [module, values] of baseWeights) {
     const m = safeGet(peft, module);
-    if (m instanceof LycorisLayer)
-      writes.push(() => m.baseLayer.loadStateDict(new Map([[param, t]]), { strict: false }));
+    if (!(m instanceof LycorisLayer)) continue;
+    const sd = m.baseLayer.stateDict();
+    checkTensorShapes(shapesOf(sd), values, { module, owner: "the base layer", allowMissing: true });
+    writes.push(() => {
+      for (const [k, t] of values) sd.get(k)!.data.set(t.data);
+    });
   }
   for (const w of writes) w();
-}
-
-function validateShapes(
-  params: ReadonlyMap<string, { data: Tensor<Float32Array> }>,
-  values: ReadonlyMap<string, Tensor<Float32Array>>,
-  module: string,
-  adapter: string,
-): void {
-  for (const [pname, p] of params) {
-    const t = values.get(pname);
-    if (t === undefined) {
-      throw new AdapterError(
-        "missing_parameter",
-        `module '${module}': parameter '${pname}' of adapter '${adapter}' is missing from the file`,
-        {
-          field: `${module}.${pname}`,
-          expected: `[${p.data.shape.join(", ")}]`,
-          received: "missing",
-        },
-      );
-    }
-    if (t.shape.length !== p.data.shape.length || t.shape.some((v, i) => v !== p.data.shape[i])) {
-      throw new AdapterError(
-        "shape_mismatch",
-        `module '${module}', parameter '${pname}': expected shape [${p.data.shape.join(", ")}], found [${t.shape.join(", ")}]`,
-        {
-          field: `${module}.${pname}`,
-          expected: `[${p.data.shape.join(", ")}]`,
-          received: `[${t.shape.join(", ")}]`,
-        },
-      );
-    }
-  }
-  for (const pname of values.keys()) {
-    if (!params.has(pname)) {
-      throw new AdapterError(
-        "unexpected_parameter",
-        `module '${module}': the file has '${pname}', which this adapter does not create here (it has ${[...params.keys()].join(", ")})`,
-        {
-          field: `${module}.${pname}`,
-          expected: [...params.keys()].join(", "),
-          received: pname,
-        },
-      );
-    }
-  }
 }
 
 function safeGet(peft: PeftModel, path: string) {
