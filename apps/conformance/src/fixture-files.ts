@@ -63,4 +63,9 @@ export interface ExpectedJson {
   readonly all_params: number;
   readonly trainable_params_line: string;
   readonly state_dict_keys: Record<string, string[]>;
+  readonly warnings?: ReadonlyArray<{
+    readonly category: string;
+    readonly message: string;
+    readonly phase: string;
+  }>;
 }

@@ -81,6 +81,7 @@ export function runCase(caseDir: string, registry: AdapterRegistry): CaseResult 
     );
     for (const a of rest) peft.addAdapter(a.name, configFromKwargs(registry, a.peft_type, a.config));
     peft.eval();
+    const createWarnings = [...peft.warnings];
 
     expectEqual("adapters", [...peft.peftConfig.keys()], exp.adapters);
     expectEqual("targeted_modules", peft.targetedModules, exp.targeted_modules);
@@ -144,6 +145,13 @@ export function runCase(caseDir: string, registry: AdapterRegistry): CaseResult 
       if (!exists(join(dir, "adapter_config.json")))
         throw new Mismatch(`${dir}: adapter_config.json missing`);
     }
+
+    const saveWarnings = peft.warnings.slice(createWarnings.length);
+    const expectedWarnings = (phase: string) =>
+      (exp.warnings ?? []).filter((w) => w.phase === phase).map((w) => w.message);
+    expectEqual("warnings (create)", createWarnings, expectedWarnings("create"));
+    // PEFT warns once per save; we saved once per adapter above.
+    expectEqual("warnings (save)", [...new Set(saveWarnings)], [...new Set(expectedWarnings("save"))]);
 
     const active = c.active_adapters ?? [c.adapters[0]!.name];
     expectEqual("active_adapters", active, exp.active_adapters);

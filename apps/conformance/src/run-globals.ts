@@ -48,7 +48,11 @@ export function runErrorCases(dir: string, registry: AdapterRegistry): CaseResul
       const model = buildModelFromDescription(description);
       stage = "inject";
       const [first, ...rest] = configs;
-      const peft = new PeftModel(model, first!.config, first!.name, { registry, description });
+      const peft = new PeftModel(model, first!.config, first!.name, {
+        registry,
+        description,
+        onWarning: null,
+      });
       stage = "add_adapter";
       for (const a of rest) peft.addAdapter(a.name, a.config);
       return {

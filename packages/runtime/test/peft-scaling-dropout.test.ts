@@ -146,3 +146,19 @@ describe("loading saved tensors is all or nothing", () => {
     );
   });
 });
+
+describe("warnings PEFT would print reach the user", () => {
+  it("a regex target with layers_to_transform: PEFT ignores layers_to_transform; we do too, and say so", () => {
+    const seen: string[] = [];
+    const peft = new PeftModel(
+      baseModel(),
+      new OuterConfig({ targetModules: ".*\\.q", layersToTransform: [0] }),
+      "default",
+      { registry, onWarning: (m) => seen.push(m) },
+    );
+    expect(peft.targetedModules).toEqual(["block.q"]);
+    expect(seen.length).toBe(1);
+    expect(seen[0]).toMatch(/layers_to_transform/);
+    expect(peft.warnings).toEqual(seen);
+  });
+});

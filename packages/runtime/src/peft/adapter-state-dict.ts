@@ -40,7 +40,8 @@ export function adapterStateDict(peft: PeftModel, adapter: string): Map<string, 
     if (copy === undefined) continue;
     for (const [k, t] of copy.stateDict()) out.set(`${PEFT_KEY_PREFIX}${path}.${k}`, t);
   }
-  if (savesEmbeddingLayers(config.targetModules)) {
+  if (savesEmbeddingLayers(peft.resolvedTargetModulesOf(adapter) ?? config.targetModules)) {
+    peft.warn("Setting `save_embedding_layers` to `True` as embedding layers found in `target_modules`.");
     for (const name of [peft.facts.inputEmbeddings, peft.facts.outputLayer]) {
       if (!name) continue;
       const m = safeGet(peft, name);

@@ -30,6 +30,18 @@ export interface PeftModelOptions extends ModelFacts {
    * model.json); default: derived from the module tree.
    */
   readonly description?: ModelDescription;
+  /**
+   * Receives the warnings PEFT would print (a `layers_to_transform` ignored for a regex target, embedding
+   * layers saved, ...). Default: `process.emitWarning` in Node (`console.warn` elsewhere). They are also
+   * collected in {@link PeftModel.warnings}.
+   */
+  readonly onWarning?: ((message: string) => void) | null;
+}
+
+function emitWarning(message: string): void {
+  const proc = (globalThis as { process?: { emitWarning?: (m: string, type: string) => void } }).process;
+  if (proc?.emitWarning) proc.emitWarning(message, "LycorisWarning");
+  else console.warn(`LycorisWarning: ${message}`);
 }
 
 /** A config that knows its variant (variant packages' config classes do). */
@@ -49,6 +61,7 @@ export class PeftModel {
   readonly peftConfig = new Map<string, LycorisConfig>();
   /** Warnings PEFT would print (e.g. ignored `layers_to_transform`), in order. */
   readonly warnings: string[] = [];
+  readonly #onWarning: ((message: string) => void) | null;
   readonly facts: ModelFacts;
   readonly registry: AdapterRegistry;
   readonly #targets = new Map<string, string[]>();
@@ -69,6 +82,7 @@ export class PeftModel {
     this.registry = options.registry ?? defaultRegistry;
     this.#rng = createRng(options.seed ?? 0);
     this.#adapterPadding = options.adapterPadding ?? "zeros";
+    this.#onWarning = options.onWarning === undefined ? emitWarning : options.onWarning;
     this.#inject(adapterName, config, options.description);
     this.#setActive([adapterName]);
   }
@@ -98,6 +112,12 @@ export class PeftModel {
   /** `target_modules` of `adapter` as PEFT stores it after injection (`"all-linear"` resolved). */
   resolvedTargetModulesOf(adapter: string): string | readonly string[] | null {
     return this.#resolvedTargets.get(adapter) ?? null;
+  }
+
+  /** Records a warning and hands it to `onWarning` (see {@link PeftModelOptions.onWarning}). */
+  warn(message: string): void {
+    this.warnings.push(message);
+    this.#onWarning?.(message);
   }
 
   /** Every adapter layer with its module path. */
@@ -331,7 +351,7 @@ export class PeftModel {
       }
       layer.addAdapter(name, variant, config, r, alpha, initRng);
     }
-    this.warnings.push(...selection.warnings);
+    for (const w of selection.warnings) this.warn(w);
     this.peftConfig.set(name, config);
     this.#targets.set(name, [...selection.targets]);
     this.#resolvedTargets.set(name, selection.resolvedTargetModules);
