@@ -66,6 +66,27 @@ export default async function bench(h) {
   }
   setBackend("auto");
 
+  // A linear layer's forward x·Wᵀ at small batch (W 4096²): the WASM dot-rows path (W streamed once)
+  // against the plain JS loop; rows above DOT_ROWS_MAX_M (16) use the packed GEMM.
+  const wLinear = rand([4096, 4096]);
+  for (const m of [1, 8, 16, 32]) {
+    const x = rand([m, 4096]);
+    for (const be of ["auto", "js"]) {
+      setBackend(be);
+      const ms = h.time(() => matmul(x, wLinear, { transB: true }), { runs: be === "js" ? 3 : 9, warmup: 1 });
+      h.row({
+        group: `linear${m}`,
+        op: "linear x·Wᵀ",
+        shape: `x ${m}×4096, W 4096²`,
+        backend: be,
+        ms,
+        flops: 2 * m * 4096 * 4096,
+        baseline: be === "js",
+      });
+    }
+  }
+  setBackend("auto");
+
   // LoKr 4096² with a, b 64×64: structured apply vs materialise kron then dense x·Wᵀ.
   const a = rand([64, 64]);
   const b = rand([64, 64]);

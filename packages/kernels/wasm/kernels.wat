@@ -257,6 +257,58 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $iloop))))
 
+  ;; Row dot products for small-batch x·Wᵀ (a linear layer at batch 1..8): out[r*ldo + j] =
+  ;; Σ_p x[r*k16 + p] · w[j*k16 + p] for r < m, j < n. k16 is a multiple of 16 floats (callers
+  ;; zero-pad); ldo is in floats; addresses in bytes. Four f32x4 accumulators hide the add latency,
+  ;; and each W row (k16·4 bytes, L1-resident) is reused for all m rows of x, so W streams once.
+  (func $dot_rows (export "dot_rows")
+    (param $x i32) (param $m i32) (param $w i32) (param $n i32) (param $k16 i32) (param $out i32) (param $ldo i32)
+    (local $j i32) (local $r i32) (local $wrow i32) (local $xp i32) (local $wp i32) (local $wend i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $k16) (i32.const 2)))
+    (local.set $j (i32.const 0))
+    (block $jdone
+      (loop $jloop
+        (br_if $jdone (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $wrow (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $rowBytes))))
+        (local.set $wend (i32.add (local.get $wrow) (local.get $rowBytes)))
+        (local.set $r (i32.const 0))
+        (block $rdone
+          (loop $rloop
+            (br_if $rdone (i32.ge_u (local.get $r) (local.get $m)))
+            (local.set $xp (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rowBytes))))
+            (local.set $wp (local.get $wrow))
+            (local.set $a0 (v128.const i32x4 0 0 0 0))
+            (local.set $a1 (v128.const i32x4 0 0 0 0))
+            (local.set $a2 (v128.const i32x4 0 0 0 0))
+            (local.set $a3 (v128.const i32x4 0 0 0 0))
+            (block $pdone
+              (loop $ploop
+                (br_if $pdone (i32.ge_u (local.get $wp) (local.get $wend)))
+                (local.set $a0 (f32x4.add (local.get $a0)
+                  (f32x4.mul (v128.load offset=0 (local.get $xp)) (v128.load offset=0 (local.get $wp)))))
+                (local.set $a1 (f32x4.add (local.get $a1)
+                  (f32x4.mul (v128.load offset=16 (local.get $xp)) (v128.load offset=16 (local.get $wp)))))
+                (local.set $a2 (f32x4.add (local.get $a2)
+                  (f32x4.mul (v128.load offset=32 (local.get $xp)) (v128.load offset=32 (local.get $wp)))))
+                (local.set $a3 (f32x4.add (local.get $a3)
+                  (f32x4.mul (v128.load offset=48 (local.get $xp)) (v128.load offset=48 (local.get $wp)))))
+                (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+                (local.set $wp (i32.add (local.get $wp) (i32.const 64)))
+                (br $ploop)))
+            (local.set $a0 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1))
+                                      (f32x4.add (local.get $a2) (local.get $a3))))
+            (f32.store
+              (i32.add (local.get $out)
+                (i32.shl (i32.add (i32.mul (local.get $r) (local.get $ldo)) (local.get $j)) (i32.const 2)))
+              (f32.add
+                (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
+                (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rloop)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jloop))))
+
   ;; GEBP macro-kernel: C[mc, nc] (+)= packedA · packedB with a 6x8 register tile (12 f32x4
   ;; accumulators). mc is a multiple of 6 and nc of 8 (the packers pad with zeros). packedA holds
   ;; panels of 6 rows as [kc][6]; packedB panels of 8 columns as [kc][8]. ldc is C's row stride in

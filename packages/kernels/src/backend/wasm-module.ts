@@ -3,6 +3,7 @@ import { type WasmMemory, type WasmModule, wasmApi } from "./wasm-api";
 
 /** The exports of wasm/kernels.wat (pointers are byte offsets into the instance's memory). */
 export interface KernelsWasmExports {
+  dot_rows(x: number, m: number, w: number, n: number, k16: number, out: number, ldo: number): void;
   pack_a(src: number, rs: number, cs: number, rows: number, kc: number, dst: number): void;
   pack_b(src: number, rs: number, cs: number, kc: number, cols: number, dst: number): void;
   gebp(
