@@ -1,7 +1,6 @@
-import { mkdir, readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { Tensor } from "@lycoris-ts/kernels";
 import { AdapterFileError } from "./adapter-file-error";
+import { nodeFsPromises, nodePath } from "./node-builtins";
 import { SafetensorsError } from "./safetensors-error";
 import { readSafetensors } from "./safetensors-file";
 import { serializeSafetensors } from "./safetensors-serialize";
@@ -45,7 +44,7 @@ const codeOf = (error: unknown): string | undefined => {
 
 async function isFile(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isFile();
+    return (await nodeFsPromises().stat(path)).isFile();
   } catch {
     return false;
   }
@@ -54,7 +53,7 @@ async function isFile(path: string): Promise<boolean> {
 async function readConfig(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await nodeFsPromises().readFile(path, "utf8");
   } catch (cause) {
     throw new AdapterFileError("io", path, `cannot read (${codeOf(cause) ?? String(cause)})`, { cause });
   }
@@ -76,11 +75,11 @@ async function readConfig(path: string): Promise<Record<string, unknown>> {
 }
 
 async function readAdapter(name: string, dir: string): Promise<PeftAdapterFiles> {
-  const configPath = join(dir, ADAPTER_CONFIG_NAME);
-  const weightsPath = join(dir, ADAPTER_WEIGHTS_NAME);
+  const configPath = nodePath().join(dir, ADAPTER_CONFIG_NAME);
+  const weightsPath = nodePath().join(dir, ADAPTER_WEIGHTS_NAME);
   const config = await readConfig(configPath);
   if (!(await isFile(weightsPath))) {
-    const pickle = await isFile(join(dir, "adapter_model.bin"));
+    const pickle = await isFile(nodePath().join(dir, "adapter_model.bin"));
     throw new AdapterFileError(
       "missing_weights",
       dir,
@@ -121,7 +120,7 @@ export async function readPeftAdapterDir(
   opts: { readonly adapterNames?: readonly string[] } = {},
 ): Promise<PeftAdapterFiles[]> {
   try {
-    if (!(await stat(dir)).isDirectory()) {
+    if (!(await nodeFsPromises().stat(dir)).isDirectory()) {
       throw new AdapterFileError(
         "not_a_directory",
         dir,
@@ -137,10 +136,11 @@ export async function readPeftAdapterDir(
   }
 
   const found: Array<{ name: string; dir: string }> = [];
-  if (await isFile(join(dir, ADAPTER_CONFIG_NAME))) found.push({ name: DEFAULT_ADAPTER_NAME, dir });
+  if (await isFile(nodePath().join(dir, ADAPTER_CONFIG_NAME)))
+    found.push({ name: DEFAULT_ADAPTER_NAME, dir });
   let entries: string[];
   try {
-    entries = (await readdir(dir, { withFileTypes: true }))
+    entries = (await nodeFsPromises().readdir(dir, { withFileTypes: true }))
       .filter((e) => e.isDirectory() || e.isSymbolicLink())
       .map((e) => e.name)
       .sort();
@@ -148,8 +148,8 @@ export async function readPeftAdapterDir(
     throw new AdapterFileError("io", dir, `cannot list (${codeOf(cause) ?? String(cause)})`, { cause });
   }
   for (const name of entries) {
-    const sub = join(dir, name);
-    if (await isFile(join(sub, ADAPTER_CONFIG_NAME))) {
+    const sub = nodePath().join(dir, name);
+    if (await isFile(nodePath().join(sub, ADAPTER_CONFIG_NAME))) {
       if (name === DEFAULT_ADAPTER_NAME && found.length > 0 && found[0]!.name === DEFAULT_ADAPTER_NAME) {
         throw new AdapterFileError(
           "invalid_name",
@@ -226,7 +226,7 @@ export async function writePeftAdapterDir(
       throw new AdapterFileError("invalid_name", dir, `adapter "${adapter.name}" given twice`);
     }
     seen.add(adapter.name);
-    const target = adapter.name === DEFAULT_ADAPTER_NAME ? dir : join(dir, adapter.name);
+    const target = adapter.name === DEFAULT_ADAPTER_NAME ? dir : nodePath().join(dir, adapter.name);
     let parsed: unknown;
     try {
       parsed = JSON.parse(adapter.configJson);
@@ -234,7 +234,7 @@ export async function writePeftAdapterDir(
       const detail = cause instanceof Error ? cause.message : String(cause);
       throw new AdapterFileError(
         "invalid_json",
-        join(target, ADAPTER_CONFIG_NAME),
+        nodePath().join(target, ADAPTER_CONFIG_NAME),
         `invalid JSON: ${detail}`,
         {
           cause,
@@ -244,7 +244,7 @@ export async function writePeftAdapterDir(
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       throw new AdapterFileError(
         "invalid_config",
-        join(target, ADAPTER_CONFIG_NAME),
+        nodePath().join(target, ADAPTER_CONFIG_NAME),
         "expected a JSON object",
       );
     }
@@ -253,17 +253,22 @@ export async function writePeftAdapterDir(
       weights = serializeSafetensors(adapter.weights, { metadata: { format: "pt" } });
     } catch (cause) {
       if (!(cause instanceof SafetensorsError)) throw cause;
-      throw new AdapterFileError("invalid_weights", join(target, ADAPTER_WEIGHTS_NAME), cause.message, {
-        cause,
-      });
+      throw new AdapterFileError(
+        "invalid_weights",
+        nodePath().join(target, ADAPTER_WEIGHTS_NAME),
+        cause.message,
+        {
+          cause,
+        },
+      );
     }
     prepared.push({ dir: target, configJson: adapter.configJson, weights });
   }
   for (const p of prepared) {
-    const configPath = join(p.dir, ADAPTER_CONFIG_NAME);
+    const configPath = nodePath().join(p.dir, ADAPTER_CONFIG_NAME);
     try {
-      await mkdir(p.dir, { recursive: true });
-      await writeFileAtomic(join(p.dir, ADAPTER_WEIGHTS_NAME), p.weights);
+      await nodeFsPromises().mkdir(p.dir, { recursive: true });
+      await writeFileAtomic(nodePath().join(p.dir, ADAPTER_WEIGHTS_NAME), p.weights);
       await writeFileAtomic(configPath, p.configJson);
     } catch (cause) {
       throw new AdapterFileError(

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { nodeFs, nodeFsPromises } from "./node-builtins";
 import { SafetensorsError } from "./safetensors-error";
 import {
   type ParseSafetensorsOptions,
@@ -31,7 +30,7 @@ function withPath(path: string, error: unknown): unknown {
 export function readSafetensorsSync(path: string, opts: ParseSafetensorsOptions = {}): SafetensorsContents {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = nodeFs().readFileSync(path);
   } catch (cause) {
     throw ioError(path, "a readable file", cause);
   }
@@ -54,7 +53,7 @@ export async function readSafetensors(
 ): Promise<SafetensorsContents> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await nodeFsPromises().readFile(path);
   } catch (cause) {
     throw ioError(path, "a readable file", cause);
   }

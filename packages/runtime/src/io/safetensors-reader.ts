@@ -1,5 +1,6 @@
-import { type FileHandle, open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import type { Tensor } from "@lycoris-ts/kernels";
+import { nodeFsPromises } from "./node-builtins";
 import { decodeTensorBytes } from "./safetensors-decode";
 import { isFloatDtype } from "./safetensors-dtype";
 import { SafetensorsError } from "./safetensors-error";
@@ -74,7 +75,7 @@ export class SafetensorsReader {
   ): Promise<SafetensorsReader> {
     let handle: FileHandle;
     try {
-      handle = await open(path, "r");
+      handle = await nodeFsPromises().open(path, "r");
     } catch (cause) {
       throw ioError(path, "a readable file", cause);
     }

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import type { FileHandle } from "node:fs/promises";
+import { nodeCrypto, nodeFsPromises, nodePath } from "./node-builtins";
 
 /**
  * A file being written under a temporary name in the target's directory. `commit()` flushes it
@@ -21,11 +20,11 @@ export class AtomicFile {
 
   /** Creates the temporary file next to `path` (same directory, so the rename is atomic). */
   static async create(path: string): Promise<AtomicFile> {
-    const tempPath = join(
-      dirname(path),
-      `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
+    const tempPath = nodePath().join(
+      nodePath().dirname(path),
+      `.${nodePath().basename(path)}.${process.pid}.${nodeCrypto().randomBytes(6).toString("hex")}.tmp`,
     );
-    const handle = await open(tempPath, "wx");
+    const handle = await nodeFsPromises().open(tempPath, "wx");
     return new AtomicFile(path, tempPath, handle);
   }
 
@@ -46,13 +45,15 @@ export class AtomicFile {
     try {
       await this.handle.sync();
       await this.handle.close();
-      await rename(this.tempPath, this.path);
+      await nodeFsPromises().rename(this.tempPath, this.path);
     } catch (error) {
       await this.handle.close().catch(() => undefined);
-      await rm(this.tempPath, { force: true }).catch(() => undefined);
+      await nodeFsPromises()
+        .rm(this.tempPath, { force: true })
+        .catch(() => undefined);
       throw error;
     }
-    await syncDirectory(dirname(this.path));
+    await syncDirectory(nodePath().dirname(this.path));
   }
 
   /** Closes and deletes the temporary file; the target is left untouched. Safe to call twice. */
@@ -60,7 +61,9 @@ export class AtomicFile {
     if (this.done) return;
     this.done = true;
     await this.handle.close().catch(() => undefined);
-    await rm(this.tempPath, { force: true }).catch(() => undefined);
+    await nodeFsPromises()
+      .rm(this.tempPath, { force: true })
+      .catch(() => undefined);
   }
 }
 
@@ -68,7 +71,7 @@ async function syncDirectory(dir: string): Promise<void> {
   // Makes the rename itself durable where the platform allows it (not on Windows).
   let handle: FileHandle | undefined;
   try {
-    handle = await open(dir, "r");
+    handle = await nodeFsPromises().open(dir, "r");
     await handle.sync();
   } catch {
     // best effort

@@ -1,6 +1,6 @@
-import { join } from "node:path";
 import { adapterConfigToJson, type LycorisConfig, parseAdapterConfigJson } from "@lycoris-ts/lycoris-config";
 import { readPeftAdapterDir, writePeftAdapterDir } from "../io/index";
+import { nodePath } from "../io/node-builtins";
 import type { Module } from "../model/module";
 import { defaultRegistry } from "../registry/adapter-registry";
 import { adapterStateDict, loadAdapterStateDict } from "./adapter-state-dict";
@@ -98,5 +98,5 @@ function freeze(peft: PeftModel, name: string): void {
 
 /** The directory of adapter `name` inside a saved PEFT directory. */
 export function adapterSubdir(dir: string, name: string): string {
-  return name === "default" ? dir : join(dir, name);
+  return name === "default" ? dir : nodePath().join(dir, name);
 }

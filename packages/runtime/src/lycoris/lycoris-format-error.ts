@@ -1,0 +1,35 @@
+/** What is wrong with a kohya / LyCORIS-format adapter file; stable, for programs to branch on. */
+export type LycorisFormatErrorKind =
+  /** A tensor name that is neither a LoKr / LoHa factor, `alpha` nor `dora_scale`. */
+  | "unknown_key"
+  /** A key whose module part names no module of the model. */
+  | "unmatched_key"
+  /** A key whose module part names two or more modules of the model. */
+  | "ambiguous_key"
+  /** A module lacks a tensor its structure needs (e.g. `lokr_w1_b` next to `lokr_w1_a`). */
+  | "missing_tensor"
+  /** Factor shapes that do not fit each other or the base weight. */
+  | "shape_mismatch"
+  /** A module with both `lokr_*` and `hada_*` tensors, or a file without adapter tensors. */
+  | "invalid_module"
+  /** The adapter cannot be expressed as a PEFT adapter (DoRA, mixed algorithms, factor splits). */
+  | "not_convertible";
+
+/**
+ * A typed error about a kohya / LyCORIS-format adapter. `module` is the module path (or file key
+ * when it could not be resolved); the message is one line naming the module and, for shape
+ * problems, both shapes.
+ */
+export class LycorisFormatError extends Error {
+  override readonly name = "LycorisFormatError";
+  /** Stable classification of the problem. */
+  readonly kind: LycorisFormatErrorKind;
+  /** The module (path, or file key when unresolved) at fault; `""` for whole-file problems. */
+  readonly module: string;
+
+  constructor(kind: LycorisFormatErrorKind, module: string, message: string) {
+    super(message);
+    this.kind = kind;
+    this.module = module;
+  }
+}
