@@ -77,7 +77,8 @@ function createWasmBackend(module: WasmModule): F32Kernels {
 
     matmul(a, b, m, n, k, transA, transB, out) {
       if (transB && !transA && m <= DOT_ROWS_MAX_M && k >= 16) {
-        dotRows(a, b, m, n, k, out);
+        // A WASM-resident W (residentZeros / toResident) is read in place: no copy at all.
+        if (!residentKernels(b)?.dotRowsT(a, m, n, k, out)) dotRows(a, b, m, n, k, out);
         return;
       }
       if (threadedMatmul(a, b, m, n, k, transA, transB, out)) return;

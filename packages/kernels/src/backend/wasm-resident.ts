@@ -66,6 +66,8 @@ export function residentKernels(w: Float32Array): {
     sk: number,
     scale: number,
   ): boolean;
+  /** `out [m, n] = x [m, k] · wᵀ` for `w [n, k]` read in place (needs `k % 16 == 0`); false if it cannot. */
+  dotRowsT(x: Float32Array, m: number, n: number, k: number, out: Float32Array): boolean;
 } | null {
   const block = residents.get(w.buffer);
   if (!block || w.byteOffset !== 0) return null;
@@ -79,6 +81,17 @@ export function residentKernels(w: Float32Array): {
       f.set(a.subarray(0, p * q), ao);
       f.set(b.subarray(0, r * sk), bo);
       block.kernels.kron_merge(0, 4 * ao, p, q, 4 * bo, r, sk, scale);
+      return true;
+    },
+    dotRowsT(x, m, n, k, out) {
+      const xFloats = (m * k + 3) & ~3;
+      if (k % 16 !== 0 || block.data.length !== n * k || xFloats + m * n > block.scratchFloats) return false;
+      const f = new Float32Array(block.memory.buffer);
+      const xo = block.scratch;
+      const oo = xo + xFloats;
+      f.set(x.subarray(0, m * k), xo);
+      block.kernels.dot_rows(4 * xo, m, 0, n, k, 4 * oo, n);
+      out.set(f.subarray(oo, oo + m * n));
       return true;
     },
   };
