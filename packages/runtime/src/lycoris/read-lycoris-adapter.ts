@@ -87,7 +87,12 @@ function expectDim(
   }
 }
 
-function expectRank(moduleName: string, name: string, t: Tensor<Float32Array>, ranks: readonly number[]): void {
+function expectRank(
+  moduleName: string,
+  name: string,
+  t: Tensor<Float32Array>,
+  ranks: readonly number[],
+): void {
   if (!ranks.includes(t.shape.length)) {
     throw new LycorisFormatError(
       "shape_mismatch",
@@ -102,7 +107,10 @@ function peftCore(t: Tensor<Float32Array>): Tensor<Float32Array> {
   return t.shape.length === 3 ? { data: t.data, shape: [...t.shape, 1] } : t;
 }
 
-function readLoKr(g: Group, m: string): { params: Record<string, Tensor<Float32Array>>; structure: LycorisStructure; rank: number | null } {
+function readLoKr(
+  g: Group,
+  m: string,
+): { params: Record<string, Tensor<Float32Array>>; structure: LycorisStructure; rank: number | null } {
   const params: Record<string, Tensor<Float32Array>> = {};
   let rank: number | null = null;
   let w1: "full" | "lowrank";
@@ -151,7 +159,10 @@ function readLoKr(g: Group, m: string): { params: Record<string, Tensor<Float32A
   return { params, structure: { algo: "LOKR", w1, w2 }, rank };
 }
 
-function readLoHa(g: Group, m: string): { params: Record<string, Tensor<Float32Array>>; structure: LycorisStructure; rank: number } {
+function readLoHa(
+  g: Group,
+  m: string,
+): { params: Record<string, Tensor<Float32Array>>; structure: LycorisStructure; rank: number } {
   const params: Record<string, Tensor<Float32Array>> = {};
   const t1 = g.tensors.get("hada_t1");
   const t2 = g.tensors.get("hada_t2");
@@ -174,8 +185,14 @@ function readLoHa(g: Group, m: string): { params: Record<string, Tensor<Float32A
     params[`hada_w${i}_b`] = b;
   }
   const outAxis = tucker ? 1 : 0;
-  expectDim(m, "both Hadamard factors", params.hada_w1_a!, outAxis, params.hada_w2_a!, outAxis, ["hada_w1_a", "hada_w2_a"]);
-  expectDim(m, "both Hadamard factors", params.hada_w1_b!, 1, params.hada_w2_b!, 1, ["hada_w1_b", "hada_w2_b"]);
+  expectDim(m, "both Hadamard factors", params.hada_w1_a!, outAxis, params.hada_w2_a!, outAxis, [
+    "hada_w1_a",
+    "hada_w2_a",
+  ]);
+  expectDim(m, "both Hadamard factors", params.hada_w1_b!, 1, params.hada_w2_b!, 1, [
+    "hada_w1_b",
+    "hada_w2_b",
+  ]);
   return { params, structure: { algo: "LOHA", tucker }, rank: params.hada_w1_b!.shape[0]! };
 }
 
@@ -200,9 +217,10 @@ function algoOf(g: Group, moduleName: string): LycorisAlgo {
   return lokr ? "LOKR" : "LOHA";
 }
 
-function toTensors(
-  source: Uint8Array | ReadonlyMap<string, Tensor<Float32Array>>,
-): { tensors: ReadonlyMap<string, Tensor<Float32Array>>; metadata: Record<string, string> | null } {
+function toTensors(source: Uint8Array | ReadonlyMap<string, Tensor<Float32Array>>): {
+  tensors: ReadonlyMap<string, Tensor<Float32Array>>;
+  metadata: Record<string, string> | null;
+} {
   if (source instanceof Uint8Array) {
     const c = parseSafetensors(source);
     return { tensors: c.tensors, metadata: c.metadata };
