@@ -50,3 +50,5 @@ export type {
   LayerGeometry,
   ParameterLayout,
 } from "./registry/adapter-variant";
+export type { LycorisToPeftOptions, PeftConversion, PeftConversionFailure } from "./lycoris/lycoris-to-peft";
+export { lycorisToPeft } from "./lycoris/lycoris-to-peft";
