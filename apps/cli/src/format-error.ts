@@ -7,6 +7,7 @@ const KNOWN_ERRORS = new Set([
   "SafetensorsError",
   "LycorisConfigError",
   "KohyaNameError",
+  "LycorisFormatError",
   "LoKrError",
   "LoHaMathError",
 ]);

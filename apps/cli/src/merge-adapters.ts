@@ -41,7 +41,7 @@ export interface MergeSummary {
 }
 
 /** Reads a base tensor in its own precision where that is a plain typed array (F32, F64), else as float32. */
-async function readNative(reader: SafetensorsReader, info: TensorInfo): Promise<Tensor<FloatArray>> {
+export async function readNative(reader: SafetensorsReader, info: TensorInfo): Promise<Tensor<FloatArray>> {
   if (info.dtype === "F32" || info.dtype === "F64") {
     const bytes = await reader.readBytes(info.name);
     const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();

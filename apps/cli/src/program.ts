@@ -1,10 +1,14 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "./cli-error";
+import { convertLycoris } from "./convert-lycoris";
 import { createRegistry } from "./create-registry";
 import { inspectAdapters } from "./inspect-adapters";
+import { isLycorisFile, parsePrefixMap } from "./lycoris-file";
 import { mergeAdapters } from "./merge-adapters";
+import { mergeLycoris } from "./merge-lycoris";
 import { formatBytes, renderInspect } from "./render-inspect";
 import { renderValidate, validateAdapters } from "./validate-adapters";
+import { validateLycoris } from "./validate-lycoris";
 import { cliVersion } from "./version";
 
 /** Where the commands write their results (stdout by default; tests may capture it). */
@@ -24,6 +28,13 @@ function parseScale(value: string): number {
   return n;
 }
 
+const PREFIX_MAP_HELP =
+  "kohya/LyCORIS files: file prefix → sub-model root in the base file, e.g. lora_unet=unet,lora_te=text_encoder (an empty root = the whole file); default lora_unet=unet, lora_te=lora_te1=text_encoder, lora_te2=text_encoder_2, lycoris=<found from the keys>";
+
+function prefixMapOption(): Option {
+  return new Option("--prefix-map <map>", PREFIX_MAP_HELP).argParser((v) => parsePrefixMap(v));
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -35,7 +46,9 @@ function collect(value: string, previous: string[]): string[] {
 export function createProgram(io: ProgramIo = DEFAULT_IO): Command {
   const registry = createRegistry();
   const program = new Command("lycoris")
-    .description("Inspect, validate and merge LoKr / LoHa adapters (Hugging Face PEFT format).")
+    .description(
+      "Inspect, validate, merge and convert LoKr / LoHa adapters (Hugging Face PEFT format, and kohya/LyCORIS files).",
+    )
     .version(cliVersion(), "-V, --version")
     .option("--debug", "print stack traces for errors")
     .showSuggestionAfterError()
@@ -89,8 +102,9 @@ Examples:
     .description(
       "Check an adapter directory: config, parameter names, factor shapes, and (with --base) that it fits the base model.",
     )
-    .argument("<adapter-dir>", "a PEFT adapter directory")
+    .argument("<adapter>", "a PEFT adapter directory, or a kohya/LyCORIS .safetensors file (needs --base)")
     .option("--base <model.safetensors>", "also check every adapted module against this base model")
+    .addOption(prefixMapOption())
     .option("--json", "print the report as JSON")
     .addOption(
       new Option("--adapter-name <name>", "only this adapter of the directory (repeatable)")
@@ -106,20 +120,31 @@ Examples:
   $ lycoris validate ./my-adapter
   $ lycoris validate ./my-adapter --base model.safetensors`,
     )
-    .action(async (dir: string, opts: { base?: string; json?: boolean; adapterName: string[] }) => {
-      const report = await validateAdapters(dir, registry, {
-        ...(opts.base === undefined ? {} : { base: opts.base }),
-        adapterNames: opts.adapterName,
-      });
-      io.out(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
-      if (!report.ok) {
-        const first = report.adapters.flatMap((a) => a.checks).find((c) => c.level === "error");
-        throw new CliError(
-          "validation_failed",
-          `validation failed: ${report.errors} problem${report.errors === 1 ? "" : "s"}${first === undefined ? "" : ` (first: ${first.subject}: ${first.message})`}`,
-        );
-      }
-    });
+    .action(
+      async (
+        dir: string,
+        opts: { base?: string; json?: boolean; adapterName: string[]; prefixMap?: Record<string, string> },
+      ) => {
+        const report = (await isLycorisFile(dir))
+          ? await validateLycoris(dir, {
+              registry,
+              ...(opts.base === undefined ? {} : { base: opts.base }),
+              ...(opts.prefixMap === undefined ? {} : { prefixes: opts.prefixMap }),
+            })
+          : await validateAdapters(dir, registry, {
+              ...(opts.base === undefined ? {} : { base: opts.base }),
+              adapterNames: opts.adapterName,
+            });
+        io.out(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
+        if (!report.ok) {
+          const first = report.adapters.flatMap((a) => a.checks).find((c) => c.level === "error");
+          throw new CliError(
+            "validation_failed",
+            `validation failed: ${report.errors} problem${report.errors === 1 ? "" : "s"}${first === undefined ? "" : ` (first: ${first.subject}: ${first.message})`}`,
+          );
+        }
+      },
+    );
 
   program
     .command("merge")
@@ -127,9 +152,18 @@ Examples:
       "Merge an adapter into a base model: W' = W + scale·ΔW for every adapted weight, streamed to a new file.",
     )
     .requiredOption("--base <model.safetensors>", "the base model weights")
-    .requiredOption("--adapter <dir>", "a PEFT adapter directory")
+    .requiredOption(
+      "--adapter <path>",
+      "a PEFT adapter directory, or a kohya/LyCORIS LoKr/LoHa .safetensors file (detected by its key names)",
+    )
     .requiredOption("--out <file>", "where to write the merged model (atomically; never one of the inputs)")
-    .option("--scale <s>", "multiplier of every ΔW", parseScale, 1)
+    .option(
+      "--scale <s>",
+      "multiplier of every ΔW (kohya/LyCORIS files: the strength / LoRA weight)",
+      parseScale,
+      1,
+    )
+    .addOption(prefixMapOption())
     .addOption(
       new Option(
         "--adapter-name <name>",
@@ -161,8 +195,28 @@ Examples:
         adapterName: string[];
         progress: boolean;
         quiet?: boolean;
+        prefixMap?: Record<string, string>;
       }) => {
         const started = Date.now();
+        if (await isLycorisFile(opts.adapter)) {
+          const s = await mergeLycoris({
+            base: opts.base,
+            adapter: opts.adapter,
+            out: opts.out,
+            scale: opts.scale,
+            progress: opts.progress && !opts.quiet,
+            registry,
+            ...(opts.prefixMap === undefined ? {} : { prefixes: opts.prefixMap }),
+          });
+          if (!opts.quiet) {
+            const { size } = await import("node:fs/promises").then((fs) => fs.stat(s.out));
+            const algos = Object.entries(s.algos).map(([a, n]) => `${n} ${a}`);
+            io.out(
+              `merged kohya/LyCORIS adapter ${opts.adapter} (${algos.join(", ")}${s.dora > 0 ? `, ${s.dora} with DoRA` : ""}) into ${s.mergedModules} weights (${s.tensors} tensors in all, strength ${opts.scale}, ComfyUI rules): ${s.out} (${formatBytes(size)}, ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+            );
+          }
+          return;
+        }
         const summary = await mergeAdapters({
           base: opts.base,
           adapter: opts.adapter,
@@ -176,6 +230,47 @@ Examples:
           const { size } = await import("node:fs/promises").then((fs) => fs.stat(summary.out));
           io.out(
             `merged adapter${summary.adapters.length === 1 ? "" : "s"} ${summary.adapters.map((a) => `"${a}"`).join(", ")} into ${summary.mergedModules} weights (${summary.replacedTensors} replaced by modules_to_save copies, ${summary.tensors} tensors in all, scale ${opts.scale}): ${summary.out} (${formatBytes(size)}, ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+          );
+        }
+      },
+    );
+
+  program
+    .command("convert")
+    .description(
+      "Write a kohya/LyCORIS LoKr/LoHa file as a PEFT adapter directory with the same ΔW (where PEFT can express it).",
+    )
+    .argument("<lycoris-file>", "a kohya/LyCORIS-format .safetensors file")
+    .requiredOption("--base <model.safetensors>", "the base model the file's keys refer to")
+    .requiredOption("--out <dir>", "the PEFT adapter directory to write")
+    .addOption(prefixMapOption())
+    .option("-q, --quiet", "print nothing on success")
+    .addHelpText(
+      "after",
+      `
+PEFT's alpha / r is set to the loaders' scale (alpha = scale · r, alpha_pattern / rank_pattern where
+modules differ; LoKr modules with both factors full get r = the network dim and alpha = r). Not
+convertible (exit 1, with the reason): DoRA, files mixing LoKr and LoHa, factor splits PEFT's
+decompose_factor cannot reproduce (unbalanced factorization, per-module factors).
+
+Examples:
+  $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft`,
+    )
+    .action(
+      async (
+        file: string,
+        opts: { base: string; out: string; quiet?: boolean; prefixMap?: Record<string, string> },
+      ) => {
+        const s = await convertLycoris({
+          adapter: file,
+          base: opts.base,
+          out: opts.out,
+          registry,
+          ...(opts.prefixMap === undefined ? {} : { prefixes: opts.prefixMap }),
+        });
+        if (!opts.quiet) {
+          io.out(
+            `converted ${file} to a ${s.peftType} PEFT adapter: ${s.out} (${s.modules} modules, r=${s.r}, alpha=${s.alpha}, ${s.patterns} rank/alpha patterns)\n`,
           );
         }
       },

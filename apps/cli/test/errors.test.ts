@@ -248,7 +248,7 @@ describe("merge refuses to overwrite its inputs", () => {
 describe("usage", () => {
   it("merge without required options: usage error, exit 2", () => {
     const run = runCli(["merge", "--base", lokr.base]);
-    expectOneLineError(run, /required option '--adapter <dir>' not specified/, 2);
+    expectOneLineError(run, /required option '--adapter <path>' not specified/, 2);
   });
 
   it("an unknown adapter name lists the adapters there", () => {
