@@ -100,7 +100,8 @@ export async function describeModule(
       alpha = t.data.length > 0 ? t.data[0]! : null;
     }
   }
-  const scaling = r !== null && alpha !== null ? alpha / r : null;
+  // kohya loaders (ComfyUI, A1111): a LoKr with both factors full has no rank, scale 1, alpha ignored
+  const scaling = r !== null && alpha !== null ? alpha / r : config === null && alpha !== null ? 1 : null;
 
   let candidates: LayerGeometry[] = peftType === null ? [] : candidateGeometries(peftType, shapes);
   if (config !== null && variant !== null && r !== null && candidates.length > 0) {

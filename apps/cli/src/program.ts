@@ -62,6 +62,8 @@ Examples:
   $ lycoris inspect ./my-adapter
   $ lycoris validate ./my-adapter --base model.safetensors
   $ lycoris merge --base model.safetensors --adapter ./my-adapter --out merged.safetensors
+  $ lycoris merge --base sd15.safetensors --adapter my-lokr.safetensors --out merged.safetensors
+  $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft
 
 Run "lycoris help <command>" for a command's options.`,
     );
