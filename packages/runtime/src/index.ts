@@ -18,6 +18,8 @@ export type { LycorisLayerHints } from "./lycoris/lycoris-geometry";
 export { checkLycorisModuleFits, lycorisLayerGeometry } from "./lycoris/lycoris-geometry";
 export type { LycorisAdapter, LycorisAlgo, LycorisModule, LycorisStructure } from "./lycoris/lycoris-module";
 export { DEFAULT_LYCORIS_PREFIXES, resolveLycorisPrefixes } from "./lycoris/lycoris-prefixes";
+export type { LycorisToPeftOptions, PeftConversion, PeftConversionFailure } from "./lycoris/lycoris-to-peft";
+export { lycorisToPeft } from "./lycoris/lycoris-to-peft";
 export type { ReadLycorisOptions } from "./lycoris/read-lycoris-adapter";
 export { isLycorisKeyNaming, readLycorisAdapter } from "./lycoris/read-lycoris-adapter";
 export * from "./model/index";
@@ -50,5 +52,3 @@ export type {
   LayerGeometry,
   ParameterLayout,
 } from "./registry/adapter-variant";
-export type { LycorisToPeftOptions, PeftConversion, PeftConversionFailure } from "./lycoris/lycoris-to-peft";
-export { lycorisToPeft } from "./lycoris/lycoris-to-peft";
