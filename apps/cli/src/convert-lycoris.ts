@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { lycorisToPeft } from "@lycoris-ts/lycoris-format";
 import {
   ADAPTER_CONFIG_NAME,
   type AdapterRegistry,
-  lycorisToPeft,
   SafetensorsReader,
   writePeftAdapterDir,
 } from "@lycoris-ts/runtime";

@@ -1,11 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
-import {
-  type AdapterRegistry,
-  isLycorisKeyNaming,
-  type LycorisAdapter,
-  readLycorisAdapter,
-  SafetensorsReader,
-} from "@lycoris-ts/runtime";
+import { isLycorisKeyNaming, type LycorisAdapter, readLycorisAdapter } from "@lycoris-ts/lycoris-format";
+import { type AdapterRegistry, SafetensorsReader } from "@lycoris-ts/runtime";
 import { CliError } from "./cli-error";
 
 /**

@@ -1,11 +1,9 @@
 import { stat } from "node:fs/promises";
+import { checkLycorisModuleFits, type LycorisModule, mergeLycorisModule } from "@lycoris-ts/lycoris-format";
 import {
   type AdapterRegistry,
-  checkLycorisModuleFits,
   type FloatDtype,
   isFloatDtype,
-  type LycorisModule,
-  mergeLycorisModule,
   SafetensorsReader,
   SafetensorsWriter,
 } from "@lycoris-ts/runtime";

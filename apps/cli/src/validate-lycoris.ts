@@ -1,10 +1,5 @@
-import {
-  type AdapterRegistry,
-  checkLycorisModuleFits,
-  type LycorisAdapter,
-  LycorisFormatError,
-  SafetensorsReader,
-} from "@lycoris-ts/runtime";
+import { checkLycorisModuleFits, type LycorisAdapter, LycorisFormatError } from "@lycoris-ts/lycoris-format";
+import { type AdapterRegistry, SafetensorsReader } from "@lycoris-ts/runtime";
 import { CliError } from "./cli-error";
 import { readLycorisFile } from "./lycoris-file";
 import type { ValidateReport, ValidationCheck } from "./validate-adapters";

@@ -2,12 +2,12 @@ import { fileURLToPath } from "node:url";
 import { registerLoHa } from "@lycoris-ts/loha";
 import { registerLoKr } from "@lycoris-ts/lokr";
 import {
-  AdapterRegistry,
   type LycorisModule,
   lycorisDeltaWeight,
   mergeLycorisModule,
   readLycorisAdapter,
-} from "@lycoris-ts/runtime";
+} from "@lycoris-ts/lycoris-format";
+import { AdapterRegistry } from "@lycoris-ts/runtime";
 import { describe, expect, it } from "vitest";
 import {
   applyLayer,

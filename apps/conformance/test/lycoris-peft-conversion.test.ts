@@ -5,13 +5,15 @@ import { registerLoHa } from "@lycoris-ts/loha";
 import { registerLoKr } from "@lycoris-ts/lokr";
 import { type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
 import {
-  AdapterRegistry,
   lycorisDeltaWeight,
   lycorisLayerGeometry,
   lycorisToPeft,
+  readLycorisAdapter,
+} from "@lycoris-ts/lycoris-format";
+import {
+  AdapterRegistry,
   PEFT_KEY_PREFIX,
   readAdapterConfig,
-  readLycorisAdapter,
   readSafetensorsSync,
 } from "@lycoris-ts/runtime";
 import { describe, expect, it } from "vitest";

@@ -10,18 +10,6 @@ export { ParameterDict } from "./adapter/parameter-dict";
 export type { AdapterErrorKind } from "./errors";
 export { AdapterError } from "./errors";
 export * from "./io/index";
-export type { LycorisBase } from "./lycoris/lycoris-delta";
-export { DORA_EPS, lycorisDeltaWeight, mergeLycorisModule } from "./lycoris/lycoris-delta";
-export type { LycorisFormatErrorKind } from "./lycoris/lycoris-format-error";
-export { LycorisFormatError } from "./lycoris/lycoris-format-error";
-export type { LycorisLayerHints } from "./lycoris/lycoris-geometry";
-export { checkLycorisModuleFits, lycorisLayerGeometry } from "./lycoris/lycoris-geometry";
-export type { LycorisAdapter, LycorisAlgo, LycorisModule, LycorisStructure } from "./lycoris/lycoris-module";
-export { DEFAULT_LYCORIS_PREFIXES, resolveLycorisPrefixes } from "./lycoris/lycoris-prefixes";
-export type { LycorisToPeftOptions, PeftConversion, PeftConversionFailure } from "./lycoris/lycoris-to-peft";
-export { lycorisToPeft } from "./lycoris/lycoris-to-peft";
-export type { ReadLycorisOptions } from "./lycoris/read-lycoris-adapter";
-export { isLycorisKeyNaming, readLycorisAdapter } from "./lycoris/read-lycoris-adapter";
 export * from "./model/index";
 export type { LoadPeftModelOptions } from "./peft/adapter-directory";
 export {

@@ -1,16 +1,14 @@
 import { kron, type Tensor, tensor } from "@lycoris-ts/kernels";
 import { LycorisConfig, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
+import { AdapterRegistry, type AdapterVariant, serializeSafetensors } from "@lycoris-ts/runtime";
 import { describe, expect, it } from "vitest";
 import {
-  AdapterRegistry,
-  type AdapterVariant,
   checkLycorisModuleFits,
   DORA_EPS,
   LycorisFormatError,
   lycorisDeltaWeight,
   mergeLycorisModule,
   readLycorisAdapter,
-  serializeSafetensors,
 } from "../src/index";
 
 /**

@@ -1,7 +1,6 @@
 import type { Tensor } from "@lycoris-ts/kernels";
-import { KohyaKeyMap, KohyaNameError } from "../io/kohya-names";
-import { parseSafetensors } from "../io/safetensors-parse";
-import type { AdapterRegistry } from "../registry/adapter-registry";
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { KohyaKeyMap, KohyaNameError, parseSafetensors } from "@lycoris-ts/runtime";
 import { LycorisFormatError } from "./lycoris-format-error";
 import type { LycorisAdapter, LycorisAlgo, LycorisModule, LycorisStructure } from "./lycoris-module";
 import { resolveLycorisPrefixes } from "./lycoris-prefixes";

@@ -1,7 +1,7 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import { adapterConfigToJson, type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import { PEFT_KEY_PREFIX } from "../peft/adapter-state-dict";
-import type { LayerGeometry } from "../registry/adapter-variant";
+import type { LayerGeometry } from "@lycoris-ts/runtime";
+import { PEFT_KEY_PREFIX } from "@lycoris-ts/runtime";
 import { checkLycorisModuleFits, lycorisLayerGeometry } from "./lycoris-geometry";
 import type { LycorisAdapter, LycorisModule } from "./lycoris-module";
 import { shapeText } from "./shape-text";

@@ -1,5 +1,5 @@
 import type { ConvOptions } from "@lycoris-ts/kernels";
-import type { AdaptableKind, LayerGeometry } from "../registry/adapter-variant";
+import type { AdaptableKind, LayerGeometry } from "@lycoris-ts/runtime";
 import { LycorisFormatError } from "./lycoris-format-error";
 import type { LycorisModule } from "./lycoris-module";
 import { shapeText } from "./shape-text";

@@ -1,6 +1,6 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
-import type { AdapterVariant } from "../registry/adapter-variant";
+import type { AdapterVariant } from "@lycoris-ts/runtime";
 
 /** The two algorithms a kohya / LyCORIS file may hold, as PEFT `peft_type`s. */
 export type LycorisAlgo = "LOKR" | "LOHA";

@@ -1,5 +1,5 @@
 import type { Tensor } from "@lycoris-ts/kernels";
-import type { LayerGeometry } from "../registry/adapter-variant";
+import type { LayerGeometry } from "@lycoris-ts/runtime";
 import { LycorisFormatError } from "./lycoris-format-error";
 import { checkLycorisModuleFits, lycorisLayerGeometry } from "./lycoris-geometry";
 import type { LycorisModule } from "./lycoris-module";

@@ -1,0 +1,17 @@
+/**
+ * kohya / LyCORIS ("webui") format LoKr and LoHa files: read them (keys resolved against a model's module
+ * names), compute ΔW and merged weights with the kohya loaders' rules (ComfyUI's rank/scale rules, DoRA),
+ * and convert them to PEFT adapters where PEFT can represent them. See docs/lycoris-format.md.
+ */
+export type { LycorisBase } from "./lycoris-delta";
+export { DORA_EPS, lycorisDeltaWeight, mergeLycorisModule } from "./lycoris-delta";
+export type { LycorisFormatErrorKind } from "./lycoris-format-error";
+export { LycorisFormatError } from "./lycoris-format-error";
+export type { LycorisLayerHints } from "./lycoris-geometry";
+export { checkLycorisModuleFits, lycorisLayerGeometry } from "./lycoris-geometry";
+export type { LycorisAdapter, LycorisAlgo, LycorisModule, LycorisStructure } from "./lycoris-module";
+export { DEFAULT_LYCORIS_PREFIXES, resolveLycorisPrefixes } from "./lycoris-prefixes";
+export type { LycorisToPeftOptions, PeftConversion, PeftConversionFailure } from "./lycoris-to-peft";
+export { lycorisToPeft } from "./lycoris-to-peft";
+export type { ReadLycorisOptions } from "./read-lycoris-adapter";
+export { isLycorisKeyNaming, readLycorisAdapter } from "./read-lycoris-adapter";
