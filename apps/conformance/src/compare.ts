@@ -20,7 +20,7 @@ export function expectClose(
 ): number {
   if (peft === undefined) throw new Mismatch(`${what}: missing from expected.safetensors`);
   if (!sameShape(ours.shape, peft.shape)) {
-    throw new Mismatch(`${what}: shape [${ours.shape.join(", ")}], PEFT [${peft.shape.join(", ")}]`);
+    throw new Mismatch(`${what}: shape [${ours.shape.join(", ")}], expected [${peft.shape.join(", ")}]`);
   }
   let worst = 0;
   let worstAt = -1;
@@ -34,7 +34,7 @@ export function expectClose(
   }
   if (!(worst <= TOLERANCE)) {
     throw new Mismatch(
-      `${what}: element ${worstAt} is ${ours.data[worstAt]}, PEFT ${peft.data[worstAt]} (relative error ${worst.toExponential(2)})`,
+      `${what}: element ${worstAt} is ${ours.data[worstAt]}, expected ${peft.data[worstAt]} (relative error ${worst.toExponential(2)})`,
       worst,
     );
   }
@@ -44,7 +44,7 @@ export function expectClose(
 /** Throws a {@link Mismatch} unless the JSON values are deeply equal. */
 export function expectEqual(what: string, ours: unknown, peft: unknown): void {
   if (JSON.stringify(ours) !== JSON.stringify(peft)) {
-    throw new Mismatch(`${what}: ours ${JSON.stringify(ours)}, PEFT ${JSON.stringify(peft)}`);
+    throw new Mismatch(`${what}: ours ${JSON.stringify(ours)}, expected ${JSON.stringify(peft)}`);
   }
 }
 

@@ -7,10 +7,13 @@ import { formatResult, runDirectory } from "./run-directory";
 
 const USAGE = `usage: pnpm conformance <fixture dir>
 
-Runs every case of a PEFT-format conformance fixture directory (see fixtures/peft/FORMAT.md)
-whose adapters are all of a registered type (LOKR, LOHA): builds the model, creates the adapters,
-loads PEFT's saved weights and compares everything PEFT recorded, plus errors.json, init.json and
-factorization.json. Tolerance: |ours - PEFT| <= 1e-5 * (1 + |PEFT|) per element.
+Runs every case of a conformance fixture directory whose adapters are all of a registered type
+(LOKR, LOHA):
+  - PEFT format (fixtures/peft/FORMAT.md): builds the model, creates the adapters, loads PEFT's saved
+    weights and compares everything PEFT recorded, plus errors.json, init.json, factorization.json;
+  - kohya/LyCORIS format (fixtures/lycoris/FORMAT.md): reads each adapter.safetensors and compares key
+    resolution, rank/alpha/scale, deltas, merged weights and outputs (the kohya loaders' rules).
+Tolerance: |ours - expected| <= 1e-5 * (1 + |expected|) per element.
 Prints one line per case and "N passed, N failed"; exits 1 on any failure.`;
 
 function main(argv: readonly string[]): number {

@@ -77,6 +77,7 @@ export function runCase(caseDir: string, registry: AdapterRegistry): CaseResult 
         outputLayer: description.outputLayer ?? null,
         inputEmbeddings: (modelJson.input_embeddings as string | null) ?? null,
         modelType: description.modelType ?? null,
+        onWarning: null, // compared with expected.json below instead of printed
       },
     );
     for (const a of rest) peft.addAdapter(a.name, configFromKwargs(registry, a.peft_type, a.config));

@@ -4,9 +4,11 @@ import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { exists } from "./fixture-files";
 import { type CaseResult, runCase } from "./run-case";
 import { runErrorCases, runFactorization, runInitCases } from "./run-globals";
+import { runLycorisCase } from "./run-lycoris-case";
 
 /**
- * Runs a whole fixture directory: every case folder (a folder with `case.json`),
+ * Runs a whole fixture directory: every PEFT-format case folder (a folder with `case.json`), every
+ * kohya/LyCORIS-format case folder (`adapter.safetensors` + `expected.json`, fixtures/lycoris/FORMAT.md),
  * then `errors.json`, `init.json` and `factorization.json` when present.
  */
 export function runDirectory(
@@ -24,6 +26,14 @@ export function runDirectory(
     .map((d) => d.name)
     .sort();
   for (const name of cases) push(runCase(join(dir, name), registry));
+  const lycorisCases = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !exists(join(dir, d.name, "case.json")))
+    .filter(
+      (d) => exists(join(dir, d.name, "adapter.safetensors")) && exists(join(dir, d.name, "expected.json")),
+    )
+    .map((d) => d.name)
+    .sort();
+  for (const name of lycorisCases) push(runLycorisCase(dir, { name, peft_conversion: null }, registry));
   for (const r of runErrorCases(dir, registry)) push(r);
   for (const r of runInitCases(dir, registry)) push(r);
   for (const r of runFactorization(dir, registry)) push(r);
