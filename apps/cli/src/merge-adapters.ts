@@ -1,18 +1,12 @@
 import { stat } from "node:fs/promises";
-import { addScaledInPlace, type FloatArray, type Tensor } from "@lycoris-ts/kernels";
-import {
-  type AdapterRegistry,
-  type FloatDtype,
-  SafetensorsReader,
-  SafetensorsWriter,
-  type TensorInfo,
-} from "@lycoris-ts/runtime";
+import { addScaledInPlace, type Tensor } from "@lycoris-ts/kernels";
+import { type AdapterRegistry, SafetensorsReader } from "@lycoris-ts/runtime";
 import { checkOutputPath } from "./check-output-path";
 import { CliError } from "./cli-error";
 import { locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, openAdapters } from "./open-adapter";
 import { type ModuleUpdate, planMerge } from "./plan-merge";
-import { createProgress } from "./progress";
+import { writeMergedCopy } from "./write-merged-copy";
 
 /** Options of {@link mergeAdapters}. */
 export interface MergeOptions {
@@ -38,21 +32,6 @@ export interface MergeSummary {
   readonly tensors: number;
   readonly mergedModules: number;
   readonly replacedTensors: number;
-}
-
-/** Reads a base tensor in its own precision where that is a plain typed array (F32, F64), else as float32. */
-export async function readNative(reader: SafetensorsReader, info: TensorInfo): Promise<Tensor<FloatArray>> {
-  if (info.dtype === "F32" || info.dtype === "F64") {
-    const bytes = await reader.readBytes(info.name);
-    const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
-    const n = info.byteLength / (info.dtype === "F32" ? 4 : 8);
-    const data =
-      info.dtype === "F32"
-        ? new Float32Array(aligned.buffer, aligned.byteOffset, n)
-        : new Float64Array(aligned.buffer, aligned.byteOffset, n);
-    return { data, shape: info.shape };
-  }
-  return reader.read(info.name);
 }
 
 async function applyUpdate(weight: Tensor<Float32Array>, u: ModuleUpdate, scale: number): Promise<void> {
@@ -100,57 +79,27 @@ export async function mergeAdapters(o: MergeOptions): Promise<MergeSummary> {
 
   const adapters = await openAdapters(selected, o.registry);
   let base: SafetensorsReader | undefined;
-  let writer: SafetensorsWriter | undefined;
-  const progress = { current: createProgress("merging", 0, "tensors", false) };
-  const onSignal = (signal: NodeJS.Signals) => {
-    progress.current.stop();
-    void (writer?.abort() ?? Promise.resolve()).finally(() => {
-      process.stderr.write(`error: interrupted (${signal}); no output written\n`);
-      process.exit(130);
-    });
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
   try {
     base = await SafetensorsReader.open(o.base);
     const plan = planMerge(base, adapters);
-    const tensors = base.header.tensors;
-    writer = await SafetensorsWriter.create(
-      o.out,
-      tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype as FloatDtype })),
-      base.header.metadata === null ? {} : { metadata: base.header.metadata },
-    );
-    progress.current = createProgress("merging", tensors.length, "tensors", o.progress ?? true);
-    for (const info of tensors) {
+    const tensors = await writeMergedCopy(base, o.out, o.progress ?? true, async (info) => {
       const updates = plan.updates.get(info.name);
-      const replacement = plan.replacements.get(info.name);
       if (updates !== undefined) {
-        const weight = await base.read(info.name);
+        const weight = await base!.read(info.name);
         for (const u of updates) await applyUpdate(weight, u, scale);
-        await writer.write(info.name, weight);
-      } else if (replacement !== undefined) {
-        await writer.write(info.name, await replacement.adapter.reader.read(replacement.tensor));
-      } else {
-        await writer.write(info.name, await readNative(base, info));
+        return weight;
       }
-      progress.current.tick(info.name);
-    }
-    await writer.close();
-    progress.current.stop();
+      const replacement = plan.replacements.get(info.name);
+      return replacement === undefined ? null : replacement.adapter.reader.read(replacement.tensor);
+    });
     return {
       out: o.out,
       adapters: names,
-      tensors: tensors.length,
+      tensors,
       mergedModules: plan.updates.size,
       replacedTensors: plan.replacements.size,
     };
-  } catch (error) {
-    progress.current.stop();
-    await writer?.abort();
-    throw error;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
     await base?.close();
     await closeAdapters(adapters);
   }

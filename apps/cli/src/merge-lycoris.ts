@@ -1,17 +1,10 @@
 import { stat } from "node:fs/promises";
 import { checkLycorisModuleFits, type LycorisModule, mergeLycorisModule } from "@lycoris-ts/lycoris-format";
-import {
-  type AdapterRegistry,
-  type FloatDtype,
-  isFloatDtype,
-  SafetensorsReader,
-  SafetensorsWriter,
-} from "@lycoris-ts/runtime";
+import { type AdapterRegistry, isFloatDtype, SafetensorsReader } from "@lycoris-ts/runtime";
 import { checkOutputPath } from "./check-output-path";
 import { CliError } from "./cli-error";
 import { readLycorisFile } from "./lycoris-file";
-import { readNative } from "./merge-adapters";
-import { createProgress } from "./progress";
+import { writeMergedCopy } from "./write-merged-copy";
 
 /** Options of {@link mergeLycoris}. */
 export interface MergeLycorisOptions {
@@ -60,17 +53,6 @@ export async function mergeLycoris(o: MergeLycorisOptions): Promise<MergeLycoris
   await checkOutputPath(o.out, [o.base, o.adapter], []);
 
   let base: SafetensorsReader | undefined;
-  let writer: SafetensorsWriter | undefined;
-  const progress = { current: createProgress("merging", 0, "tensors", false) };
-  const onSignal = (signal: NodeJS.Signals) => {
-    progress.current.stop();
-    void (writer?.abort() ?? Promise.resolve()).finally(() => {
-      process.stderr.write(`error: interrupted (${signal}); no output written\n`);
-      process.exit(130);
-    });
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
   try {
     base = await SafetensorsReader.open(o.base);
     for (const info of base.header.tensors) {
@@ -96,47 +78,28 @@ export async function mergeLycoris(o: MergeLycorisOptions): Promise<MergeLycoris
       if (misfit !== null) throw new CliError("input", `${misfit.message} (${m.fileKey})`);
       plan.set(weightName, m);
     }
-    const tensors = base.header.tensors;
-    writer = await SafetensorsWriter.create(
-      o.out,
-      tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype as FloatDtype })),
-      base.header.metadata === null ? {} : { metadata: base.header.metadata },
-    );
-    progress.current = createProgress("merging", tensors.length, "tensors", o.progress ?? true);
-    for (const info of tensors) {
+    const tensors = await writeMergedCopy(base, o.out, o.progress ?? true, async (info) => {
       const m = plan.get(info.name);
-      if (m !== undefined) {
-        const merged = mergeLycorisModule(m, await base.read(info.name), strength);
-        for (const v of merged.data) {
-          if (!Number.isFinite(v)) {
-            throw new CliError("input", `module '${m.moduleName}': the merged weight has non-finite values`);
-          }
+      if (m === undefined) return null;
+      const merged = mergeLycorisModule(m, await base!.read(info.name), strength);
+      for (const v of merged.data) {
+        if (!Number.isFinite(v)) {
+          throw new CliError("input", `module '${m.moduleName}': the merged weight has non-finite values`);
         }
-        await writer.write(info.name, merged);
-      } else {
-        await writer.write(info.name, await readNative(base, info));
       }
-      progress.current.tick(info.name);
-    }
-    await writer.close();
-    progress.current.stop();
+      return merged;
+    });
     const algos: Record<string, number> = {};
     for (const m of adapter.modules) algos[m.algo] = (algos[m.algo] ?? 0) + 1;
     return {
       out: o.out,
-      tensors: tensors.length,
+      tensors,
       mergedModules: plan.size,
       algos,
       dora: adapter.modules.filter((m) => m.doraScale !== null).length,
       prefixes: adapter.prefixes,
     };
-  } catch (error) {
-    progress.current.stop();
-    await writer?.abort();
-    throw error;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
     await base?.close();
   }
 }
