@@ -1,7 +1,7 @@
 /**
  * kohya / LyCORIS ("webui") format LoKr and LoHa files: read them (keys resolved against a model's module
  * names), compute ΔW and merged weights with the kohya loaders' rules (ComfyUI's rank/scale rules, DoRA),
- * and convert them to PEFT adapters where PEFT can represent them. See docs/lycoris-format.md.
+ * and convert them to PEFT adapters where PEFT can represent them; write PEFT LoKr / LoHa adapters as such files. See docs/lycoris-format.md.
  */
 export type { LycorisBase } from "./lycoris-delta";
 export { DORA_EPS, lycorisDeltaWeight, mergeLycorisModule } from "./lycoris-delta";
@@ -13,5 +13,12 @@ export type { LycorisAdapter, LycorisAlgo, LycorisModule, LycorisStructure } fro
 export { DEFAULT_LYCORIS_PREFIXES, resolveLycorisPrefixes } from "./lycoris-prefixes";
 export type { LycorisToPeftOptions, PeftConversion, PeftConversionFailure } from "./lycoris-to-peft";
 export { lycorisToPeft } from "./lycoris-to-peft";
+export type {
+  PeftAdapterInput,
+  PeftToLycorisModule,
+  PeftToLycorisOptions,
+  PeftToLycorisResult,
+} from "./peft-to-lycoris";
+export { peftToLycoris } from "./peft-to-lycoris";
 export type { ReadLycorisOptions } from "./read-lycoris-adapter";
 export { isLycorisKeyNaming, readLycorisAdapter } from "./read-lycoris-adapter";
