@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError } from "./cli-error";
+import { conversionTarget } from "./conversion-target";
 import { convertLycoris } from "./convert-lycoris";
+import { convertPeftToLycoris } from "./convert-peft";
 import { createRegistry } from "./create-registry";
 import { inspectAdapters } from "./inspect-adapters";
 import { isLycorisFile, parsePrefixMap } from "./lycoris-file";
@@ -64,6 +66,7 @@ Examples:
   $ lycoris merge --base model.safetensors --adapter ./my-adapter --out merged.safetensors
   $ lycoris merge --base sd15.safetensors --adapter my-lokr.safetensors --out merged.safetensors
   $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft
+  $ lycoris convert ./my-lokr-peft --out my-lokr.safetensors
 
 Run "lycoris help <command>" for a command's options.`,
     );
@@ -240,31 +243,97 @@ Examples:
   program
     .command("convert")
     .description(
-      "Write a kohya/LyCORIS LoKr/LoHa file as a PEFT adapter directory with the same ΔW (where PEFT can express it).",
+      "Convert a LoKr/LoHa adapter between formats with the same ΔW: a kohya/LyCORIS file → a PEFT adapter directory, or a PEFT adapter directory → a kohya/LyCORIS file.",
     )
-    .argument("<lycoris-file>", "a kohya/LyCORIS-format .safetensors file")
-    .requiredOption("--base <model.safetensors>", "the base model the file's keys refer to")
-    .requiredOption("--out <dir>", "the PEFT adapter directory to write")
+    .argument("<input>", "a kohya/LyCORIS-format .safetensors file, or a PEFT adapter directory")
+    .addOption(
+      new Option(
+        "--to <format>",
+        "target format (default: peft for a kohya/LyCORIS file, lycoris for a PEFT directory)",
+      ).choices(["peft", "lycoris"]),
+    )
+    .requiredOption(
+      "--out <path>",
+      "--to peft: the PEFT adapter directory to write; --to lycoris: the .safetensors file to write (atomically)",
+    )
+    .option(
+      "--base <model.safetensors>",
+      "the base model (required with --to peft; with --to lycoris optional, its shapes tell Conv1d Tucker cores apart)",
+    )
     .addOption(prefixMapOption())
+    .option(
+      "--prefix <prefix>",
+      "--to lycoris: the kohya key prefix (lycoris, lora_unet, lora_te, lora_te1, ...); default lycoris",
+    )
+    .option(
+      "--module-root <path>",
+      "--to lycoris: module path removed before building the keys (e.g. unet for lora_unet); default none",
+    )
+    .option("--adapter-name <name>", 'the adapter of the PEFT directory to convert (default "default")')
     .option("-q, --quiet", "print nothing on success")
     .addHelpText(
       "after",
       `
-PEFT's alpha / r is set to the loaders' scale (alpha = scale · r, alpha_pattern / rank_pattern where
-modules differ; LoKr modules with both factors full get r = the network dim and alpha = r). Not
+To PEFT: PEFT's alpha / r is set to the loaders' scale (alpha = scale · r, alpha_pattern / rank_pattern
+where modules differ; LoKr modules with both factors full get r = the network dim and alpha = r). Not
 convertible (exit 1, with the reason): DoRA, files mixing LoKr and LoHa, factor splits PEFT's
 decompose_factor cannot reproduce (unbalanced factorization, per-module factors).
 
+To kohya/LyCORIS: keys are <prefix>_<module path below --module-root, "." → "_">.<tensor>. The stored
+alpha is PEFT's scaling × the rank the loaders read from the factors; LoKr modules with both factors
+full (where the loaders ignore alpha) get the scaling multiplied into lokr_w1 and alpha = r.
+modules_to_save copies cannot be expressed (exit 1, naming them).
+
 Examples:
-  $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft`,
+  $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft
+  $ lycoris convert ./my-lokr-peft --out my-lokr.safetensors
+  $ lycoris convert ./unet-lokr-peft --to lycoris --prefix lora_unet --module-root unet --out my-lokr.safetensors`,
     )
     .action(
       async (
-        file: string,
-        opts: { base: string; out: string; quiet?: boolean; prefixMap?: Record<string, string> },
+        input: string,
+        opts: {
+          to?: "peft" | "lycoris";
+          base?: string;
+          out: string;
+          prefix?: string;
+          moduleRoot?: string;
+          adapterName?: string;
+          quiet?: boolean;
+          prefixMap?: Record<string, string>;
+        },
       ) => {
+        const to = opts.to ?? (await conversionTarget(input));
+        if (to === "lycoris") {
+          if (opts.prefixMap !== undefined)
+            throw new CliError("usage", "--prefix-map applies to --to peft (use --prefix / --module-root)");
+          const s = await convertPeftToLycoris({
+            adapter: input,
+            out: opts.out,
+            registry,
+            ...(opts.adapterName === undefined ? {} : { adapterName: opts.adapterName }),
+            ...(opts.prefix === undefined ? {} : { prefix: opts.prefix }),
+            ...(opts.moduleRoot === undefined ? {} : { moduleRoot: opts.moduleRoot }),
+            ...(opts.base === undefined ? {} : { base: opts.base }),
+          });
+          if (!opts.quiet) {
+            io.out(
+              `converted ${input} to a kohya/LyCORIS ${s.algo} file: ${s.out} (${s.modules} modules${s.baked > 0 ? `, scale multiplied into lokr_w1 in ${s.baked}` : ""}${s.dropped > 0 ? `, ${s.dropped} unchanged base-weight copies left out` : ""})\n`,
+            );
+          }
+          return;
+        }
+        for (const [flag, v] of [
+          ["--prefix", opts.prefix],
+          ["--module-root", opts.moduleRoot],
+          ["--adapter-name", opts.adapterName],
+        ] as const) {
+          if (v !== undefined) throw new CliError("usage", `${flag} applies to --to lycoris only`);
+        }
+        if (opts.base === undefined)
+          throw new CliError("usage", "convert --to peft needs --base <model.safetensors>");
         const s = await convertLycoris({
-          adapter: file,
+          adapter: input,
           base: opts.base,
           out: opts.out,
           registry,
@@ -272,7 +341,7 @@ Examples:
         });
         if (!opts.quiet) {
           io.out(
-            `converted ${file} to a ${s.peftType} PEFT adapter: ${s.out} (${s.modules} modules, r=${s.r}, alpha=${s.alpha}, ${s.patterns} rank/alpha patterns)\n`,
+            `converted ${input} to a ${s.peftType} PEFT adapter: ${s.out} (${s.modules} modules, r=${s.r}, alpha=${s.alpha}, ${s.patterns} rank/alpha patterns)\n`,
           );
         }
       },
