@@ -12,7 +12,7 @@ export type LycorisFormatErrorKind =
   | "shape_mismatch"
   /** A module with both `lokr_*` and `hada_*` tensors, or a file without adapter tensors. */
   | "invalid_module"
-  /** The adapter cannot be expressed as a PEFT adapter (DoRA, mixed algorithms, factor splits). */
+  /** The adapter cannot be expressed in the other format (to PEFT: DoRA, mixed algorithms, factor splits; to LyCORIS: modules_to_save copies and other non-factor tensors). */
   | "not_convertible";
 
 /**
