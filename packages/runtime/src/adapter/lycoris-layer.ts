@@ -21,7 +21,6 @@ import type {
   AdapterVariant,
   LayerGeometry,
 } from "../registry/adapter-variant";
-import { checkTensorShapes } from "./check-tensor-shapes";
 import { type AdaptableLayer, layerGeometry } from "./layer-geometry";
 import { ParameterDict } from "./parameter-dict";
 
@@ -179,20 +178,6 @@ export class LycorisLayer extends Module {
       (dict as ParameterDict).set(name, new Parameter(t, true));
     }
     this.#adapters.set(name, { name, variant, ctx, scaling: alpha / r });
-  }
-
-  /** Replaces the values of adapter `name`'s parameters; names and shapes must be exactly the layout's. */
-  loadAdapterValues(
-    name: string,
-    values: ReadonlyMap<string, Tensor<Float32Array>>,
-    moduleName: string,
-  ): void {
-    const params = this.parametersOf(name);
-    checkTensorShapes(new Map([...params].map(([k, p]) => [k, p.data.shape])), values, {
-      module: moduleName,
-      owner: `adapter '${name}'`,
-    });
-    for (const [pname, p] of params) p.data.data.set(values.get(pname)!.data);
   }
 
   /** Removes adapter `name` (unmerge it first if merged). */
