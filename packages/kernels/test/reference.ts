@@ -128,3 +128,71 @@ export function refConv2d(
     }
   return { data: y, shape: [n, o, ho, wo] };
 }
+
+/**
+ * Float64 SVD by one-sided Jacobi rotations (Hestenes), independent of src/: `a = u·diag(s)·vᵀ` with `s`
+ * descending, `u [m, p]`, `v [n, p]`, `p = min(m, n)`. Columns of `u` for zero singular values are zero.
+ */
+export function refSvd(a: T64): { u: T64; s: Float64Array; v: T64 } {
+  const [m, n] = a.shape as [number, number];
+  if (m < n) {
+    const t = new Float64Array(n * m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a.data[i * n + j]!;
+    const r = refSvd({ data: t, shape: [n, m] });
+    return { u: r.v, s: r.s, v: r.u };
+  }
+  const w = Float64Array.from(a.data); // columns rotate in place
+  const vv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) vv[i * n + i] = 1;
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let i = 0; i < m; i++) {
+          const x = w[i * n + p]!;
+          const y = w[i * n + q]!;
+          alpha += x * x;
+          beta += y * y;
+          gamma += x * y;
+        }
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = c * t;
+        for (let i = 0; i < m; i++) {
+          const x = w[i * n + p]!;
+          const y = w[i * n + q]!;
+          w[i * n + p] = c * x - s * y;
+          w[i * n + q] = s * x + c * y;
+        }
+        for (let i = 0; i < n; i++) {
+          const x = vv[i * n + p]!;
+          const y = vv[i * n + q]!;
+          vv[i * n + p] = c * x - s * y;
+          vv[i * n + q] = s * x + c * y;
+        }
+      }
+    }
+    if (!rotated) break;
+  }
+  const norms = Array.from({ length: n }, (_, j) => {
+    let s = 0;
+    for (let i = 0; i < m; i++) s += w[i * n + j]! ** 2;
+    return Math.sqrt(s);
+  });
+  const order = norms.map((_, j) => j).sort((x, y) => norms[y]! - norms[x]!);
+  const u = new Float64Array(m * n);
+  const v = new Float64Array(n * n);
+  const s = new Float64Array(n);
+  order.forEach((j, t) => {
+    s[t] = norms[j]!;
+    for (let i = 0; i < m; i++) u[i * n + t] = norms[j]! > 0 ? w[i * n + j]! / norms[j]! : 0;
+    for (let i = 0; i < n; i++) v[i * n + t] = vv[i * n + j]!;
+  });
+  return { u: { data: u, shape: [m, n] }, s, v: { data: v, shape: [n, n] } };
+}

@@ -1,6 +1,7 @@
-import { Matrix, QrDecomposition, SingularValueDecomposition } from "ml-matrix";
+import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { KernelsError } from "../errors";
 import type { FloatArray, Tensor } from "../tensor";
+import { applyQ, householderQr } from "./householder-qr";
 
 /** A thin singular value decomposition `A = U · diag(S) · Vᵀ`, in float64. */
 export interface Svd {
@@ -55,10 +56,16 @@ export function svd(a: Tensor<FloatArray>): Svd {
   };
 }
 
-/** Thin QR decomposition of a 2-D tensor with at least as many rows as columns (ml-matrix, float64). */
+/** Thin QR decomposition of a 2-D tensor with at least as many rows as columns (Householder, float64). */
 export function qr(a: Tensor<FloatArray>): Qr {
   const [m, n] = [a.shape[0] ?? 0, a.shape[1] ?? 0];
+  if (a.shape.length !== 2) throw new KernelsError("qr", `expects a 2-D tensor, got shape [${a.shape}]`);
   if (m < n) throw new KernelsError("qr", `expects rows >= columns, got shape [${a.shape}]`);
-  const d = new QrDecomposition(toMatrix("qr", a));
-  return { q: fromMatrix(d.orthogonalMatrix, m, n), r: fromMatrix(d.upperTriangularMatrix, n, n) };
+  if (n === 0) throw new KernelsError("qr", `expects a non-empty matrix, got shape [${a.shape}]`);
+  const cols = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) cols[j * m + i] = a.data[i * n + j]!;
+  const f = householderQr(cols, m, n);
+  const identity = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) identity[i * n + i] = 1;
+  return { q: { data: applyQ(f, identity, n), shape: [m, n] }, r: { data: f.r, shape: [n, n] } };
 }
