@@ -18,7 +18,7 @@ export { kronApply, kronApplyBackward } from "./ops/kron-apply";
 export { kronMergeInto } from "./ops/kron-merge";
 export { kronSvd } from "./ops/kron-svd";
 export type { LazySvd, TruncatedSvd } from "./ops/lazy-svd";
-export { denseSvd } from "./ops/lazy-svd";
+export { denseSvd, svdCostEstimate } from "./ops/lazy-svd";
 export type { LowRankHadamardGrads } from "./ops/low-rank-hadamard";
 export { lowRankHadamard, lowRankHadamardApply, lowRankHadamardBackward } from "./ops/low-rank-hadamard";
 export type { MatmulOptions } from "./ops/matmul";

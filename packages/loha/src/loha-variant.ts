@@ -1,6 +1,7 @@
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
 import { lohaBackward } from "./functional/backward";
 import { lohaDeltaWeight } from "./functional/delta-weight";
+import { lohaDeltaWeightSvd } from "./functional/delta-weight-svd";
 import { lohaForward } from "./functional/forward";
 import { initLoHaParams } from "./functional/init-params";
 import { lohaMergeInto } from "./functional/merge";
@@ -57,4 +58,6 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
     ctx.config.rankDropout > 0
       ? lohaRankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, rng)
       : null,
+  deltaWeightSvd: (params, ctx, scaling, opts) =>
+    lohaDeltaWeightSvd(params, lohaLayerShape(ctx), scaling, opts),
 };

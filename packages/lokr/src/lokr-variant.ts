@@ -1,6 +1,7 @@
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
 import { lokrBackward } from "./functional/backward";
 import { lokrDeltaWeight } from "./functional/delta-weight";
+import { lokrDeltaWeightSvd } from "./functional/delta-weight-svd";
 import { lokrForward } from "./functional/forward";
 import { initLoKrParams } from "./functional/init-params";
 import { lokrMergeInto } from "./functional/merge-into";
@@ -78,4 +79,6 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
     ctx.config.rankDropout > 0
       ? rankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, ctx.config.rankDropoutScale, rng)
       : null,
+  deltaWeightSvd: (params, ctx, scaling, opts) =>
+    lokrDeltaWeightSvd(params, lokrLayerShape(ctx), scaling, { ...opts, layout: ctx.config.deltaLayout }),
 };

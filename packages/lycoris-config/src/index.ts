@@ -13,6 +13,7 @@ export { createModuleMatcher, matchesNameOrSuffix } from "./module-matching";
 export { isModuleToSave } from "./modules-to-save";
 export type { PythonMatchMode } from "./python-regex";
 export { compilePythonRegex, translatePythonRegex } from "./python-regex";
+export { pythonFloatRepr } from "./python-repr";
 export type { RankAndAlpha } from "./rank-pattern";
 export { findPatternKey, resolveRankAndAlpha, validateForInjection } from "./rank-pattern";
 export { camelToSnake, snakeToCamel } from "./snake-case";

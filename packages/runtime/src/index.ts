@@ -10,6 +10,7 @@ export { ParameterDict } from "./adapter/parameter-dict";
 export type { AdapterErrorKind } from "./errors";
 export { AdapterError } from "./errors";
 export * from "./io/index";
+export * from "./lora-conversion/index";
 export * from "./model/index";
 export type { LoadPeftModelOptions } from "./peft/adapter-directory";
 export {
@@ -37,6 +38,7 @@ export type {
   AdapterContext,
   AdapterParams,
   AdapterVariant,
+  DeltaWeightSvdOptions,
   LayerGeometry,
   ParameterLayout,
 } from "./registry/adapter-variant";

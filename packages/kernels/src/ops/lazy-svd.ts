@@ -94,3 +94,16 @@ export function denseSvd(a: Tensor<FloatArray>): LazySvd {
     v: leadingColumns(v.data, cols, p, k),
   }));
 }
+
+/**
+ * A rough multiply-add count of an SVD of a `rows × cols` matrix: `rows·cols·min(rows, cols)` for
+ * {@link denseSvd}, or `(rows + cols)·p² + p³` for {@link productSvd} of a rank-`p` product (when
+ * `p < min(rows, cols)`), plus a fixed per-call overhead, for choosing between a structured and a materialised
+ * SVD.
+ */
+export function svdCostEstimate(rows: number, cols: number, innerRank?: number): number {
+  const overhead = 4096;
+  const p = Math.min(rows, cols);
+  if (innerRank === undefined || innerRank >= p) return rows * cols * p + overhead;
+  return (rows + cols) * innerRank * innerRank + innerRank ** 3 + overhead;
+}

@@ -1,5 +1,7 @@
 export { lohaBackward } from "./backward";
 export { applyRowMaskInPlace, lohaDeltaWeight } from "./delta-weight";
+export type { LoHaSvdOptions } from "./delta-weight-svd";
+export { lohaDeltaWeightSvd } from "./delta-weight-svd";
 export { lohaForward } from "./forward";
 export type { LoHaInitWeights } from "./init-params";
 export { initLoHaParams } from "./init-params";

@@ -1,6 +1,8 @@
 export type { LoKrBackwardResult } from "./backward";
 export { lokrBackward } from "./backward";
 export { lokrDeltaWeight } from "./delta-weight";
+export type { LoKrSvdOptions } from "./delta-weight-svd";
+export { lokrDeltaWeightSvd } from "./delta-weight-svd";
 export { LoKrError } from "./errors";
 export { factorization } from "./factorization";
 export { lokrForward } from "./forward";

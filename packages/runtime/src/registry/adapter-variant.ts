@@ -1,4 +1,4 @@
-import type { ConvOptions, FloatArray, Rng, Tensor } from "@lycoris-ts/kernels";
+import type { ConvOptions, FloatArray, LazySvd, Rng, Tensor } from "@lycoris-ts/kernels";
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
 
 /** Layer kinds an adapter variant can adapt. */
@@ -41,6 +41,16 @@ export interface ParameterLayout {
 
 /** Adapter parameters of one layer by parameter name (`lokr_w1`, `hada_w1_a`, ...). */
 export type AdapterParams<A extends FloatArray = Float32Array> = Readonly<Record<string, Tensor<A>>>;
+
+/** Options of {@link AdapterVariant.deltaWeightSvd}. */
+export interface DeltaWeightSvdOptions {
+  /**
+   * `"structured"`: from the factors, never materialising ΔW; `"materialised"`: build ΔW and run a full SVD
+   * (the reference); `"auto"` (default): whichever the variant estimates cheaper (materialising only pays for
+   * tiny layers).
+   */
+  readonly path?: "auto" | "structured" | "materialised";
+}
 
 /**
  * A LyCORIS-style adapter type. A variant registers this object with an
@@ -112,4 +122,20 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
    * LoKr semantics (`rand > p`, divided by the mean when `rankDropoutScale`).
    */
   rankDropoutMask?(ctx: AdapterContext<C>, rng: Rng): Float32Array | null;
+
+  // ── SVD of ΔW (LoRA conversion) ─────────────────────────────────────────────────────────────────────
+  /**
+   * The SVD of ΔW (scaling included, in `deltaWeight`'s layout) flattened to `[out, in/groups · ∏kernel]`,
+   * from the factors without materialising ΔW where the structure allows: all singular values at once, the
+   * leading singular vectors on demand (`leading(k)`, float64). Converting to LoRA takes
+   * `B = U_k·diag(S_k)`, `A = V_kᵀ` — the best rank-k approximation, what a full SVD of ΔW gives up to signs
+   * and ties. Without this hook, converters materialise `deltaWeight` and run a full SVD
+   * (`layerDeltaSvd` does either).
+   */
+  deltaWeightSvd?(
+    params: AdapterParams<FloatArray>,
+    ctx: AdapterContext<C>,
+    scaling: number,
+    opts?: DeltaWeightSvdOptions,
+  ): LazySvd;
 }
