@@ -115,7 +115,8 @@ describe("the LoRA rank rules against PEFT's convert_to_lora fixtures", () => {
         if (a.message!.startsWith("`layers_to_transform`")) continue; // LoraConfig validation, not a rank rule
         // Each layer in model order with its svd_dims singular values (values are irrelevant to these refusals).
         const err = thrown(() => {
-          for (const [i, dim] of conv.svd_dims.entries()) selectLoraRank(new Float64Array(dim), spec(a), `layer ${i}`);
+          for (const [i, dim] of conv.svd_dims.entries())
+            selectLoraRank(new Float64Array(dim), spec(a), `layer ${i}`);
         });
         expect(err, `${c} ${a.tag}`).toBeInstanceOf(AdapterError);
         expect((err as AdapterError).kind).toBe("invalid_rank");
@@ -198,7 +199,8 @@ describe("layerDeltaSvd and loraFactors", () => {
     const ba = new Float64Array(12);
     for (let i = 0; i < 3; i++)
       for (let j = 0; j < 4; j++)
-        for (let t = 0; t < 2; t++) ba[i * 4 + j] = ba[i * 4 + j]! + f.loraB.data[i * 2 + t]! * f.loraA.data[t * 4 + j]!;
+        for (let t = 0; t < 2; t++)
+          ba[i * 4 + j] = ba[i * 4 + j]! + f.loraB.data[i * 2 + t]! * f.loraA.data[t * 4 + j]!;
     const want = [6, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0];
     for (let i = 0; i < 12; i++) expect(Math.abs(ba[i]! - want[i]!)).toBeLessThanOrEqual(1e-6);
     expect(f.energyKept).toBeCloseTo(52 / 56, 12);
