@@ -150,6 +150,7 @@ describe("the LoRA rank rules against PEFT's convert_to_lora fixtures", () => {
   it("the threshold rule: a zero ΔW keeps rank 1; non-finite singular values are refused", () => {
     expect(thresholdRank([0, 0, 0], 0.5)).toBe(1);
     expect(() => thresholdRank([Number.NaN, 1], 0.5)).toThrow(AdapterError);
+    expect(() => selectLoraRank([Number.POSITIVE_INFINITY, 1], 1)).toThrow("ΔW is not finite");
   });
 });
 

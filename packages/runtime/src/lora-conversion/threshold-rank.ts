@@ -1,5 +1,19 @@
 import { AdapterError } from "../errors";
 
+/** Internal: throws {@link AdapterError} (`invalid_state`) when a singular value is not finite (ΔW has NaN/∞). */
+export function expectFiniteSingularValues(singularValues: ArrayLike<number>): void {
+  for (let i = 0; i < singularValues.length; i++) {
+    const s = singularValues[i]!;
+    if (!Number.isFinite(s)) {
+      throw new AdapterError("invalid_state", `singular value ${i} of ΔW is ${s}: ΔW is not finite`, {
+        field: "singularValues",
+        expected: "finite values",
+        received: String(s),
+      });
+    }
+  }
+}
+
 /**
  * PEFT's energy-threshold rank (`_find_cutoff_index`), reproduced in float32 as PEFT computes it on the CPU:
  * `eᵢ = f32(Sᵢ²)` of the float32 singular values, running sums `cⱼ = f32(Σ_{i≤j} eᵢ)` (accumulated in float64,
@@ -21,17 +35,11 @@ export function thresholdRank(singularValues: ArrayLike<number>, threshold: numb
       received: "none",
     });
   }
+  expectFiniteSingularValues(singularValues);
   const cumsum = new Float32Array(n);
   let acc = 0;
   for (let i = 0; i < n; i++) {
     const s = Math.fround(singularValues[i]!);
-    if (!Number.isFinite(s)) {
-      throw new AdapterError("invalid_state", `singular value ${i} of ΔW is ${s}: ΔW is not finite`, {
-        field: "singularValues",
-        expected: "finite values",
-        received: String(s),
-      });
-    }
     acc += Math.fround(s * s);
     cumsum[i] = acc;
   }
