@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { type LazySvd, matmul, reshape, svd, type Tensor } from "@lycoris-ts/kernels";
 import { loraFactors, readSafetensorsSync, selectLoraRank } from "@lycoris-ts/runtime";
 import { describe, expect, it } from "vitest";
+import { lohaSvdPath } from "../src/functional/delta-weight-svd";
 import {
   type LoHaLayerShape,
   LoHaMathError,
@@ -265,5 +266,16 @@ describe("LoHa SVD of ΔW against a full float64 SVD of the materialised ΔW", (
     const layer: LoHaLayerShape = { kind: "linear", outFeatures: 6, inFeatures: 5, kernelSize: [] };
     const params = randomParams64(lohaParamShapes(layer, { r: 2, useEffectiveConv2d: false }).params, 1);
     expect(() => lohaDeltaWeightSvd(params, { ...layer, inFeatures: 4 }, 1)).toThrow(LoHaMathError);
+  });
+});
+
+describe("lohaSvdPath", () => {
+  it("materialises tiny layers and r² ≥ min(out, in); factorises large ones; passes explicit choices", () => {
+    expect(lohaSvdPath("auto", 8, 8, 2, 2)).toBe("materialised");
+    expect(lohaSvdPath(undefined, 64, 64, 8, 8)).toBe("materialised");
+    expect(lohaSvdPath("auto", 512, 512, 8, 8)).toBe("structured");
+    expect(lohaSvdPath("auto", 4096, 4096, 8, 8)).toBe("structured");
+    expect(lohaSvdPath("structured", 8, 8, 2, 2)).toBe("structured");
+    expect(lohaSvdPath("materialised", 4096, 4096, 8, 8)).toBe("materialised");
   });
 });

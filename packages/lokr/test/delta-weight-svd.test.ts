@@ -4,6 +4,8 @@ import { type LazySvd, matmul, reshape, svd, type Tensor } from "@lycoris-ts/ker
 import { loraFactors, readSafetensorsSync, selectLoraRank } from "@lycoris-ts/runtime";
 import { describe, expect, it } from "vitest";
 import { type LoKrLayerShape, lokrDeltaWeight, lokrDeltaWeightSvd } from "../src/functional";
+import { lokrSvdPath } from "../src/functional/delta-weight-svd";
+import { resolveStructure } from "../src/functional/factors";
 import {
   type ExpectedJson,
   fixturesDir,
@@ -273,5 +275,24 @@ describe("LoKr SVD of ΔW against a full float64 SVD of the materialised ΔW", (
       }
     }
     expect(checked).toBeGreaterThan(10);
+  });
+});
+
+describe("lokrSvdPath", () => {
+  const full = (l: number, m: number, k: number, n: number) => {
+    const layer: LoKrLayerShape = { kind: "linear", outFeatures: l * k, inFeatures: m * n, kernelSize: [] };
+    const z = (r: number, c: number) => ({ data: new Float32Array(r * c), shape: [r, c] });
+    const params = { lokr_w1: z(l, m), lokr_w2: z(k, n) };
+    return { params, s: resolveStructure(params, layer) };
+  };
+  it("materialises tiny layers, uses the factor SVDs otherwise, passes explicit choices", () => {
+    const tiny = full(2, 2, 2, 2);
+    expect(lokrSvdPath(tiny.params, tiny.s, "auto")).toBe("materialised");
+    const mid = full(8, 8, 8, 8);
+    expect(lokrSvdPath(mid.params, mid.s, undefined)).toBe("structured");
+    const big = full(64, 64, 64, 64);
+    expect(lokrSvdPath(big.params, big.s, "auto")).toBe("structured");
+    expect(lokrSvdPath(big.params, big.s, "materialised")).toBe("materialised");
+    expect(lokrSvdPath(tiny.params, tiny.s, "structured")).toBe("structured");
   });
 });

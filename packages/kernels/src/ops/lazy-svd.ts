@@ -98,12 +98,13 @@ export function denseSvd(a: Tensor<FloatArray>): LazySvd {
 /**
  * A rough multiply-add count of an SVD of a `rows × cols` matrix: `rows·cols·min(rows, cols)` for
  * {@link denseSvd}, or `(rows + cols)·p² + p³` for {@link productSvd} of a rank-`p` product (when
- * `p < min(rows, cols)`), plus a fixed per-call overhead, for choosing between a structured and a materialised
+ * `p < min(rows, cols)`), plus a fixed overhead per decomposition, for choosing between a structured and a materialised
  * SVD.
  */
 export function svdCostEstimate(rows: number, cols: number, innerRank?: number): number {
   const overhead = 4096;
   const p = Math.min(rows, cols);
   if (innerRank === undefined || innerRank >= p) return rows * cols * p + overhead;
-  return (rows + cols) * innerRank * innerRank + innerRank ** 3 + overhead;
+  // Two QRs and a small SVD: three calls' overhead.
+  return (rows + cols) * innerRank * innerRank + innerRank ** 3 + 3 * overhead;
 }

@@ -51,6 +51,26 @@ function hadamardTerms(
 }
 
 /**
+ * Internal: the structured SVD (Khatri–Rao sides of rank `r1·r2`) or materialising ΔW and a full SVD: the
+ * latter when `r1·r2 ≥ min(rows, cols)` (the product would be formed anyway) or a multiply-add estimate finds
+ * it cheaper (tiny layers); an explicit choice is passed through.
+ */
+export function lohaSvdPath(
+  requested: LoHaSvdOptions["path"],
+  rows: number,
+  cols: number,
+  r1: number,
+  r2: number,
+): "structured" | "materialised" {
+  if (requested === "structured" || requested === "materialised") return requested;
+  const rr = r1 * r2;
+  if (rr >= Math.min(rows, cols)) return "materialised";
+  const structured = svdCostEstimate(rows, cols, rr) + (rows + cols) * rr;
+  const dense = svdCostEstimate(rows, cols) + (rr + 1) * rows * cols;
+  return structured < dense ? "structured" : "materialised";
+}
+
+/**
  * The SVD of the LoHa ΔW flattened to `[out, in/groups · ∏kernel]` (scale included) without materialising
  * it: `(A1·B1) ⊙ (A2·B2) = (A1 ⊙ᵣ A2) · (B1ᵀ ⊙ᵣ B2ᵀ)ᵀ` with the row-wise Khatri–Rao product, an exact
  * factorisation of rank ≤ r1·r2, whose SVD comes from thin QRs of both sides and the SVD of the
@@ -69,12 +89,9 @@ export function lohaDeltaWeightSvd<A extends FloatArray>(
   const rows = layer.outFeatures;
   const cols = layer.inFeatures * layer.kernelSize.reduce((a, b) => a * b, 1);
   const [a1, b1, a2, b2] = hadamardTerms(f, cols);
-  const rr = a1.shape[1]! * a2.shape[1]!;
-  const structured = svdCostEstimate(rows, cols, rr) + (rows + cols) * rr;
-  const dense = svdCostEstimate(rows, cols) + (rr + 1) * rows * cols;
-  const path =
-    o.path === undefined || o.path === "auto" ? (structured < dense ? "structured" : "materialised") : o.path;
-  if (path === "materialised") return denseSvd(reshape(lohaDeltaWeight(params, layer, scale), [rows, cols]));
+  if (lohaSvdPath(o.path, rows, cols, a1.shape[1]!, a2.shape[1]!) === "materialised") {
+    return denseSvd(reshape(lohaDeltaWeight(params, layer, scale), [rows, cols]));
+  }
   const left = khatriRaoRows(a1, a2);
   for (let i = 0; i < left.data.length; i++) left.data[i] = left.data[i]! * scale;
   return productSvd(left, khatriRaoCols(b1, b2));
