@@ -1,3 +1,5 @@
+export type { LycorisErrorDetails } from "@lycoris-ts/errors";
+export { isLycorisError, LycorisError } from "@lycoris-ts/errors";
 export { cloneModule } from "./adapter/clone-module";
 export type { ModelFacts } from "./adapter/describe-model";
 export { describeModel, describeModule } from "./adapter/describe-model";
