@@ -22,3 +22,21 @@ export type {
 export { peftToLycoris } from "./peft-to-lycoris";
 export type { ReadLycorisOptions } from "./read-lycoris-adapter";
 export { isLycorisKeyNaming, readLycorisAdapter } from "./read-lycoris-adapter";
+export type { BaseTensorShapes } from "./key-map/base-checkpoint";
+export type {
+  AdapterKeyMap,
+  AdapterLayout,
+  AdapterPatchKind,
+  BaseComponent,
+  BaseFamily,
+  ClosestBaseName,
+  KeyMapEntry,
+  KeyMapStatus,
+  KeyMapTarget,
+  RowSlice,
+  WeightFunction,
+} from "./key-map/key-map-types";
+export type { MapAdapterKeysOptions } from "./key-map/map-adapter-keys";
+export { assertAdapterKeysPlaced, mapAdapterKeys } from "./key-map/map-adapter-keys";
+export type { AdapterTensorName } from "./key-map/adapter-tensor-suffix";
+export { splitAdapterTensorName } from "./key-map/adapter-tensor-suffix";
