@@ -10,14 +10,17 @@ import { adapterNames, baseTensors, type ExpectedCase, expectedOf, indexCases } 
  * tensors. No tolerance: these are names and integers.
  */
 
-const sorted = <T>(xs: readonly T[]): T[] => [...xs].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+const sorted = <T>(xs: readonly T[]): T[] =>
+  [...xs].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 
 function mapCase(name: string): AdapterKeyMap {
   return mapAdapterKeys(baseTensors(name), adapterNames(name));
 }
 
 function appliedTargets(map: AdapterKeyMap): { target: KeyMapTarget; kind: string }[] {
-  return map.entries.flatMap((e) => e.targets.filter((t) => t.applied).map((target) => ({ target, kind: e.kind! })));
+  return map.entries.flatMap((e) =>
+    e.targets.filter((t) => t.applied).map((target) => ({ target, kind: e.kind! })),
+  );
 }
 
 function checkModules(map: AdapterKeyMap, expected: ExpectedCase): void {
@@ -38,8 +41,13 @@ function checkModules(map: AdapterKeyMap, expected: ExpectedCase): void {
       key,
     ).toEqual(
       m.targets.map((t) => ({
-        comfy: { key: t.comfy_key.key, offset: t.comfy_key.offset ?? null, function: t.comfy_key.function ?? null },
-        checkpoint: t.checkpoint === null ? null : { tensor: t.checkpoint.tensor, offset: t.checkpoint.offset ?? null },
+        comfy: {
+          key: t.comfy_key.key,
+          offset: t.comfy_key.offset ?? null,
+          function: t.comfy_key.function ?? null,
+        },
+        checkpoint:
+          t.checkpoint === null ? null : { tensor: t.checkpoint.tensor, offset: t.checkpoint.offset ?? null },
         applied: t.applied,
         algo: t.algo,
       })),

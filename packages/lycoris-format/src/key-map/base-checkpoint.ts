@@ -40,7 +40,10 @@ const FLUX_ROOTS = [
 ];
 const DIFFUSION_PREFIXES = ["model.diffusion_model.", "diffusion_model.", ""];
 /** CLIP-L in SD1.x and SDXL single files (transformers names; ComfyUI renames the prefix only). */
-const CLIP_L_PREFIXES = ["cond_stage_model.transformer.text_model.", "conditioner.embedders.0.transformer.text_model."];
+const CLIP_L_PREFIXES = [
+  "cond_stage_model.transformer.text_model.",
+  "conditioner.embedders.0.transformer.text_model.",
+];
 /** OpenCLIP bigG in SDXL (and the refiner's only text encoder); ComfyUI converts its names. */
 const CLIP_G_PREFIXES = ["conditioner.embedders.1.model.", "conditioner.embedders.0.model."];
 const CLIP_L_TO = "clip_l.transformer.text_model.";
@@ -179,7 +182,9 @@ export function readBaseCheckpoint(base: BaseTensorShapes): BaseCheckpoint {
       `base checkpoint not recognised: expected SD1.x / SDXL (model.diffusion_model.input_blocks.*, cond_stage_model.*, conditioner.embedders.*) or Flux (double_blocks.*, single_blocks.*) tensor names; given ${names.length} tensors (${sample}${names.length > 3 ? ", ..." : ""})`,
     );
   }
-  const sdxl = components.includes("clip_g") || [...comfyKeys.keys()].some((k) => k.startsWith("diffusion_model.label_emb."));
+  const sdxl =
+    components.includes("clip_g") ||
+    [...comfyKeys.keys()].some((k) => k.startsWith("diffusion_model.label_emb."));
   const family: BaseFamily = components.includes("flux") ? "flux" : sdxl ? "sdxl" : "sd15";
   return { family, components, comfyKeys, shapes };
 }

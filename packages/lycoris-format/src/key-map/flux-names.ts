@@ -111,7 +111,10 @@ export function fluxDiffusersNames(
       out.push([`${from}.attn.${p}`, rows(`${to}.linear1`, j * h, h)]);
     });
     const linear1 = shapeOf(`${to}.linear1.weight`)?.[0];
-    out.push([`${from}.proj_mlp`, rows(`${to}.linear1`, 3 * h, linear1 === undefined ? 4 * h : linear1 - 3 * h)]);
+    out.push([
+      `${from}.proj_mlp`,
+      rows(`${to}.linear1`, 3 * h, linear1 === undefined ? 4 * h : linear1 - 3 * h),
+    ]);
     for (const [d, b] of SINGLE_BLOCK) out.push([`${from}.${d}`, plain(`${to}.${b}`)]);
   }
   for (const [d, b] of BASIC) out.push([d, plain(b)]);

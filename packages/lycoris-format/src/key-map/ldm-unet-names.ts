@@ -59,7 +59,8 @@ function readStructure(paths: readonly string[]): UnetStructure {
   const blocks = new Set<string>();
   for (const p of paths) {
     const parts = p.split(".");
-    for (let i = 1; i <= parts.length; i++) blocks.add(parts.slice(0, i).join("."));
+    // The deepest prefix looked up is `input_blocks.N.1.transformer_blocks.T` (5 parts).
+    for (let i = 1; i <= Math.min(parts.length, 5); i++) blocks.add(parts.slice(0, i).join("."));
   }
   const resBlocks: number[] = [];
   const inputDepths: number[] = [];
@@ -97,10 +98,12 @@ export function ldmUnetDiffusersNames(paths: readonly string[]): [diffusers: str
     const res = s.resBlocks[x]!;
     let n = 1 + (res + 1) * x;
     for (let i = 0; i < res; i++) {
-      for (const [ldm, d] of RESNET) out.push([`down_blocks.${x}.resnets.${i}.${d}`, `input_blocks.${n}.0.${ldm}`]);
+      for (const [ldm, d] of RESNET)
+        out.push([`down_blocks.${x}.resnets.${i}.${d}`, `input_blocks.${n}.0.${ldm}`]);
       const depth = inputDepths.shift() ?? 0;
       if (depth > 0) {
-        for (const b of ATTENTION) out.push([`down_blocks.${x}.attentions.${i}.${b}`, `input_blocks.${n}.1.${b}`]);
+        for (const b of ATTENTION)
+          out.push([`down_blocks.${x}.attentions.${i}.${b}`, `input_blocks.${n}.1.${b}`]);
         for (let t = 0; t < depth; t++) {
           for (const b of TRANSFORMER_BLOCK) {
             out.push([
@@ -117,7 +120,10 @@ export function ldmUnetDiffusersNames(paths: readonly string[]): [diffusers: str
   for (const b of ATTENTION) out.push([`mid_block.attentions.0.${b}`, `middle_block.1.${b}`]);
   for (let t = 0; t < s.middleDepth; t++) {
     for (const b of TRANSFORMER_BLOCK) {
-      out.push([`mid_block.attentions.0.transformer_blocks.${t}.${b}`, `middle_block.1.transformer_blocks.${t}.${b}`]);
+      out.push([
+        `mid_block.attentions.0.transformer_blocks.${t}.${b}`,
+        `middle_block.1.transformer_blocks.${t}.${b}`,
+      ]);
     }
   }
   [0, 2].forEach((n, i) => {
@@ -129,12 +135,14 @@ export function ldmUnetDiffusersNames(paths: readonly string[]): [diffusers: str
     const l = reversed[x]! + 1;
     let n = l * x;
     for (let i = 0; i < l; i++) {
-      for (const [ldm, d] of RESNET) out.push([`up_blocks.${x}.resnets.${i}.${d}`, `output_blocks.${n}.0.${ldm}`]);
+      for (const [ldm, d] of RESNET)
+        out.push([`up_blocks.${x}.resnets.${i}.${d}`, `output_blocks.${n}.0.${ldm}`]);
       let c = 1;
       const depth = outputDepths.shift() ?? 0;
       if (depth > 0) {
         c++;
-        for (const b of ATTENTION) out.push([`up_blocks.${x}.attentions.${i}.${b}`, `output_blocks.${n}.1.${b}`]);
+        for (const b of ATTENTION)
+          out.push([`up_blocks.${x}.attentions.${i}.${b}`, `output_blocks.${n}.1.${b}`]);
         for (let t = 0; t < depth; t++) {
           for (const b of TRANSFORMER_BLOCK) {
             out.push([

@@ -34,7 +34,8 @@ export function keyLayout(key: string): { readonly prefix: string; readonly layo
   const hit = PREFIX_LAYOUTS.find(([p]) => key.startsWith(p));
   const prefix = hit?.[0] ?? "";
   let layout = hit?.[1] ?? "none";
-  if ((layout === "none" || prefix === "unet.") && key.includes(".processor.")) layout = "diffusers-attn-procs";
+  if ((layout === "none" || prefix === "unet.") && key.includes(".processor."))
+    layout = "diffusers-attn-procs";
   return { prefix, layout };
 }
 

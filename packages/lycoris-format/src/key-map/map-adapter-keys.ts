@@ -63,7 +63,12 @@ function target(base: BaseCheckpoint, part: "weight" | "bias", t: ComfyTarget): 
 
 /** ComfyUI's bias key: `<weight key minus 7 characters>.bias`, or `"().bias"` for a tuple target. */
 function biasTarget(t: ComfyTarget): ComfyTarget {
-  return { key: t.tuple ? "().bias" : `${t.key.slice(0, -".weight".length)}.bias`, offset: null, function: null, tuple: false };
+  return {
+    key: t.tuple ? "().bias" : `${t.key.slice(0, -".weight".length)}.bias`,
+    offset: null,
+    function: null,
+    tuple: false,
+  };
 }
 
 /** The diffusers attention-processor form ComfyUI reads (`….attn1.processor.to_q`, `….processor.to_out`). */
@@ -72,7 +77,14 @@ function processorForm(key: string): string {
   return p.endsWith(".to_out.0") ? p.slice(0, -".0".length) : p;
 }
 
-const TEXT_ENCODER_PREFIXES = ["lora_te_", "lora_te1_", "lora_te2_", "text_encoder.", "text_encoder_2.", "text_encoders."];
+const TEXT_ENCODER_PREFIXES = [
+  "lora_te_",
+  "lora_te1_",
+  "lora_te2_",
+  "text_encoder.",
+  "text_encoder_2.",
+  "text_encoders.",
+];
 
 function missingPartHint(base: BaseCheckpoint, prefix: string): string {
   const has = (c: BaseComponent): boolean => base.components.includes(c);
@@ -115,7 +127,11 @@ function makeResolver(base: BaseCheckpoint, limit: number): Resolver {
     return closestNames(query, pool, limit).map((k) => {
       const t = table.get(k)!;
       const source = base.comfyKeys.get(t.key)!;
-      return { key: peft ? PEFT_PREFIX + k : k, tensor: source.tensor, slice: compose(source.slice, t.offset) };
+      return {
+        key: peft ? PEFT_PREFIX + k : k,
+        tensor: source.tensor,
+        slice: compose(source.slice, t.offset),
+      };
     });
   };
   return { table, closest };
