@@ -64,8 +64,9 @@ function checkPatches(map: AdapterKeyMap, expected: ExpectedCase): void {
   const byTensor: Record<string, string[]> = {};
   const byComfy: Record<string, { checkpoint: Record<string, string | number>; patches: unknown[] }> = {};
   for (const { target: t, kind } of appliedTargets(map)) {
-    const tensors = (byTensor[t.tensor!] ??= []);
+    const tensors = byTensor[t.tensor!] ?? [];
     if (!tensors.includes(t.comfyKey)) tensors.push(t.comfyKey);
+    byTensor[t.tensor!] = tensors;
     // The ComfyUI key's own place in the checkpoint: the composed rows minus ComfyUI's offset.
     if (t.comfyOffset !== null) expect(t.slice).toEqual(t.comfyOffset);
     const source = t.comfyOffset === null ? t.slice : null;
@@ -73,7 +74,8 @@ function checkPatches(map: AdapterKeyMap, expected: ExpectedCase): void {
       source === null
         ? { tensor: t.tensor! }
         : { tensor: t.tensor!, dim: source.dim, offset: source.start, size: source.size };
-    const entry = (byComfy[t.comfyKey] ??= { checkpoint, patches: [] });
+    const entry = byComfy[t.comfyKey] ?? { checkpoint, patches: [] };
+    byComfy[t.comfyKey] = entry;
     expect(entry.checkpoint).toEqual(checkpoint);
     const o = t.comfyOffset;
     entry.patches.push({ offset: o === null ? null : [o.dim, o.start, o.size], function: t.function, kind });
