@@ -62,7 +62,8 @@ function checkModules(map: AdapterKeyMap, expected: ExpectedCase): void {
 
 function checkPatches(map: AdapterKeyMap, expected: ExpectedCase): void {
   const byTensor: Record<string, string[]> = {};
-  const byComfy: Record<string, { checkpoint: Record<string, string | number>; patches: unknown[] }> = {};
+  type Patched = { checkpoint: Record<string, string | number>; patches: unknown[] };
+  const byComfy: Record<string, Patched> = {};
   for (const { target: t, kind } of appliedTargets(map)) {
     const tensors = byTensor[t.tensor!] ?? [];
     if (!tensors.includes(t.comfyKey)) tensors.push(t.comfyKey);
@@ -74,7 +75,7 @@ function checkPatches(map: AdapterKeyMap, expected: ExpectedCase): void {
       source === null
         ? { tensor: t.tensor! }
         : { tensor: t.tensor!, dim: source.dim, offset: source.start, size: source.size };
-    const entry = byComfy[t.comfyKey] ?? { checkpoint, patches: [] };
+    const entry: Patched = byComfy[t.comfyKey] ?? { checkpoint, patches: [] };
     byComfy[t.comfyKey] = entry;
     expect(entry.checkpoint).toEqual(checkpoint);
     const o = t.comfyOffset;
