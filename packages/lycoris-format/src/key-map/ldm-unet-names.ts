@@ -82,6 +82,20 @@ function readStructure(paths: readonly string[]): UnetStructure {
   return { resBlocks, inputDepths, outputDepths, middleDepth: transformerDepth(blocks, "middle_block.1") };
 }
 
+/** A spatial transformer's weights: its own (`proj_in`, ...) and `depth` transformer blocks'. */
+function attention(out: [string, string][], from: string, to: string, depth: number): void {
+  for (const b of ATTENTION) out.push([`${from}.${b}`, `${to}.${b}`]);
+  for (let t = 0; t < depth; t++) {
+    for (const b of TRANSFORMER_BLOCK)
+      out.push([`${from}.transformer_blocks.${t}.${b}`, `${to}.transformer_blocks.${t}.${b}`]);
+  }
+}
+
+/** A ResNet block's weights. */
+function resnet(out: [string, string][], from: string, to: string): void {
+  for (const [ldm, d] of RESNET) out.push([`${from}.${d}`, `${to}.${ldm}`]);
+}
+
 /**
  * Diffusers UNet weight names → LDM names (both without `.weight`), as ComfyUI's
  * `unet_to_diffusers` derives them from the detected config: every ResNet gets all its weights
@@ -98,60 +112,26 @@ export function ldmUnetDiffusersNames(paths: readonly string[]): [diffusers: str
     const res = s.resBlocks[x]!;
     let n = 1 + (res + 1) * x;
     for (let i = 0; i < res; i++) {
-      for (const [ldm, d] of RESNET)
-        out.push([`down_blocks.${x}.resnets.${i}.${d}`, `input_blocks.${n}.0.${ldm}`]);
+      resnet(out, `down_blocks.${x}.resnets.${i}`, `input_blocks.${n}.0`);
       const depth = inputDepths.shift() ?? 0;
-      if (depth > 0) {
-        for (const b of ATTENTION)
-          out.push([`down_blocks.${x}.attentions.${i}.${b}`, `input_blocks.${n}.1.${b}`]);
-        for (let t = 0; t < depth; t++) {
-          for (const b of TRANSFORMER_BLOCK) {
-            out.push([
-              `down_blocks.${x}.attentions.${i}.transformer_blocks.${t}.${b}`,
-              `input_blocks.${n}.1.transformer_blocks.${t}.${b}`,
-            ]);
-          }
-        }
-      }
+      if (depth > 0) attention(out, `down_blocks.${x}.attentions.${i}`, `input_blocks.${n}.1`, depth);
       n++;
     }
     out.push([`down_blocks.${x}.downsamplers.0.conv`, `input_blocks.${n}.0.op`]);
   }
-  for (const b of ATTENTION) out.push([`mid_block.attentions.0.${b}`, `middle_block.1.${b}`]);
-  for (let t = 0; t < s.middleDepth; t++) {
-    for (const b of TRANSFORMER_BLOCK) {
-      out.push([
-        `mid_block.attentions.0.transformer_blocks.${t}.${b}`,
-        `middle_block.1.transformer_blocks.${t}.${b}`,
-      ]);
-    }
-  }
-  [0, 2].forEach((n, i) => {
-    for (const [ldm, d] of RESNET) out.push([`mid_block.resnets.${i}.${d}`, `middle_block.${n}.${ldm}`]);
-  });
+  attention(out, "mid_block.attentions.0", "middle_block.1", s.middleDepth);
+  resnet(out, "mid_block.resnets.0", "middle_block.0");
+  resnet(out, "mid_block.resnets.1", "middle_block.2");
   const reversed = [...s.resBlocks].reverse();
   const outputDepths = [...s.outputDepths];
   for (let x = 0; x < levels; x++) {
     const l = reversed[x]! + 1;
     let n = l * x;
     for (let i = 0; i < l; i++) {
-      for (const [ldm, d] of RESNET)
-        out.push([`up_blocks.${x}.resnets.${i}.${d}`, `output_blocks.${n}.0.${ldm}`]);
-      let c = 1;
+      resnet(out, `up_blocks.${x}.resnets.${i}`, `output_blocks.${n}.0`);
       const depth = outputDepths.shift() ?? 0;
-      if (depth > 0) {
-        c++;
-        for (const b of ATTENTION)
-          out.push([`up_blocks.${x}.attentions.${i}.${b}`, `output_blocks.${n}.1.${b}`]);
-        for (let t = 0; t < depth; t++) {
-          for (const b of TRANSFORMER_BLOCK) {
-            out.push([
-              `up_blocks.${x}.attentions.${i}.transformer_blocks.${t}.${b}`,
-              `output_blocks.${n}.1.transformer_blocks.${t}.${b}`,
-            ]);
-          }
-        }
-      }
+      if (depth > 0) attention(out, `up_blocks.${x}.attentions.${i}`, `output_blocks.${n}.1`, depth);
+      const c = depth > 0 ? 2 : 1;
       if (i === l - 1) out.push([`up_blocks.${x}.upsamplers.0.conv`, `output_blocks.${n}.${c}.conv`]);
       n++;
     }
