@@ -25,4 +25,15 @@ export { tuckerRebuild, tuckerRebuildBackward } from "./ops/tucker";
 export type { Rng } from "./rng";
 export { createRng, fanIn, kaimingUniform, normalTensor, uniformTensor } from "./rng";
 export type { FloatArray, Tensor } from "./tensor";
-export { numel, permute, reshape, tensor, toFloat32, toFloat64, zeros, zeros64 } from "./tensor";
+export {
+  formatShape,
+  numel,
+  permute,
+  reshape,
+  sameShape,
+  tensor,
+  toFloat32,
+  toFloat64,
+  zeros,
+  zeros64,
+} from "./tensor";
