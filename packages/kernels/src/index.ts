@@ -1,6 +1,6 @@
 export type { BackendName } from "./backend/f32-kernels";
 export type { GpuJsInfo, GpuJsOptions } from "./backend/gpujs-backend";
-export { gpuResident, gpuResidentUploads, initGpuJs, releaseGpuResident } from "./backend/gpujs-backend";
+export { gpuResident, initGpuJs, releaseGpuResident } from "./backend/gpujs-backend";
 export { getBackend, setBackend } from "./backend/resolve-backend";
 export { wasmSimdSupported } from "./backend/wasm-backend";
 export { residentZeros, toResident } from "./backend/wasm-resident";
