@@ -17,7 +17,7 @@ import { lohaDeltaWeight } from "./delta-weight";
 import { type ResolvedLoHaFactors, resolveLoHaFactors } from "./factors";
 import { allocLike, khatriRaoCols, khatriRaoRows } from "./khatri-rao";
 import { adapterConvOptions, checkConvInput, linearRows } from "./layer-input";
-import { lohaLinearPath } from "./linear-path";
+import { linearPathFor } from "./linear-path";
 import { LoHaMathError } from "./loha-math-error";
 import { checkLayerShape } from "./param-shapes";
 import type { LoHaApplyOptions, LoHaGradients, LoHaLayerShape, LoHaParams } from "./types";
@@ -153,14 +153,7 @@ export function lohaBackward<A extends FloatArray>(
     }
     const x2 = reshape(x, [rows, layer.inFeatures]);
     const dy2 = reshape(dy, [rows, layer.outFeatures]);
-    const path = lohaLinearPath(
-      o?.path,
-      rows,
-      layer.outFeatures,
-      layer.inFeatures,
-      f.w1a.shape[1] ?? 0,
-      f.w2a.shape[1] ?? 0,
-    );
+    const path = linearPathFor(o?.path, rows, layer, f);
     if (path === "factorised") {
       const r = factorisedLinearBackward(x2, dy2, f, scale);
       return { dx: reshape(r.dx, x.shape), grads: r.grads };

@@ -12,7 +12,7 @@ import {
 import { lohaDeltaWeight } from "./delta-weight";
 import { resolveLoHaFactors } from "./factors";
 import { adapterConvOptions, checkConvInput, linearRows } from "./layer-input";
-import { lohaLinearPath } from "./linear-path";
+import { linearPathFor } from "./linear-path";
 import { checkLayerShape } from "./param-shapes";
 import type { LoHaApplyOptions, LoHaLayerShape, LoHaParams } from "./types";
 
@@ -40,14 +40,7 @@ export function lohaForward<A extends FloatArray>(
     const rows = linearRows(x, layer, "x");
     const f = resolveLoHaFactors(params, layer);
     const x2 = reshape(x, [rows, layer.inFeatures]);
-    const path = lohaLinearPath(
-      o?.path,
-      rows,
-      layer.outFeatures,
-      layer.inFeatures,
-      f.w1a.shape[1] ?? 0,
-      f.w2a.shape[1] ?? 0,
-    );
+    const path = linearPathFor(o?.path, rows, layer, f);
     let y: Tensor<A>;
     if (path === "factorised") {
       y = lowRankHadamardApply(x2, f.w1a, f.w1b, f.w2a, f.w2b, scale);
