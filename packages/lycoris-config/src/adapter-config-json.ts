@@ -4,7 +4,7 @@ import { PythonFloat, pythonJsonDumps } from "./python-json";
 import { camelToSnake, snakeToCamel } from "./snake-case";
 
 /** Fields PEFT declares as floats (written `0.0`, not `0`). */
-const FLOAT_FIELDS = new Set(["rank_dropout", "module_dropout"]);
+const FLOAT_FIELDS = new Set(["rank_dropout", "module_dropout", "lora_dropout"]);
 
 /** Options of {@link adapterConfigToJson}. */
 export interface AdapterConfigToJsonOptions {
