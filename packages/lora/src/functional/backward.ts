@@ -47,7 +47,7 @@ export function loraBackward<A extends FloatArray>(
     return {
       dx: { data: x.data.slice().fill(0) as A, shape: [...x.shape] },
       grads: {
-        lora_embedding_A: permute(scatterAddRows(x, dh, layer.inFeatures), [1, 0]),
+        lora_embedding_A: permute(scatterAddRows(x, reshape(dh, [...x.shape, r]), layer.inFeatures), [1, 0]),
         lora_embedding_B: matmul(gs, h, { transA: true }),
       },
     };
