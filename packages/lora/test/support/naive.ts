@@ -17,7 +17,7 @@ export function naiveConv(
   w: Tensor<Float64Array>,
   o: { stride: number[]; padding: number[] | "same"; dilation: number[]; groups: number },
 ): Tensor<Float64Array> {
-  const [n, c, ...len] = x.shape as number[];
+  const [n, , ...len] = x.shape as number[];
   const [out, cg, ...k] = w.shape as number[];
   const dims = len.length;
   const before = k.map((kk, a) =>
