@@ -15,7 +15,12 @@ function strides(shape: readonly number[]): number[] {
 export function naiveConv(
   x: Tensor<Float64Array>,
   w: Tensor<Float64Array>,
-  o: { stride: number[]; padding: number[] | "same"; dilation: number[]; groups: number },
+  o: {
+    stride: readonly number[];
+    padding: readonly number[] | "same";
+    dilation: readonly number[];
+    groups: number;
+  },
 ): Tensor<Float64Array> {
   const [n, , ...len] = x.shape as number[];
   const [out, cg, ...k] = w.shape as number[];
