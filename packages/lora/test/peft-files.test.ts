@@ -1,7 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAdapterConfigJson, parseModelDescription } from "@lycoris-ts/lycoris-config";
+import {
+  adapterConfigBehaviour as behaviour,
+  parseAdapterConfigJson,
+  parseModelDescription,
+} from "@lycoris-ts/lycoris-config";
 import {
   buildModelFromDescription,
   LycorisLayer,
@@ -18,19 +22,6 @@ import {
   readTensors,
   worstViolation,
 } from "./support/fixtures";
-
-/** Fields of adapter_config.json that are bookkeeping, not behaviour (FORMAT.md). */
-const BOOKKEEPING = ["peft_version", "auto_mapping", "base_model_name_or_path", "revision"];
-const SET_FIELDS = ["target_modules", "exclude_modules"];
-
-function behaviour(json: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(json)) {
-    if (BOOKKEEPING.includes(k)) continue;
-    out[k] = SET_FIELDS.includes(k) && Array.isArray(v) ? [...v].sort() : v;
-  }
-  return out;
-}
 
 /** The JSON header of a safetensors file (8-byte length, then the header), parsed. */
 function header(path: string): Record<string, unknown> {
