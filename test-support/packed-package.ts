@@ -32,13 +32,11 @@ const thirdParty = [
 export interface PackedPackageSpec {
   /** The package directory under `packages/` (`"lokr"`); it is imported as `@lycoris-ts/<name>`. */
   readonly name: string;
-  /**
-   * A script body that uses the package through the variable `<name>` (already imported), trains nothing,
-   * and prints one JSON line `{ line, diff }`: PEFT's trainable-parameters line and the largest
-   * |merged − unmerged| output difference.
-   */
-  readonly endToEnd: string;
-  /** The expected trainable-parameters line of `endToEnd`. */
+  /** The config class the package exports (`"LoKrConfig"`). */
+  readonly configClass: string;
+  /** Its options for one adapter on the `"0"` module of a Linear(16, 16) with a non-zero ΔW. */
+  readonly configOptions: string;
+  /** The expected trainable-parameters line of that model. */
   readonly line: string;
   /** A string the bundle of `endToEnd` must contain (the package's own code). */
   readonly bundleContains: string;
@@ -69,7 +67,21 @@ export function describePackedPackage(spec: PackedPackageSpec): void {
   const libs = ["lycoris-config", "kernels", "runtime", spec.name];
   const pkg = `@lycoris-ts/${spec.name}`;
   let project = "";
-  const script = (load: string) => `${load}\n${spec.endToEnd}`;
+  // One adapter on a seeded Linear(16, 16): PEFT's trainable-parameters line and max |merged − unmerged|.
+  const script = (load: string) => `${load}
+const { Sequential, Linear, ${spec.configClass}, getPeftModel, createRng, tensor } = ${spec.name};
+const rng = createRng(1);
+const q = new Linear(16, 16);
+for (const p of q.parameters()) for (let i = 0; i < p.data.data.length; i++) p.data.data[i] = rng.normal();
+const peft = getPeftModel(new Sequential(q), new ${spec.configClass}(${spec.configOptions}));
+peft.eval();
+const x = tensor(Float32Array.from({ length: 32 }, () => rng.normal()), [2, 16]);
+const line = peft.printTrainableParameters(null);
+const before = Float32Array.from(peft.forward(x).data);
+const after = peft.mergeAndUnload().forward(x).data;
+const diff = before.reduce((m, v, i) => Math.max(m, Math.abs(v - after[i])), 0);
+console.log(JSON.stringify({ line, diff }));
+`;
 
   beforeAll(() => {
     project = mkdtempSync(join(tmpdir(), "lycoris-packed-"));
