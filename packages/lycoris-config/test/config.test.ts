@@ -134,7 +134,13 @@ describe("adapter_config.json boundary", () => {
   });
 
   it("compares two files by behaviour: bookkeeping left out, target/exclude sets in any order", () => {
-    const ours = { r: 4, target_modules: ["q", "v"], exclude_modules: null, peft_version: "x", revision: null };
+    const ours = {
+      r: 4,
+      target_modules: ["q", "v"],
+      exclude_modules: null,
+      peft_version: "x",
+      revision: null,
+    };
     const theirs = { target_modules: ["v", "q"], r: 4, exclude_modules: null, auto_mapping: { a: 1 } };
     expect(adapterConfigBehaviour(ours)).toEqual(adapterConfigBehaviour(theirs));
     expect(adapterConfigBehaviour({ ...theirs, r: 8 })).not.toEqual(adapterConfigBehaviour(ours));
