@@ -6,14 +6,14 @@ import { lohaForward } from "./functional/forward";
 import { initLoHaParams } from "./functional/init-params";
 import { lohaMergeInto } from "./functional/merge";
 import { LOHA_PARAM_NAMES, lohaParamShapes } from "./functional/param-shapes";
-import type { LoHaLayerShape, LoHaShapeOptions } from "./functional/types";
+import type { LoHaLayerKind, LoHaLayerShape, LoHaShapeOptions } from "./functional/types";
 import { LoHaConfig, type LoHaConfigOptions } from "./loha-config";
 
 /** The layer shape the LoHa math takes, from the runtime's context. */
 export function lohaLayerShape(ctx: AdapterContext<LoHaConfig>): LoHaLayerShape {
   const { layer } = ctx;
   return {
-    kind: layer.kind,
+    kind: layer.kind as LoHaLayerKind, // supportedKinds: only linear, conv1d and conv2d reach LoHa
     outFeatures: layer.outFeatures,
     inFeatures: layer.inFeatures,
     kernelSize: layer.kernelSize,

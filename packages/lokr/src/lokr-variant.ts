@@ -6,14 +6,14 @@ import { lokrForward } from "./functional/forward";
 import { initLoKrParams } from "./functional/init-params";
 import { lokrMergeInto } from "./functional/merge-into";
 import { lokrParamShapes } from "./functional/param-shapes";
-import type { LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
+import type { LoKrLayerKind, LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
 import { LoKrConfig, type LoKrConfigOptions } from "./lokr-config";
 
 /** The layer shape the LoKr math takes, from the runtime's context. */
 export function lokrLayerShape(ctx: AdapterContext<LoKrConfig>): LoKrLayerShape {
   const { layer } = ctx;
   return {
-    kind: layer.kind,
+    kind: layer.kind as LoKrLayerKind, // supportedKinds: only linear, conv1d and conv2d reach LoKr
     outFeatures: layer.outFeatures,
     inFeatures: layer.inFeatures,
     kernelSize: layer.kernelSize,

@@ -1,7 +1,8 @@
 import { LycorisError } from "@lycoris-ts/errors";
 /**
- * What went wrong, as a stable classification. The first ten are the `error_kind` values of PEFT's
- * conformance fixtures (`errors.json`); the last three are ours.
+ * What went wrong, as a stable classification. Most are the `error_kind` values of PEFT's conformance
+ * fixtures (`errors.json`); `invalid_value`, `invalid_regex`, `invalid_adapter_config` and `not_supported`
+ * (a PEFT option this library does not implement, named in the message) are ours.
  */
 export type LycorisErrorKind =
   | "layers_pattern_without_layers_to_transform"
@@ -14,6 +15,9 @@ export type LycorisErrorKind =
   | "invalid_task_type"
   | "mixed_peft_types"
   | "duplicate_adapter_name"
+  | "layers_to_transform_with_regex_target"
+  | "layers_pattern_with_regex_target"
+  | "not_supported"
   | "invalid_value"
   | "invalid_regex"
   | "invalid_adapter_config";

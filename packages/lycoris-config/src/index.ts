@@ -1,5 +1,5 @@
 export type { AdapterConfigToJsonOptions, ParsedAdapterConfig } from "./adapter-config-json";
-export { adapterConfigToJson, parseAdapterConfigJson } from "./adapter-config-json";
+export { adapterConfigBehaviour, adapterConfigToJson, parseAdapterConfigJson } from "./adapter-config-json";
 export { DEFAULT_TARGET_MODULES, defaultTargetModules } from "./default-target-modules";
 export type { LycorisConfigErrorDetails, LycorisErrorKind } from "./errors";
 export { LycorisConfigError } from "./errors";

@@ -105,9 +105,12 @@ export function selectTargetModules(
   if (config.targetModules === null) {
     const defaults = defaultTargetModules(model.modelType);
     if (defaults === null) {
+      // PEFT's wording mentions `target_parameters` for the configs that have that field (LoRA).
       throw new LycorisConfigError(
         "target_modules_required",
-        "Please specify `target_modules` in `peft_config`",
+        "targetParameters" in config
+          ? "Please specify `target_modules` or `target_parameters`in `peft_config`"
+          : "Please specify `target_modules` in `peft_config`",
         {
           field: "targetModules",
           expected: "target modules, or a model type with PEFT defaults",

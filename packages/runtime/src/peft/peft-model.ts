@@ -6,7 +6,7 @@ import {
   selectTargetModules,
 } from "@lycoris-ts/lycoris-config";
 import { describeModel, type ModelFacts } from "../adapter/describe-model";
-import { isAdaptableLayer } from "../adapter/layer-geometry";
+import { isAdaptableLayer, layerGeometry } from "../adapter/layer-geometry";
 import { type AdapterPadding, LycorisLayer } from "../adapter/lycoris-layer";
 import { ModulesToSaveWrapper } from "../adapter/modules-to-save";
 import { AdapterError } from "../errors";
@@ -335,6 +335,9 @@ export class PeftModel {
           },
         );
       }
+      const layer = m instanceof LycorisLayer ? m.geometry : layerGeometry(m);
+      const existing = m instanceof LycorisLayer;
+      for (const w of variant.prepareLayer?.({ config, r, alpha, layer }, existing) ?? []) this.warn(w);
       return { path, m, r, alpha };
     });
     const initRng = createRng(Math.floor(this.#rng.uniform() * 2 ** 31));
