@@ -7,6 +7,7 @@ import {
   LycorisConfigError,
   type LycorisConfigOptions,
   PEFT_SILENT_WARNINGS,
+  parseModelDescription,
 } from "../src/index";
 
 /** A variant config that names its own options, as LoKrConfig / LoHaConfig do. */
@@ -130,6 +131,10 @@ describe("error messages print the received value as itself", () => {
       caught(() => new LycorisConfig("LOKR", { layersToTransform: [-0, 0.5] } as LycorisConfigOptions))
         .message,
     ).toMatch(/got \[-0, 0\.5\]\.$/);
+  });
+
+  it("model description errors print the value too", () => {
+    expect(caught(() => parseModelDescription({ modules: Number.NaN })).message).toMatch(/got NaN\.$/);
   });
 
   it("describeValue: special numbers, strings, nesting, cycles and huge values stay short and finite", () => {

@@ -61,7 +61,11 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
   readonly parameterNames: readonly string[];
   /** Layer kinds this variant adapts (default: linear, conv1d, conv2d). */
   readonly supportedKinds?: readonly AdaptableKind[];
-  /** Builds the variant's config from camelCase options (as parsed from `adapter_config.json`). */
+  /**
+   * Builds the variant's config from camelCase options as parsed from `adapter_config.json`. Wrap the
+   * constructor in `configFromFileOptions` (`@lycoris-ts/lycoris-config`) so that keys a newer PEFT wrote
+   * are ignored with PEFT's warning instead of rejected, as PEFT's `from_peft_type` does.
+   */
   createConfig(options: Readonly<Record<string, unknown>>): C;
   /** Names and shapes of the parameters for one layer. */
   parameterLayout(ctx: AdapterContext<C>): ParameterLayout;
