@@ -1,5 +1,4 @@
-import { LycorisError } from "@lycoris-ts/errors";
-import { describeValue } from "./describe-value";
+import { describeValue, LycorisError } from "@lycoris-ts/errors";
 
 /**
  * What went wrong, as a stable classification. The first ten are the `error_kind` values of PEFT's

@@ -2,7 +2,6 @@ export type { AdapterConfigToJsonOptions, ParsedAdapterConfig } from "./adapter-
 export { adapterConfigToJson, parseAdapterConfigJson } from "./adapter-config-json";
 export { configFromFileOptions } from "./config-from-file-options";
 export { DEFAULT_TARGET_MODULES, defaultTargetModules } from "./default-target-modules";
-export { describeValue } from "./describe-value";
 export type { LycorisConfigErrorDetails, LycorisErrorKind } from "./errors";
 export { invalidValueError, LycorisConfigError } from "./errors";
 export type { InitWeights, LycorisConfigOptions } from "./lycoris-config";

@@ -1,4 +1,4 @@
-import { describeValue } from "./describe-value";
+import { describeValue } from "@lycoris-ts/errors";
 import { LycorisConfigError } from "./errors";
 import { snakeToCamel } from "./snake-case";
 

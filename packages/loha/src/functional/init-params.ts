@@ -1,5 +1,5 @@
+import { describeValue } from "@lycoris-ts/errors";
 import { kaimingUniform, type Rng, type Tensor, zeros } from "@lycoris-ts/kernels";
-import { describeValue } from "@lycoris-ts/lycoris-config";
 import { LoHaMathError } from "./loha-math-error";
 import { lohaParamShapes } from "./param-shapes";
 import type { LoHaLayerShape, LoHaShapeOptions } from "./types";

@@ -1,5 +1,5 @@
+import { describeValue } from "@lycoris-ts/errors";
 import { createRng, formatShape, type PaddingMode, sameShape, type Tensor } from "@lycoris-ts/kernels";
-import { describeValue } from "@lycoris-ts/lycoris-config";
 import { Dropout, Identity, ReLU } from "./activations";
 import { Container, ModuleList, Sequential } from "./containers";
 import { Conv1d, Conv2d } from "./conv";
