@@ -15,6 +15,7 @@ import {
 } from "@lycoris-ts/runtime";
 import { expectClose, expectEqual, Mismatch } from "./compare";
 import { expectSameConfig } from "./compare-config";
+import { expectWarnings } from "./compare-warnings";
 import {
   adapterDir,
   type CaseJson,
@@ -171,9 +172,9 @@ export function runCase(caseDir: string, registry: AdapterRegistry): CaseResult 
     const saveWarnings = peft.warnings.slice(createWarnings.length);
     const expectedWarnings = (phase: string) =>
       (exp.warnings ?? []).filter((w) => w.phase === phase).map((w) => w.message);
-    expectEqual("warnings (create)", createWarnings, expectedWarnings("create"));
+    expectWarnings("warnings (create)", createWarnings, expectedWarnings("create"));
     // PEFT warns once per save; we saved once per adapter above.
-    expectEqual("warnings (save)", [...new Set(saveWarnings)], [...new Set(expectedWarnings("save"))]);
+    expectWarnings("warnings (save)", [...new Set(saveWarnings)], [...new Set(expectedWarnings("save"))]);
 
     const active = c.active_adapters ?? [c.adapters[0]!.name];
     expectEqual("active_adapters", active, exp.active_adapters);

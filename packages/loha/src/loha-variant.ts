@@ -1,4 +1,5 @@
 import type { ConvOptions } from "@lycoris-ts/kernels";
+import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import { type AdapterContext, type AdapterVariant, rankDropoutMask } from "@lycoris-ts/runtime";
 import { lohaBackward } from "./functional/backward";
 import { lohaDeltaWeight } from "./functional/delta-weight";
@@ -41,7 +42,7 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
   prefix: "hada_",
   parameterNames: LOHA_PARAM_NAMES,
   supportedKinds: ["linear", "conv1d", "conv2d"],
-  createConfig: (options) => new LoHaConfig(options as LoHaConfigOptions),
+  createConfig: (options) => configFromFileOptions((o) => new LoHaConfig(o as LoHaConfigOptions), options),
   parameterLayout(ctx) {
     const { structure, params } = lohaParamShapes(lohaLayerShape(ctx), lohaShapeOptions(ctx));
     return { params, structure: { effective_conv: structure.effectiveConv } };

@@ -1,4 +1,5 @@
 import type { ConvOptions } from "@lycoris-ts/kernels";
+import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
 import { lokrBackward } from "./functional/backward";
 import { lokrDeltaWeight } from "./functional/delta-weight";
@@ -45,7 +46,7 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
   prefix: "lokr_",
   parameterNames: ["lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2"],
   supportedKinds: ["linear", "conv1d", "conv2d"],
-  createConfig: (options) => new LoKrConfig(options as LoKrConfigOptions),
+  createConfig: (options) => configFromFileOptions((o) => new LoKrConfig(o as LoKrConfigOptions), options),
   parameterLayout(ctx) {
     const { structure, params } = lokrParamShapes(lokrLayerShape(ctx), lokrShapeOptions(ctx));
     return {

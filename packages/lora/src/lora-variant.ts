@@ -1,3 +1,4 @@
+import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
 import { loraBackward } from "./functional/backward";
 import { loraDeltaWeight } from "./functional/delta-weight";
@@ -61,7 +62,7 @@ export const loraVariant: AdapterVariant<LoraConfig> = {
   prefix: "lora_",
   parameterNames: LORA_PARAM_NAMES,
   supportedKinds: ["linear", "conv1d", "conv2d", "embedding", "gpt2_conv1d"],
-  createConfig: (options) => new LoraConfig(options as LoraConfigOptions),
+  createConfig: (options) => configFromFileOptions((o) => new LoraConfig(o as LoraConfigOptions), options),
   prepareLayer,
   scaling: (ctx) => (ctx.config.useRslora ? ctx.alpha / Math.sqrt(ctx.r) : ctx.alpha / ctx.r),
   inputDropout: (ctx) => (ctx.layer.kind === "embedding" ? 0 : ctx.config.loraDropout),

@@ -1,8 +1,9 @@
-import { LycorisError } from "@lycoris-ts/errors";
+import { describeValue, LycorisError } from "@lycoris-ts/errors";
+
 /**
  * What went wrong, as a stable classification. Most are the `error_kind` values of PEFT's conformance
- * fixtures (`errors.json`); `invalid_value`, `invalid_regex`, `invalid_adapter_config` and `not_supported`
- * (a PEFT option this library does not implement, named in the message) are ours.
+ * fixtures (`errors.json`); `invalid_value`, `invalid_regex`, `invalid_adapter_config`, `not_supported`
+ * (a PEFT option this library does not implement, named in the message) and `unknown_option` are ours.
  */
 export type LycorisErrorKind =
   | "layers_pattern_without_layers_to_transform"
@@ -20,7 +21,8 @@ export type LycorisErrorKind =
   | "not_supported"
   | "invalid_value"
   | "invalid_regex"
-  | "invalid_adapter_config";
+  | "invalid_adapter_config"
+  | "unknown_option";
 
 /** Details carried by every {@link LycorisConfigError}. */
 export interface LycorisConfigErrorDetails {
@@ -51,4 +53,16 @@ export class LycorisConfigError extends LycorisError {
     this.expected = details.expected;
     this.received = details.received;
   }
+}
+
+/**
+ * The `invalid_value` error of a config field ("Invalid value for `field`: expected …, got <value>."),
+ * the value printed as itself ({@link describeValue}: `NaN`, `Infinity`, `8n`, `undefined`).
+ */
+export function invalidValueError(field: string, expected: string, received: unknown): LycorisConfigError {
+  return new LycorisConfigError(
+    "invalid_value",
+    `Invalid value for \`${field}\`: expected ${expected}, got ${describeValue(received)}.`,
+    { field, expected, received },
+  );
 }

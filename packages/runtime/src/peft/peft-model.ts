@@ -31,9 +31,12 @@ export interface PeftModelOptions extends ModelFacts {
    */
   readonly description?: ModelDescription;
   /**
-   * Receives the warnings PEFT would print (a `layers_to_transform` ignored for a regex target, embedding
-   * layers saved, ...). Default: `process.emitWarning` in Node (`console.warn` elsewhere). They are also
-   * collected in {@link PeftModel.warnings}.
+   * Receives the warnings PEFT would print (embedding layers saved, unknown keys of a loaded config ignored,
+   * ...) and the documented ones we add where PEFT is silent (`PEFT_SILENT_WARNINGS` of
+   * `@lycoris-ts/lycoris-config`: a `layers_to_transform` ignored for a regex target, a dropout outside
+   * [0, 1], ...). A config's own {@link LycorisConfig.warnings} are reported when an adapter is created
+   * from it. Default: `process.emitWarning` in Node (`console.warn` elsewhere). They are also collected in
+   * {@link PeftModel.warnings}.
    */
   readonly onWarning?: ((message: string) => void) | null;
 }
@@ -354,6 +357,7 @@ export class PeftModel {
       }
       layer.addAdapter(name, variant, config, r, alpha, initRng);
     }
+    for (const w of config.warnings) this.warn(w);
     for (const w of selection.warnings) this.warn(w);
     this.peftConfig.set(name, config);
     this.#targets.set(name, [...selection.targets]);

@@ -85,7 +85,11 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
    * `lora_dropout`); default 0. Kept elements are scaled by `1 / (1 − p)`, as torch's `nn.Dropout`.
    */
   inputDropout?(ctx: AdapterContext<C>): number;
-  /** Builds the variant's config from camelCase options (as parsed from `adapter_config.json`). */
+  /**
+   * Builds the variant's config from camelCase options as parsed from `adapter_config.json`. Wrap the
+   * constructor in `configFromFileOptions` (`@lycoris-ts/lycoris-config`) so that keys a newer PEFT wrote
+   * are ignored with PEFT's warning instead of rejected, as PEFT's `from_peft_type` does.
+   */
   createConfig(options: Readonly<Record<string, unknown>>): C;
   /** Names and shapes of the parameters for one layer. */
   parameterLayout(ctx: AdapterContext<C>): ParameterLayout;
