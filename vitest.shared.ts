@@ -12,11 +12,13 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export const sharedTestConfig = defineConfig({
   resolve: {
     alias: {
+      "@lycoris-ts/errors": here("./packages/errors/src/index.ts"),
       "@lycoris-ts/lycoris-config": here("./packages/lycoris-config/src/index.ts"),
       "@lycoris-ts/kernels": here("./packages/kernels/src/index.ts"),
       "@lycoris-ts/runtime": here("./packages/runtime/src/index.ts"),
       "@lycoris-ts/lokr": here("./packages/lokr/src/index.ts"),
       "@lycoris-ts/loha": here("./packages/loha/src/index.ts"),
+      "@lycoris-ts/lora": here("./packages/lora/src/index.ts"),
       "@lycoris-ts/lycoris-format": here("./packages/lycoris-format/src/index.ts"),
     },
   },

@@ -1,6 +1,6 @@
 export type { BackendName } from "./backend/f32-kernels";
 export type { GpuJsInfo, GpuJsOptions } from "./backend/gpujs-backend";
-export { gpuResident, gpuResidentUploads, initGpuJs, releaseGpuResident } from "./backend/gpujs-backend";
+export { gpuResident, initGpuJs, releaseGpuResident } from "./backend/gpujs-backend";
 export { getBackend, setBackend } from "./backend/resolve-backend";
 export { wasmSimdSupported } from "./backend/wasm-backend";
 export { residentZeros, toResident } from "./backend/wasm-resident";
@@ -12,6 +12,7 @@ export { conv1d, conv1dBackward, conv2d, conv2dBackward } from "./ops/conv";
 export type { Qr, Svd } from "./ops/decompositions";
 export { qr, svd } from "./ops/decompositions";
 export { add, addScaledInPlace, hadamard, scale } from "./ops/elementwise";
+export { gatherRows, scatterAddRows } from "./ops/gather-rows";
 export { kron } from "./ops/kron";
 export type { KronApplyGrads } from "./ops/kron-apply";
 export { kronApply, kronApplyBackward } from "./ops/kron-apply";
@@ -31,4 +32,15 @@ export { tuckerRebuild, tuckerRebuildBackward } from "./ops/tucker";
 export type { Rng } from "./rng";
 export { createRng, fanIn, kaimingUniform, normalTensor, uniformTensor } from "./rng";
 export type { FloatArray, Tensor } from "./tensor";
-export { numel, permute, reshape, tensor, toFloat32, toFloat64, zeros, zeros64 } from "./tensor";
+export {
+  formatShape,
+  numel,
+  permute,
+  reshape,
+  sameShape,
+  tensor,
+  toFloat32,
+  toFloat64,
+  zeros,
+  zeros64,
+} from "./tensor";

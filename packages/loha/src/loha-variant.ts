@@ -1,4 +1,6 @@
-import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
+import type { ConvOptions } from "@lycoris-ts/kernels";
+import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
+import { type AdapterContext, type AdapterVariant, rankDropoutMask } from "@lycoris-ts/runtime";
 import { lohaBackward } from "./functional/backward";
 import { lohaDeltaWeight } from "./functional/delta-weight";
 import { lohaDeltaWeightSvd } from "./functional/delta-weight-svd";
@@ -6,15 +8,14 @@ import { lohaForward } from "./functional/forward";
 import { initLoHaParams } from "./functional/init-params";
 import { lohaMergeInto } from "./functional/merge";
 import { LOHA_PARAM_NAMES, lohaParamShapes } from "./functional/param-shapes";
-import { lohaRankDropoutMask } from "./functional/rank-dropout";
-import type { ConvGeometry, LoHaLayerShape, LoHaShapeOptions } from "./functional/types";
+import type { LoHaLayerKind, LoHaLayerShape, LoHaShapeOptions } from "./functional/types";
 import { LoHaConfig, type LoHaConfigOptions } from "./loha-config";
 
 /** The layer shape the LoHa math takes, from the runtime's context. */
 export function lohaLayerShape(ctx: AdapterContext<LoHaConfig>): LoHaLayerShape {
   const { layer } = ctx;
   return {
-    kind: layer.kind,
+    kind: layer.kind as LoHaLayerKind, // supportedKinds: only linear, conv1d and conv2d reach LoHa
     outFeatures: layer.outFeatures,
     inFeatures: layer.inFeatures,
     kernelSize: layer.kernelSize,
@@ -27,7 +28,7 @@ export function lohaShapeOptions(ctx: AdapterContext<LoHaConfig>): LoHaShapeOpti
   return { r: ctx.r, useEffectiveConv2d: ctx.config.useEffectiveConv2d };
 }
 
-function conv(ctx: AdapterContext<LoHaConfig>): ConvGeometry | undefined {
+function conv(ctx: AdapterContext<LoHaConfig>): ConvOptions | undefined {
   return ctx.layer.conv ?? undefined;
 }
 
@@ -42,7 +43,7 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
   prefix: "hada_",
   parameterNames: LOHA_PARAM_NAMES,
   supportedKinds: ["linear", "conv1d", "conv2d"],
-  createConfig: (options) => new LoHaConfig(options as LoHaConfigOptions),
+  createConfig: (options) => configFromFileOptions((o) => new LoHaConfig(o as LoHaConfigOptions), options),
   parameterLayout(ctx) {
     const { structure, params } = lohaParamShapes(lohaLayerShape(ctx), lohaShapeOptions(ctx));
     return { params, structure: { effective_conv: structure.effectiveConv } };
@@ -54,10 +55,8 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
   backward: (x, params, ctx, scaling, dy) =>
     lohaBackward(x, params, lohaLayerShape(ctx), scaling, dy, conv(ctx)),
   mergeInto: (weight, params, ctx, scaling) => lohaMergeInto(weight, params, lohaLayerShape(ctx), scaling),
-  rankDropoutMask: (ctx, rng) =>
-    ctx.config.rankDropout > 0
-      ? lohaRankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, rng)
-      : null,
+  // PEFT's LoHa always divides the rank-dropout mask by its mean (it has no `rank_dropout_scale`)
+  rankDropoutMask: (ctx, rng) => rankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, true, rng),
   deltaWeightSvd: (params, ctx, scaling, opts) =>
     lohaDeltaWeightSvd(params, lohaLayerShape(ctx), scaling, opts),
 };

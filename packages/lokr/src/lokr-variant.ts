@@ -1,3 +1,5 @@
+import type { ConvOptions } from "@lycoris-ts/kernels";
+import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
 import { lokrBackward } from "./functional/backward";
 import { lokrDeltaWeight } from "./functional/delta-weight";
@@ -6,15 +8,14 @@ import { lokrForward } from "./functional/forward";
 import { initLoKrParams } from "./functional/init-params";
 import { lokrMergeInto } from "./functional/merge-into";
 import { lokrParamShapes } from "./functional/param-shapes";
-import { rankDropoutMask } from "./functional/rank-dropout";
-import type { ConvGeometry, LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
+import type { LoKrLayerKind, LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
 import { LoKrConfig, type LoKrConfigOptions } from "./lokr-config";
 
 /** The layer shape the LoKr math takes, from the runtime's context. */
 export function lokrLayerShape(ctx: AdapterContext<LoKrConfig>): LoKrLayerShape {
   const { layer } = ctx;
   return {
-    kind: layer.kind,
+    kind: layer.kind as LoKrLayerKind, // supportedKinds: only linear, conv1d and conv2d reach LoKr
     outFeatures: layer.outFeatures,
     inFeatures: layer.inFeatures,
     kernelSize: layer.kernelSize,
@@ -32,7 +33,7 @@ export function lokrShapeOptions(ctx: AdapterContext<LoKrConfig>): LoKrShapeOpti
   };
 }
 
-function conv(ctx: AdapterContext<LoKrConfig>): ConvGeometry | undefined {
+function conv(ctx: AdapterContext<LoKrConfig>): ConvOptions | undefined {
   return ctx.layer.conv ?? undefined;
 }
 
@@ -46,7 +47,7 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
   prefix: "lokr_",
   parameterNames: ["lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2"],
   supportedKinds: ["linear", "conv1d", "conv2d"],
-  createConfig: (options) => new LoKrConfig(options as LoKrConfigOptions),
+  createConfig: (options) => configFromFileOptions((o) => new LoKrConfig(o as LoKrConfigOptions), options),
   parameterLayout(ctx) {
     const { structure, params } = lokrParamShapes(lokrLayerShape(ctx), lokrShapeOptions(ctx));
     return {
@@ -64,21 +65,11 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
   deltaWeight: (params, ctx, scaling) =>
     lokrDeltaWeight(params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
   forward: (x, params, ctx, scaling) =>
-    lokrForward(x, params, lokrLayerShape(ctx), scaling, conv(ctx), {
-      layout: ctx.config.deltaLayout,
-      adapterPadding: "base",
-    }),
+    lokrForward(x, params, lokrLayerShape(ctx), scaling, conv(ctx), { layout: ctx.config.deltaLayout }),
   backward: (x, params, ctx, scaling, dy) =>
-    lokrBackward(x, params, lokrLayerShape(ctx), scaling, dy, conv(ctx), {
-      layout: ctx.config.deltaLayout,
-      adapterPadding: "base",
-    }),
+    lokrBackward(x, params, lokrLayerShape(ctx), scaling, dy, conv(ctx), { layout: ctx.config.deltaLayout }),
   mergeInto: (weight, params, ctx, scaling) =>
     lokrMergeInto(weight, params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
-  rankDropoutMask: (ctx, rng) =>
-    ctx.config.rankDropout > 0
-      ? rankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, ctx.config.rankDropoutScale, rng)
-      : null,
   deltaWeightSvd: (params, ctx, scaling, opts) =>
     lokrDeltaWeightSvd(params, lokrLayerShape(ctx), scaling, { ...opts, layout: ctx.config.deltaLayout }),
 };

@@ -1,5 +1,5 @@
 export { lohaBackward } from "./backward";
-export { applyRowMaskInPlace, lohaDeltaWeight } from "./delta-weight";
+export { lohaDeltaWeight } from "./delta-weight";
 export type { LoHaSvdOptions } from "./delta-weight-svd";
 export { lohaDeltaWeightSvd } from "./delta-weight-svd";
 export { lohaForward } from "./forward";
@@ -15,9 +15,7 @@ export {
   lohaParamShapes,
   lohaUsesEffectiveConv,
 } from "./param-shapes";
-export { lohaRankDropoutMask } from "./rank-dropout";
 export type {
-  ConvGeometry,
   LoHaApplyOptions,
   LoHaGradients,
   LoHaLayerKind,

@@ -3,6 +3,7 @@ export { lokrBackward } from "./backward";
 export { lokrDeltaWeight } from "./delta-weight";
 export type { LoKrSvdOptions } from "./delta-weight-svd";
 export { lokrDeltaWeightSvd } from "./delta-weight-svd";
+export type { LoKrErrorDetails, LoKrErrorKind } from "./errors";
 export { LoKrError } from "./errors";
 export { factorization } from "./factorization";
 export { lokrForward } from "./forward";
@@ -11,9 +12,7 @@ export { initLoKrParams } from "./init-params";
 export { lokrMergeInto } from "./merge-into";
 export type { LoKrParamShapes } from "./param-shapes";
 export { lokrNumParams, lokrParamShapes } from "./param-shapes";
-export { rankDropoutMask } from "./rank-dropout";
 export type {
-  ConvGeometry,
   LoKrDeltaOptions,
   LoKrForwardOptions,
   LoKrLayerKind,

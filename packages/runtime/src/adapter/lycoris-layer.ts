@@ -5,9 +5,11 @@ import {
   conv2d,
   conv2dBackward,
   type FloatArray,
+  formatShape,
   matmul,
   type Rng,
   reshape,
+  sameShape,
   type Tensor,
   tensor,
 } from "@lycoris-ts/kernels";
@@ -21,8 +23,11 @@ import type {
   AdapterVariant,
   LayerGeometry,
 } from "../registry/adapter-variant";
-import { type AdaptableLayer, layerGeometry } from "./layer-geometry";
+import { type DroppedInput, dropInput, dropInputBackward } from "./input-dropout";
+import { applyInputMajorWeight, inputMajorWeightBackward } from "./input-major-weight";
+import { type AdaptableLayer, layerGeometry, withZeroPadding } from "./layer-geometry";
 import { ParameterDict } from "./parameter-dict";
+import { applyRowMask, rankDropoutMask } from "./rank-dropout";
 
 /**
  * How the adapter path pads a convolution whose base layer uses a padding mode
@@ -50,7 +55,11 @@ export interface LycorisLayerOptions {
 
 interface ForwardRecord {
   readonly x: Tensor<Float32Array>;
-  readonly used: ReadonlyArray<{ adapter: LayerAdapter; mask: Float32Array | null }>;
+  readonly used: ReadonlyArray<{
+    adapter: LayerAdapter;
+    mask: Float32Array | null;
+    dropped: DroppedInput | null;
+  }>;
 }
 
 /**
@@ -122,7 +131,7 @@ export class LycorisLayer extends Module {
     for (const [pname, dict] of this.children()) {
       if (!(dict instanceof ParameterDict)) continue;
       const p = dict.get(adapter);
-      if (p !== null) out.set(pname, p);
+      if (p !== null) out.set(dict.leaf === null ? pname : `${pname}.${dict.leaf}`, p);
     }
     return out;
   }
@@ -162,22 +171,25 @@ export class LycorisLayer extends Module {
       if (t === undefined || !sameShape(t.shape, shape)) {
         throw new AdapterError(
           "invalid_state",
-          `variant ${variant.peftType}: initParameters gave no '${pname}' of shape [${shape}]`,
+          `variant ${variant.peftType}: initParameters gave no '${pname}' of shape ${formatShape(shape)}`,
           {
             field: pname,
-            expected: `[${shape.join(", ")}]`,
-            received: t ? `[${t.shape.join(", ")}]` : "missing",
+            expected: formatShape(shape),
+            received: t ? formatShape(t.shape) : "missing",
           },
         );
       }
-      let dict = this.children().get(pname);
+      // A dotted name (LoRA's `lora_A.weight`) is a dict of per-adapter entries holding the leaf, as in torch.
+      const dot = pname.indexOf(".");
+      const dictName = dot < 0 ? pname : pname.slice(0, dot);
+      let dict = this.children().get(dictName);
       if (!(dict instanceof ParameterDict)) {
-        dict = new ParameterDict();
-        this.registerModule(pname, dict);
+        dict = new ParameterDict(dot < 0 ? null : pname.slice(dot + 1));
+        this.registerModule(dictName, dict);
       }
       (dict as ParameterDict).set(name, new Parameter(t, true));
     }
-    this.#adapters.set(name, { name, variant, ctx, scaling: alpha / r });
+    this.#adapters.set(name, { name, variant, ctx, scaling: variant.scaling?.(ctx) ?? alpha / r });
   }
 
   /** Removes adapter `name` (unmerge it first if merged). */
@@ -301,7 +313,8 @@ export class LycorisLayer extends Module {
       return base.forward(x);
     }
     const y = base.forward(x);
-    const used: Array<{ adapter: LayerAdapter; mask: Float32Array | null }> = [];
+    const used: Array<{ adapter: LayerAdapter; mask: Float32Array | null; dropped: DroppedInput | null }> =
+      [];
     for (const name of this.#active) {
       const a = this.#adapters.get(name);
       if (a === undefined) continue;
@@ -313,10 +326,11 @@ export class LycorisLayer extends Module {
         continue;
       }
       const mask = this.training ? this.#rankDropoutMask(a) : null;
-      const d = this.#adapterForward(a, x);
-      if (mask !== null) applyRowMask(d, mask, a.ctx.layer.kind === "linear");
+      const dropped = this.training ? dropInput(x, a.variant.inputDropout?.(a.ctx) ?? 0, this.#rng) : null;
+      const d = this.#adapterForward(a, dropped?.x ?? x);
+      if (mask !== null) applyRowMask(d, mask, a.ctx.layer.conv === null);
       addScaledInPlace(y, d, 1);
-      used.push({ adapter: a, mask });
+      used.push({ adapter: a, mask, dropped });
     }
     this.#record = this.training || this.keepInputs ? { x, used } : null;
     return y;
@@ -336,13 +350,14 @@ export class LycorisLayer extends Module {
       );
     }
     const dx = this.baseLayer.backward(dy);
-    for (const { adapter: a, mask } of rec.used) {
+    for (const { adapter: a, mask, dropped } of rec.used) {
       let dyA = dy;
       if (mask !== null) {
         dyA = tensor(Float32Array.from(dy.data), dy.shape);
-        applyRowMask(dyA, mask, a.ctx.layer.kind === "linear");
+        applyRowMask(dyA, mask, a.ctx.layer.conv === null);
       }
-      const { dx: dxA, grads } = this.#adapterBackward(a, rec.x, dyA);
+      const { dx: dxA, grads } = this.#adapterBackward(a, dropped?.x ?? rec.x, dyA);
+      if (dropped !== null) dropInputBackward(dxA, dropped);
       addScaledInPlace(dx, dxA, 1);
       for (const [pname, p] of this.parametersOf(a.name)) {
         const g = grads[pname];
@@ -368,12 +383,13 @@ export class LycorisLayer extends Module {
     return a;
   }
 
+  /**
+   * The context of the adapter path: the layer's current geometry with its conv options resolved here,
+   * once, for every variant: zero padding (PEFT's adapter path) unless `adapterPadding` is `"base"`.
+   */
   #ctxFor(a: LayerAdapter): AdapterContext<LycorisConfig> {
     const layer = this.geometry;
-    if (layer.conv === null || this.adapterPadding === "base" || layer.conv.paddingMode === "zeros") {
-      return { ...a.ctx, layer };
-    }
-    return { ...a.ctx, layer: { ...layer, conv: { ...layer.conv, paddingMode: "zeros" } } };
+    return { ...a.ctx, layer: this.adapterPadding === "base" ? layer : withZeroPadding(layer) };
   }
 
   #mergeInto(weight: Tensor<Float32Array>, a: LayerAdapter, scaling: number): void {
@@ -385,22 +401,17 @@ export class LycorisLayer extends Module {
     addScaledInPlace(weight, a.variant.deltaWeight(params, a.ctx, scaling), 1);
   }
 
+  /** The rank-dropout mask of one training step: the variant's semantics, else PEFT LoKr's. */
   #rankDropoutMask(a: LayerAdapter): Float32Array | null {
     const cfg = a.ctx.config as LycorisConfig & { rankDropoutScale?: boolean };
     if (!(cfg.rankDropout > 0)) return null;
     if (a.variant.rankDropoutMask) return a.variant.rankDropoutMask(a.ctx, this.#rng);
-    const rows = a.ctx.layer.outFeatures;
-    const mask = new Float32Array(rows);
-    let kept = 0;
-    for (let i = 0; i < rows; i++) {
-      mask[i] = this.#rng.uniform() > cfg.rankDropout ? 1 : 0;
-      kept += mask[i]!;
-    }
-    if (cfg.rankDropoutScale) {
-      const mean = kept / rows;
-      for (let i = 0; i < rows; i++) mask[i] = mask[i]! / mean;
-    }
-    return mask;
+    return rankDropoutMask(
+      a.ctx.layer.outFeatures,
+      cfg.rankDropout,
+      cfg.rankDropoutScale === true,
+      this.#rng,
+    );
   }
 
   #adapterForward(a: LayerAdapter, x: Tensor<Float32Array>): Tensor<Float32Array> {
@@ -436,12 +447,13 @@ export class LycorisLayer extends Module {
   }
 }
 
-/** `linear(x, w)` or `conv(x, w)` with the layer's geometry, no bias. */
+/** `linear(x, w)`, `conv(x, w)`, `x · w` (GPT-2 `Conv1D`) or the embedding lookup in `w`, with the layer's geometry, no bias. */
 export function applyWeight<A extends FloatArray>(
   x: Tensor<A>,
   w: Tensor<A>,
   layer: LayerGeometry,
 ): Tensor<A> {
+  if (layer.kind === "gpt2_conv1d" || layer.kind === "embedding") return applyInputMajorWeight(x, w, layer);
   if (layer.kind === "linear") {
     const inF = layer.inFeatures;
     const rows = x.data.length / inF;
@@ -459,6 +471,9 @@ export function weightBackward<A extends FloatArray>(
   dy: Tensor<A>,
   layer: LayerGeometry,
 ): { dx: Tensor<A>; dw: Tensor<A> } {
+  if (layer.kind === "gpt2_conv1d" || layer.kind === "embedding") {
+    return inputMajorWeightBackward(x, w, dy, layer);
+  }
   if (layer.kind === "linear") {
     const inF = layer.inFeatures;
     const rows = x.data.length / inF;
@@ -470,26 +485,4 @@ export function weightBackward<A extends FloatArray>(
   const conv = layer.conv!;
   const g = layer.kind === "conv1d" ? conv1dBackward(x, w, dy, conv) : conv2dBackward(x, w, dy, conv);
   return { dx: g.dx, dw: g.dw };
-}
-
-function applyRowMask(t: Tensor<Float32Array>, mask: Float32Array, channelsLast: boolean): void {
-  const d = t.data;
-  const rows = mask.length;
-  if (channelsLast) {
-    for (let i = 0; i < d.length; i++) d[i] = d[i]! * mask[i % rows]!;
-    return;
-  }
-  const n = t.shape[0]!;
-  const spatial = d.length / (n * rows);
-  for (let b = 0; b < n; b++) {
-    for (let c = 0; c < rows; c++) {
-      const m = mask[c]!;
-      const off = (b * rows + c) * spatial;
-      for (let s = 0; s < spatial; s++) d[off + s] = d[off + s]! * m;
-    }
-  }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

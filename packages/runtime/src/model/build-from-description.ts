@@ -1,4 +1,5 @@
-import { createRng, type PaddingMode, type Tensor } from "@lycoris-ts/kernels";
+import { describeValue } from "@lycoris-ts/errors";
+import { createRng, formatShape, type PaddingMode, sameShape, type Tensor } from "@lycoris-ts/kernels";
 import { Dropout, Identity, ReLU } from "./activations";
 import { Container, ModuleList, Sequential } from "./containers";
 import { Conv1d, Conv2d } from "./conv";
@@ -8,7 +9,7 @@ import { Flatten } from "./flatten";
 import { GPT2Conv1D } from "./gpt2-conv1d";
 import { LayerNorm } from "./layer-norm";
 import { Linear } from "./linear";
-import { formatShape, ModelError } from "./model-error";
+import { ModelError } from "./model-error";
 import type { Module } from "./module";
 import { AvgPool2d, MaxPool2d } from "./pooling";
 
@@ -70,7 +71,7 @@ export function buildModelFromDescription(
       throw new ModelError("invalid_description", `module name '${String(d.name)}' is not a dotted path`, {
         field: String(d.name),
         expected: "a non-empty dotted path",
-        received: JSON.stringify(d.name),
+        received: describeValue(d.name),
       });
     }
     const dot = d.name.lastIndexOf(".");
@@ -125,12 +126,7 @@ function checkParameters(
   for (let i = 0; i < n; i++) {
     const a = actual[i];
     const e = expected[i];
-    if (
-      a === undefined ||
-      e === undefined ||
-      a.name !== e.name ||
-      formatShape(a.shape) !== formatShape(e.shape)
-    ) {
+    if (a === undefined || e === undefined || a.name !== e.name || !sameShape(a.shape, e.shape)) {
       const field = e?.name ?? a?.name ?? "";
       throw new ModelError(
         "invalid_description",
@@ -241,8 +237,8 @@ function raw(d: ModuleDescription, key: string): unknown {
 function bad(d: ModuleDescription, key: string, expected: string, v: unknown): never {
   throw new ModelError(
     "invalid_description",
-    `module '${d.name}' (${d.kind}): '${key}' must be ${expected}, got ${JSON.stringify(v)}`,
-    { field: `${d.name}.${key}`, expected, received: JSON.stringify(v) ?? "undefined" },
+    `module '${d.name}' (${d.kind}): '${key}' must be ${expected}, got ${describeValue(v)}`,
+    { field: `${d.name}.${key}`, expected, received: describeValue(v) },
   );
 }
 
