@@ -208,6 +208,24 @@ describe("layerDeltaSvd and loraFactors", () => {
     expect(f.relativeError).toBeCloseTo(Math.sqrt(4 / 56), 12);
   });
 
+  it("transposes the input-major ΔW of a GPT-2 Conv1D ([in, out]) to [out, in]", () => {
+    const gpt2 = {
+      ...ctx,
+      layer: { ...ctx.layer, kind: "gpt2_conv1d" as const, outFeatures: 3, inFeatures: 4 },
+    };
+    const dw: Tensor<Float32Array> = tensor(new Float32Array([1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 3]), [4, 3]);
+    const svd = layerDeltaSvd(plain, { plain_w: dw }, gpt2, 1);
+    expect([svd.rows, svd.cols]).toEqual([3, 4]);
+    const f = loraFactors(svd, 3);
+    // B·A = ΔWᵀ: entry [o, i] = ΔW[i, o]; exact small integers, float32 factors (1e-6).
+    for (let o = 0; o < 3; o++)
+      for (let i = 0; i < 4; i++) {
+        let ba = 0;
+        for (let t = 0; t < 3; t++) ba += f.loraB.data[o * 3 + t]! * f.loraA.data[t * 4 + i]!;
+        expect(Math.abs(ba - dw.data[i * 3 + o]!)).toBeLessThanOrEqual(1e-6);
+      }
+  });
+
   it("uses the variant's deltaWeightSvd when it has one", () => {
     let called = 0;
     const withHook: AdapterVariant<PlainConfig> = {

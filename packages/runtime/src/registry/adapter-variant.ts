@@ -154,7 +154,8 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
 
   // ── SVD of ΔW (LoRA conversion) ─────────────────────────────────────────────────────────────────────
   /**
-   * The SVD of ΔW (scaling included, in `deltaWeight`'s layout) flattened to `[out, in/groups · ∏kernel]`,
+   * The SVD of ΔW (scaling included, in `deltaWeight`'s layout) flattened to `[out, in/groups · ∏kernel]`
+   * (for the input-major kinds `embedding` and `gpt2_conv1d`: ΔW transposed to `[out, in]`),
    * from the factors without materialising ΔW where the structure allows: all singular values at once, the
    * leading singular vectors on demand (`leading(k)`, float64). Converting to LoRA takes
    * `B = U_k·diag(S_k)`, `A = V_kᵀ` — the best rank-k approximation, what a full SVD of ΔW gives up to signs
