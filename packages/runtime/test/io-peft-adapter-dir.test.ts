@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { SafetensorsError } from "@lycoris-ts/safetensors";
 import { describe, expect, test } from "vitest";
 import {
   AdapterFileError,
   type PeftAdapterFiles,
   readPeftAdapterDir,
-  SafetensorsError,
   writePeftAdapterDir,
 } from "../src/io/index";
 import { caseDirs, LYCORIS_FIXTURES, PEFT_FIXTURES, rawSafetensors, tempDir } from "./support/io-fixtures";

@@ -8,20 +8,6 @@ export const FIXTURES = fileURLToPath(new URL("../../../../fixtures/", import.me
 export const PEFT_FIXTURES = join(FIXTURES, "peft");
 export const LYCORIS_FIXTURES = join(FIXTURES, "lycoris");
 
-/** Every `*.safetensors` file below `root`, sorted. */
-export function findSafetensorsFiles(root: string = FIXTURES): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith(".safetensors")) out.push(path);
-    }
-  };
-  walk(root);
-  return out;
-}
-
 /** The case directories of a fixture set (those holding a `model.json`). */
 export function caseDirs(root: string): string[] {
   return readdirSync(root)
@@ -33,18 +19,6 @@ export function caseDirs(root: string): string[] {
 /** A fresh temporary directory. */
 export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `lycoris-io-${tag}-`));
-}
-
-/** Small seeded PRNG (mulberry32): deterministic test data and mutations. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -61,15 +35,5 @@ export function rawSafetensors(
   new DataView(out.buffer).setBigUint64(0, opts.headerLength ?? BigInt(json.length), true);
   out.set(json, 8);
   out.set(data, 8 + json.length);
-  return out;
-}
-
-/** Little-endian float32 bytes of `values`. */
-export function f32Bytes(values: readonly number[]): Uint8Array {
-  const out = new Uint8Array(values.length * 4);
-  const view = new DataView(out.buffer);
-  values.forEach((v, i) => {
-    view.setFloat32(4 * i, v, true);
-  });
   return out;
 }

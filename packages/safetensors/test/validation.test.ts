@@ -5,8 +5,8 @@ import {
   parseSafetensorsHeader,
   SafetensorsError,
   serializeSafetensors,
-} from "../src/io/index";
-import { f32Bytes, rawSafetensors } from "./support/io-fixtures";
+} from "../src/index";
+import { f32Bytes, rawSafetensors } from "./support/fixtures";
 
 /** Runs `fn` and returns the SafetensorsError it throws (fails the test otherwise). */
 function caught(fn: () => unknown): SafetensorsError {

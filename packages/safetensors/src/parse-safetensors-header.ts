@@ -1,4 +1,4 @@
-import { dtypeBits, isSafetensorsDtype, type SafetensorsDtype } from "./safetensors-dtype";
+import { dtypeBits, isSafetensorsDtype, type SafetensorsDtype } from "./dtype";
 import { SafetensorsError } from "./safetensors-error";
 
 /** One tensor's entry in a safetensors header, with absolute file positions. */

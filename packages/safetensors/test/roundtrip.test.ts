@@ -13,8 +13,8 @@ import {
   parseSafetensors,
   parseSafetensorsHeader,
   serializeSafetensors,
-} from "../src/io/index";
-import { FIXTURES, findSafetensorsFiles, rawSafetensors, seededRandom } from "./support/io-fixtures";
+} from "../src/index";
+import { FIXTURES, findSafetensorsFiles, rawSafetensors, seededRandom } from "./support/fixtures";
 
 const files = findSafetensorsFiles();
 

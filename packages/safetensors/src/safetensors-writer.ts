@@ -1,14 +1,9 @@
 import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
-import {
-  type FloatDtype,
-  isFloatDtype,
-  isSafetensorsDtype,
-  type SafetensorsDtype,
-} from "./safetensors-dtype";
-import { checkWriteDtype, encodeTensorData, type PlannedTensor, planSafetensors } from "./safetensors-encode";
+import { type FloatDtype, isFloatDtype, isSafetensorsDtype, type SafetensorsDtype } from "./dtype";
+import { ioError } from "./io-error";
+import type { SafetensorsHeader } from "./parse-safetensors-header";
+import { checkWriteDtype, encodeTensorData, type PlannedTensor, planSafetensors } from "./plan-safetensors";
 import { SafetensorsError } from "./safetensors-error";
-import { ioError } from "./safetensors-file";
-import type { SafetensorsHeader } from "./safetensors-header";
 import { AtomicFile } from "./write-file-atomic";
 
 /** A tensor announced to {@link SafetensorsWriter.create} before its data is known. */

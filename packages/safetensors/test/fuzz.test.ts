@@ -8,8 +8,8 @@ import {
   type SafetensorsDtype,
   SafetensorsError,
   SafetensorsReader,
-} from "../src/io/index";
-import { findSafetensorsFiles, seededRandom, tempDir } from "./support/io-fixtures";
+} from "../src/index";
+import { findSafetensorsFiles, seededRandom, tempDir } from "./support/fixtures";
 
 /**
  * Fuzzing the safetensors reader: valid fixture files are mutated (bit flips, truncation,

@@ -11,8 +11,8 @@ import {
   serializeSafetensors,
   writeFileAtomic,
   writeSafetensors,
-} from "../src/io/index";
-import { findSafetensorsFiles, rawSafetensors, tempDir } from "./support/io-fixtures";
+} from "../src/index";
+import { findSafetensorsFiles, rawSafetensors, tempDir } from "./support/fixtures";
 
 const fixture = findSafetensorsFiles().find((f) => f.endsWith("lokr-multi-adapter/base.safetensors"))!;
 

@@ -1,17 +1,17 @@
 import type { FileHandle } from "node:fs/promises";
 import type { Tensor } from "@lycoris-ts/kernels";
+import { decodeTensorBytes } from "./decode-tensor-bytes";
+import { isFloatDtype } from "./dtype";
+import { ioError } from "./io-error";
 import { nodeFsPromises } from "./node-builtins";
-import { decodeTensorBytes } from "./safetensors-decode";
-import { isFloatDtype } from "./safetensors-dtype";
-import { SafetensorsError } from "./safetensors-error";
-import { ioError } from "./safetensors-file";
 import {
   DEFAULT_MAX_HEADER_BYTES,
   parseSafetensorsHeader,
   readHeaderLength,
   type SafetensorsHeader,
   type TensorInfo,
-} from "./safetensors-header";
+} from "./parse-safetensors-header";
+import { SafetensorsError } from "./safetensors-error";
 
 async function readExactly(
   handle: FileHandle,
