@@ -1,3 +1,4 @@
+import { blobSource } from "./byte-source";
 import { ioError, withPath } from "./io-error";
 import { nodeFs, nodeFsPromises } from "./node-builtins";
 import {
@@ -5,6 +6,7 @@ import {
   parseSafetensors,
   type SafetensorsContents,
 } from "./parse-safetensors";
+import { SafetensorsError } from "./safetensors-error";
 
 /**
  * Reads and decodes a whole safetensors file synchronously (see `parseSafetensors`).
@@ -16,7 +18,7 @@ export function readSafetensorsSync(path: string, opts: ParseSafetensorsOptions 
   try {
     bytes = nodeFs().readFileSync(path);
   } catch (cause) {
-    throw ioError(path, "a readable file", cause);
+    throw cause instanceof SafetensorsError ? withPath(path, cause) : ioError(path, "a readable file", cause);
   }
   try {
     return parseSafetensors(bytes, opts);
@@ -26,24 +28,28 @@ export function readSafetensorsSync(path: string, opts: ParseSafetensorsOptions 
 }
 
 /**
- * Reads and decodes a whole safetensors file (see `parseSafetensors`). For large files read
- * tensor by tensor, use `SafetensorsReader`.
+ * Reads and decodes a whole safetensors file (see `parseSafetensors`): a path (Node.js) or a
+ * `Blob` / `File` (browsers and Node). For large files read tensor by tensor, use
+ * `SafetensorsReader`.
  *
- * @throws SafetensorsError (`io` when the file cannot be read; messages start with the path).
+ * @throws SafetensorsError (`io` when the file cannot be read; messages start with the path or
+ *   the File's name).
  */
 export async function readSafetensors(
-  path: string,
+  file: string | Blob,
   opts: ParseSafetensorsOptions = {},
 ): Promise<SafetensorsContents> {
+  const source = typeof file === "string" ? null : blobSource(file);
+  const name = source?.name ?? (file as string);
   let bytes: Uint8Array;
   try {
-    bytes = await nodeFsPromises().readFile(path);
+    bytes = source === null ? await nodeFsPromises().readFile(name) : await source.read(0, source.size);
   } catch (cause) {
-    throw ioError(path, "a readable file", cause);
+    throw cause instanceof SafetensorsError ? withPath(name, cause) : ioError(name, "a readable file", cause);
   }
   try {
     return parseSafetensors(bytes, opts);
   } catch (error) {
-    throw withPath(path, error);
+    throw withPath(name, error);
   }
 }

@@ -1,9 +1,8 @@
-import type { FileHandle } from "node:fs/promises";
 import type { Tensor } from "@lycoris-ts/kernels";
+import { type ByteSource, blobSource, openPathSource } from "./byte-source";
 import { decodeTensorBytes } from "./decode-tensor-bytes";
 import { isFloatDtype } from "./dtype";
-import { ioError } from "./io-error";
-import { nodeFsPromises } from "./node-builtins";
+import { withPath } from "./io-error";
 import {
   DEFAULT_MAX_HEADER_BYTES,
   parseSafetensorsHeader,
@@ -13,39 +12,15 @@ import {
 } from "./parse-safetensors-header";
 import { SafetensorsError } from "./safetensors-error";
 
-async function readExactly(
-  handle: FileHandle,
-  path: string,
-  length: number,
-  position: number,
-): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await handle.read(out, done, length - done, position + done));
-    } catch (cause) {
-      throw ioError(path, `${length} readable bytes at ${position}`, cause);
-    }
-    if (bytesRead === 0) {
-      throw new SafetensorsError("truncated", "data", `${length} bytes at ${position}`, `${done} bytes`, {
-        path,
-      });
-    }
-    done += bytesRead;
-  }
-  return out;
-}
-
 /**
- * Lazy, tensor-by-tensor access to a safetensors file through an open file handle: the header
- * is read and fully validated on `open`, and `read(name)` reads only that tensor's bytes. Use it
- * to stream over files larger than memory (e.g. a merge module by module). Reads may run
- * concurrently. Call `close()` when done.
+ * Lazy, tensor-by-tensor access to a safetensors file: the header is read and fully validated on
+ * `open`, and `read(name)` reads only that tensor's bytes. The file is a path (Node: positioned
+ * reads through a file handle) or a `Blob` / `File` (browsers and Node: `Blob.slice()`), so files
+ * larger than memory can be streamed module by module. Reads may run concurrently. Call
+ * `close()` when done.
  *
  * @example
- * const reader = await SafetensorsReader.open("model.safetensors");
+ * const reader = await SafetensorsReader.open("model.safetensors"); // or a File from an <input>
  * try { for (const info of reader.header.tensors) use(await reader.read(info.name)); }
  * finally { await reader.close(); }
  */
@@ -54,48 +29,44 @@ export class SafetensorsReader {
   private closed = false;
 
   private constructor(
-    /** The file's path. */
-    readonly path: string,
     /** The validated header (tensor names, dtypes, shapes, positions, metadata). */
     readonly header: SafetensorsHeader,
-    private readonly handle: FileHandle,
+    private readonly source: ByteSource,
   ) {
     this.byName = new Map(header.tensors.map((t) => [t.name, t]));
   }
 
   /**
-   * Opens `path` and validates its header (size cap and file size checked before the header
+   * Opens a file and validates its header (size cap and file size checked before the header
    * is read into memory).
    *
-   * @throws SafetensorsError (`io` when the file cannot be opened).
+   * @param file a path (Node.js only) or a `Blob` / `File`.
+   * @throws SafetensorsError (`io` when the file cannot be opened; messages start with the
+   *   path or the File's name).
    */
   static async open(
-    path: string,
+    file: string | Blob,
     opts: { readonly maxHeaderBytes?: number } = {},
   ): Promise<SafetensorsReader> {
-    let handle: FileHandle;
+    const source = typeof file === "string" ? await openPathSource(file) : blobSource(file);
     try {
-      handle = await nodeFsPromises().open(path, "r");
-    } catch (cause) {
-      throw ioError(path, "a readable file", cause);
-    }
-    try {
-      const { size } = await handle.stat();
       const max = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
-      const prefix = await readExactly(handle, path, Math.min(8, size), 0);
-      const n = readHeaderLength(prefix, size, max);
+      const prefix = await source.read(0, Math.min(8, source.size));
+      const n = readHeaderLength(prefix, source.size, max);
       const headerBytes = new Uint8Array(8 + n);
       headerBytes.set(prefix, 0);
-      headerBytes.set(await readExactly(handle, path, n, 8), 8);
-      const header = parseSafetensorsHeader(headerBytes, { fileSize: size, maxHeaderBytes: max });
-      return new SafetensorsReader(path, header, handle);
+      headerBytes.set(await source.read(8, n), 8);
+      const header = parseSafetensorsHeader(headerBytes, { fileSize: source.size, maxHeaderBytes: max });
+      return new SafetensorsReader(header, source);
     } catch (error) {
-      await handle.close().catch(() => undefined);
-      if (error instanceof SafetensorsError && !error.message.startsWith(`${path}: `)) {
-        error.message = `${path}: ${error.message}`;
-      }
-      throw error;
+      await source.close().catch(() => undefined);
+      throw withPath(source.name, error);
     }
+  }
+
+  /** The file's path, or the File's name (`<blob>` for an unnamed Blob). */
+  get path(): string {
+    return this.source.name;
   }
 
   /** Tensor names in file order. */
@@ -127,7 +98,7 @@ export class SafetensorsReader {
   /** The raw little-endian bytes of one tensor, as stored. */
   async readBytes(name: string): Promise<Uint8Array> {
     const info = this.entry(name);
-    return readExactly(this.handle, this.path, info.byteLength, info.byteOffset);
+    return this.source.read(info.byteOffset, info.byteLength);
   }
 
   /**
@@ -143,12 +114,10 @@ export class SafetensorsReader {
         name,
         "F32, F16, BF16 or F64 to read as floats",
         info.dtype,
-        {
-          path: this.path,
-        },
+        { path: this.path },
       );
     }
-    const bytes = await readExactly(this.handle, this.path, info.byteLength, info.byteOffset);
+    const bytes = await this.source.read(info.byteOffset, info.byteLength);
     return decodeTensorBytes(info.name, info.dtype, info.shape, bytes);
   }
 
@@ -156,6 +125,6 @@ export class SafetensorsReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.handle.close();
+    await this.source.close();
   }
 }
