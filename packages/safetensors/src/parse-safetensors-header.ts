@@ -1,3 +1,4 @@
+import { checkHeaderJson } from "./check-header-json";
 import { dtypeBits, isSafetensorsDtype, type SafetensorsDtype } from "./dtype";
 import { SafetensorsError } from "./safetensors-error";
 
@@ -76,15 +77,39 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, maxHeader
   return n;
 }
 
+const PREVIEW_CHARS = 80;
+
+/** A value as it appears in an error message: its type and at most 80 characters of JSON. */
 const describe = (value: unknown): string => {
   if (value === null) return "null";
-  if (Array.isArray(value)) return `array ${truncate(JSON.stringify(value))}`;
+  if (Array.isArray(value)) return `array ${truncate(preview(value))}`;
   if (typeof value === "object") return "object";
   if (typeof value === "string") return `string ${truncate(JSON.stringify(value))}`;
   return `${typeof value} ${String(value)}`;
 };
 
-const truncate = (s: string): string => (s.length > 80 ? `${s.slice(0, 77)}...` : s);
+/**
+ * Compact JSON of an array, stopped soon after 80 characters: never the whole of a huge value
+ * (nesting is bounded by `checkHeaderJson`, so the recursion is too).
+ */
+const preview = (value: unknown): string => {
+  let out = "";
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      out += "[";
+      for (let i = 0; i < v.length && out.length <= PREVIEW_CHARS; i++) {
+        if (i > 0) out += ",";
+        walk(v[i]);
+      }
+      out += "]";
+    } else out += isRecord(v) ? "{...}" : (JSON.stringify(v) ?? String(v));
+  };
+  walk(value);
+  return out;
+};
+
+const truncate = (s: string): string =>
+  s.length > PREVIEW_CHARS ? `${s.slice(0, PREVIEW_CHARS - 3)}...` : s;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -178,10 +203,11 @@ function expectedByteLength(entry: RawEntry): number {
  *
  * `bytes` is the whole file, or its first `8 + N` bytes together with `opts.fileSize`. Checks,
  * in order: the 8-byte length against the cap and the file size (before allocating anything),
- * UTF-8 and JSON, the header being an object, `__metadata__` being string → string, every
- * entry's dtype (known), shape (integers ≥ 0), offsets (integers, begin ≤ end), the byte length
- * (element count × dtype size = end − begin), offsets contiguous and non-overlapping from 0,
- * and the data section ending exactly at the end of the file.
+ * UTF-8, nesting at most 64 deep and no key twice in one object, JSON, the header being an
+ * object, `__metadata__` being string → string, every entry's dtype (known), shape (integers
+ * ≥ 0), offsets (integers, begin ≤ end), the byte length (element count × dtype size = end −
+ * begin), offsets contiguous and non-overlapping from 0, and the data section ending exactly at
+ * the end of the file.
  *
  * @throws SafetensorsError naming the offending tensor or header key.
  */
@@ -198,6 +224,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, opts: ParseHeaderOptio
   } catch (cause) {
     throw new SafetensorsError("invalid_json", "header", "UTF-8 text", "invalid UTF-8 bytes", { cause });
   }
+  checkHeaderJson(text);
   let json: unknown;
   try {
     json = JSON.parse(text);
