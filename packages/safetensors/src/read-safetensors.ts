@@ -8,6 +8,19 @@ import {
 } from "./parse-safetensors";
 import { SafetensorsError } from "./safetensors-error";
 
+/** A failed read as a `SafetensorsError` whose message starts with the file's name. */
+const readError = (name: string, cause: unknown): unknown =>
+  cause instanceof SafetensorsError ? withPath(name, cause) : ioError(name, "a readable file", cause);
+
+/** `parseSafetensors`, its errors prefixed with the file's name. */
+function parseNamed(name: string, bytes: Uint8Array, opts: ParseSafetensorsOptions): SafetensorsContents {
+  try {
+    return parseSafetensors(bytes, opts);
+  } catch (error) {
+    throw withPath(name, error);
+  }
+}
+
 /**
  * Reads and decodes a whole safetensors file synchronously (see `parseSafetensors`).
  *
@@ -18,13 +31,9 @@ export function readSafetensorsSync(path: string, opts: ParseSafetensorsOptions 
   try {
     bytes = nodeFs().readFileSync(path);
   } catch (cause) {
-    throw cause instanceof SafetensorsError ? withPath(path, cause) : ioError(path, "a readable file", cause);
+    throw readError(path, cause);
   }
-  try {
-    return parseSafetensors(bytes, opts);
-  } catch (error) {
-    throw withPath(path, error);
-  }
+  return parseNamed(path, bytes, opts);
 }
 
 /**
@@ -45,11 +54,7 @@ export async function readSafetensors(
   try {
     bytes = source === null ? await nodeFsPromises().readFile(name) : await source.read(0, source.size);
   } catch (cause) {
-    throw cause instanceof SafetensorsError ? withPath(name, cause) : ioError(name, "a readable file", cause);
+    throw readError(name, cause);
   }
-  try {
-    return parseSafetensors(bytes, opts);
-  } catch (error) {
-    throw withPath(name, error);
-  }
+  return parseNamed(name, bytes, opts);
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { describe, expect, test } from "vitest";
+import { FIXTURES, findSafetensorsFiles, rawSafetensors } from "../../../test-support/fixtures";
 import {
   parseSafetensors,
   readSafetensors,
@@ -10,7 +11,6 @@ import {
   serializeSafetensors,
   writeSafetensors,
 } from "../src/index";
-import { FIXTURES, findSafetensorsFiles, rawSafetensors } from "./support/fixtures";
 
 /**
  * The browser paths, run in Node (which has the same global `Blob`, `File` and `WritableStream`):

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { findSafetensorsFiles, rawSafetensors, tempDir } from "../../../test-support/fixtures";
 import {
   parseSafetensors,
   readSafetensors,
@@ -12,7 +13,6 @@ import {
   writeFileAtomic,
   writeSafetensors,
 } from "../src/index";
-import { findSafetensorsFiles, rawSafetensors, tempDir } from "./support/fixtures";
 
 const fixture = findSafetensorsFiles().find((f) => f.endsWith("lokr-multi-adapter/base.safetensors"))!;
 

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "./support/fixtures";
+import { tempDir } from "../../../test-support/fixtures";
 
 /** The README opens with an example that runs (against the built package) as written. */
 describe("README example", () => {

@@ -8,13 +8,14 @@ import {
 } from "@lycoris-ts/kernels";
 import { f16round, getFloat16, setFloat16 } from "@petamoriken/float16";
 import { describe, expect, test } from "vitest";
+import { FIXTURES, findSafetensorsFiles, rawSafetensors } from "../../../test-support/fixtures";
+import { seededRandom } from "../fuzz/mutations.mjs";
 import {
   type FloatDtype,
   parseSafetensors,
   parseSafetensorsHeader,
   serializeSafetensors,
 } from "../src/index";
-import { FIXTURES, findSafetensorsFiles, rawSafetensors, seededRandom } from "./support/fixtures";
 
 const files = findSafetensorsFiles();
 

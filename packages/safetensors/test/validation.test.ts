@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { f32Bytes, rawSafetensors } from "../../../test-support/fixtures";
 import {
   decodeTensorBytes,
   parseSafetensors,
@@ -7,7 +8,6 @@ import {
   SafetensorsReader,
   serializeSafetensors,
 } from "../src/index";
-import { f32Bytes, rawSafetensors } from "./support/fixtures";
 
 /** Runs `fn` and returns the SafetensorsError it throws (fails the test otherwise). */
 function caught(fn: () => unknown): SafetensorsError {

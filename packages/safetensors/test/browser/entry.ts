@@ -50,4 +50,5 @@ export async function run(bytes: Uint8Array): Promise<BrowserReport> {
   return { names, sums, rewrittenEqual, fileAccess };
 }
 
-(globalThis as { runSafetensors?: typeof run }).runSafetensors = run;
+(globalThis as { runSafetensors?: (data: number[]) => Promise<BrowserReport> }).runSafetensors = (data) =>
+  run(Uint8Array.from(data));

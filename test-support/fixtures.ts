@@ -1,12 +1,28 @@
+// Test helpers shared by the packages' tests: the repository's fixture files and hand-built
+// safetensors bytes. Not part of any package.
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The repository's fixture root (`/fixtures`), found relative to this file. */
-export const FIXTURES = fileURLToPath(new URL("../../../../fixtures/", import.meta.url));
+/** The repository's fixture root (`/fixtures`). */
+export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 export const PEFT_FIXTURES = join(FIXTURES, "peft");
 export const LYCORIS_FIXTURES = join(FIXTURES, "lycoris");
+
+/** Every `*.safetensors` file below `root`, sorted. */
+export function findSafetensorsFiles(root: string = FIXTURES): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith(".safetensors")) out.push(path);
+    }
+  };
+  walk(root);
+  return out;
+}
 
 /** The case directories of a fixture set (those holding a `model.json`). */
 export function caseDirs(root: string): string[] {
@@ -35,5 +51,15 @@ export function rawSafetensors(
   new DataView(out.buffer).setBigUint64(0, opts.headerLength ?? BigInt(json.length), true);
   out.set(json, 8);
   out.set(data, 8 + json.length);
+  return out;
+}
+
+/** Little-endian float32 bytes of `values`. */
+export function f32Bytes(values: readonly number[]): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => {
+    view.setFloat32(4 * i, v, true);
+  });
   return out;
 }
