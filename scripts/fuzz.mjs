@@ -10,8 +10,8 @@
 // base model has layers this runtime does not build). `path` and `blob` must agree with `parse`
 // (same outcome class, same tensors).
 //
-// Prints counts per outcome class — a typed error (class:kind), success, or anything else — per reader,
-// and exits 1 when anything else happened (the first few are printed with their case number).
+// Prints counts per outcome class — a typed error (a LycorisError, by name:kind), success, or anything
+// else — per reader, and exits 1 when anything else happened (the first few are printed with their case).
 // Options: --cases N (default 100000), --seed S (default 1), --case I (replay one case, verbose).
 import {
   copyFileSync,
@@ -40,24 +40,14 @@ const st = await load("safetensors");
 const rt = await load("runtime");
 const lf = await load("lycoris-format");
 const config = await load("lycoris-config");
-const kernels = await load("kernels");
 const { registerLoKr } = await load("lokr");
 const { registerLoHa } = await load("loha");
 const { checkAccepted, mutateSafetensors, seededRandom } = await import(
   pathToFileURL(join(root, "packages/safetensors/fuzz/mutations.mjs")).href
 );
 
-/** Every error class the packages throw for bad input. */
-const TYPED = [
-  st.SafetensorsError,
-  rt.AdapterFileError,
-  rt.AdapterError,
-  rt.KohyaNameError,
-  rt.ModelError,
-  lf.LycorisFormatError,
-  config.LycorisConfigError,
-  kernels.KernelsError,
-];
+/** The one error family every package throws for bad input (`LycorisError` and its subclasses). */
+const { LycorisError } = await load("errors");
 
 const registry = new rt.AdapterRegistry();
 registerLoKr(registry);
@@ -125,10 +115,9 @@ const sources = findFiles(join(root, "fixtures")).map((path, index) => {
 
 // ---- running one case ----
 
-const isTyped = (error) => TYPED.some((C) => error instanceof C);
 const outcomeOf = (error) =>
-  isTyped(error)
-    ? `${error.constructor.name}:${error.kind}`
+  error instanceof LycorisError
+    ? `${error.name}:${error.kind}`
     : `OTHER ${error?.constructor?.name ?? typeof error}: ${String(error?.message ?? error).slice(0, 120)}`;
 const FLOATS = new Set(["F32", "F16", "BF16", "F64"]);
 const sameTensors = (a, b) =>

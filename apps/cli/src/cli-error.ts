@@ -1,3 +1,4 @@
+import { LycorisError } from "@lycoris-ts/errors";
 /** Stable classification of a {@link CliError}. */
 export type CliErrorKind = "usage" | "input" | "refused" | "validation_failed" | "unsupported";
 
@@ -5,15 +6,15 @@ export type CliErrorKind = "usage" | "input" | "refused" | "validation_failed" |
  * An error the CLI reports as one `error: …` line: bad arguments, inputs that cannot be used,
  * refused operations (e.g. `--out` equal to the base) and failed validations.
  */
-export class CliError extends Error {
+export class CliError extends LycorisError {
   override readonly name = "CliError";
   /** What kind of problem this is. */
-  readonly kind: CliErrorKind;
+  override readonly kind: CliErrorKind;
   /** The process exit code to use (2 for usage errors, else 1). */
   readonly exitCode: number;
 
   constructor(kind: CliErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(kind, message, { cause: options?.cause });
     this.kind = kind;
     this.exitCode = kind === "usage" ? 2 : 1;
   }

@@ -1,16 +1,5 @@
+import { LycorisError } from "@lycoris-ts/errors";
 import { CliError } from "./cli-error";
-
-const KNOWN_ERRORS = new Set([
-  "CliError",
-  "AdapterError",
-  "AdapterFileError",
-  "SafetensorsError",
-  "LycorisConfigError",
-  "KohyaNameError",
-  "LycorisFormatError",
-  "LoKrError",
-  "LoHaMathError",
-]);
 
 /** Collapses a message to a single line (multi-line messages are joined with "; "). */
 export function oneLine(message: string): string {
@@ -28,7 +17,7 @@ export function oneLine(message: string): string {
  */
 export function formatError(error: unknown): string {
   if (error instanceof Error) {
-    if (error instanceof CliError || KNOWN_ERRORS.has(error.name)) return oneLine(error.message);
+    if (error instanceof LycorisError) return oneLine(error.message);
     const code = (error as { code?: unknown }).code;
     if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return oneLine(error.message);
     return `unexpected ${error.name}: ${oneLine(error.message)} (rerun with --debug for a stack trace)`;

@@ -1,3 +1,5 @@
+export type { LycorisErrorDetails } from "@lycoris-ts/errors";
+export { isLycorisError, LycorisError } from "@lycoris-ts/errors";
 export { cloneModule } from "./adapter/clone-module";
 export type { ModelFacts } from "./adapter/describe-model";
 export { describeModel, describeModule } from "./adapter/describe-model";
@@ -7,6 +9,7 @@ export type { AdapterPadding, LayerAdapter, LycorisLayerOptions } from "./adapte
 export { applyWeight, LycorisLayer, weightBackward } from "./adapter/lycoris-layer";
 export { ModulesToSaveWrapper } from "./adapter/modules-to-save";
 export { ParameterDict } from "./adapter/parameter-dict";
+export { rankDropoutMask } from "./adapter/rank-dropout";
 export type { AdapterErrorKind } from "./errors";
 export { AdapterError } from "./errors";
 export * from "./io/index";

@@ -1,3 +1,4 @@
+import { describeValue } from "@lycoris-ts/errors";
 import { checkHeaderJson } from "./check-header-json";
 import { dtypeBits, isSafetensorsDtype, type SafetensorsDtype } from "./dtype";
 import { SafetensorsError } from "./safetensors-error";
@@ -77,39 +78,14 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, maxHeader
   return n;
 }
 
-const PREVIEW_CHARS = 80;
-
-/** A value as it appears in an error message: its type and at most 80 characters of JSON. */
+/** A value as it appears in an error message: its type and a bounded preview (`describeValue`). */
 const describe = (value: unknown): string => {
   if (value === null) return "null";
-  if (Array.isArray(value)) return `array ${truncate(preview(value))}`;
+  if (Array.isArray(value)) return `array ${describeValue(value, 80)}`;
   if (typeof value === "object") return "object";
-  if (typeof value === "string") return `string ${truncate(JSON.stringify(value))}`;
+  if (typeof value === "string") return `string ${describeValue(value, 80)}`;
   return `${typeof value} ${String(value)}`;
 };
-
-/**
- * Compact JSON of an array, stopped soon after 80 characters: never the whole of a huge value
- * (nesting is bounded by `checkHeaderJson`, so the recursion is too).
- */
-const preview = (value: unknown): string => {
-  let out = "";
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) {
-      out += "[";
-      for (let i = 0; i < v.length && out.length <= PREVIEW_CHARS; i++) {
-        if (i > 0) out += ",";
-        walk(v[i]);
-      }
-      out += "]";
-    } else out += isRecord(v) ? "{...}" : (JSON.stringify(v) ?? String(v));
-  };
-  walk(value);
-  return out;
-};
-
-const truncate = (s: string): string =>
-  s.length > PREVIEW_CHARS ? `${s.slice(0, PREVIEW_CHARS - 3)}...` : s;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -230,7 +206,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, opts: ParseHeaderOptio
     json = JSON.parse(text);
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new SafetensorsError("invalid_json", "header", "a JSON object", truncate(detail), { cause });
+    throw new SafetensorsError("invalid_json", "header", "a JSON object", detail.slice(0, 120), { cause });
   }
   if (!isRecord(json)) {
     throw new SafetensorsError("invalid_header", "header", "a JSON object", describe(json));

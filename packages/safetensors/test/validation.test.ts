@@ -84,7 +84,7 @@ describe("parseSafetensorsHeader rejects each kind of bad file, naming field / e
     expect(caught(() => parseSafetensorsHeader(rawSafetensors("[1,2]")))).toMatchObject({
       kind: "invalid_header",
       field: "header",
-      received: "array [1,2]",
+      received: "array [1, 2]",
     });
     expect(caught(() => parseSafetensorsHeader(rawSafetensors({ w: 3 })))).toMatchObject({
       kind: "invalid_header",
@@ -96,7 +96,7 @@ describe("parseSafetensorsHeader rejects each kind of bad file, naming field / e
       kind: "invalid_header",
       field: "w",
       expected: "shape as an array of integers >= 0",
-      received: "array [2,-1]",
+      received: "array [2, -1]",
     });
     const fracShape = { w: { dtype: "F32", shape: [1.5], data_offsets: [0, 8] } };
     expect(caught(() => parseSafetensorsHeader(rawSafetensors(fracShape, twoFloats))).kind).toBe(

@@ -1,3 +1,4 @@
+import { LycorisError } from "@lycoris-ts/errors";
 /**
  * Key names of kohya / LyCORIS ("webui") adapter files:
  * `<prefix>_<module path below the sub-model root, "." → "_">.<tensor>`, e.g.
@@ -33,7 +34,8 @@ export interface KohyaKeyMatch {
 }
 
 /** A kohya key that names two or more modules of the model. */
-export class KohyaNameError extends Error {
+export class KohyaNameError extends LycorisError {
+  override readonly name = "KohyaNameError";
   /** The module key that is ambiguous. */
   readonly key: string;
   /** Every module name it could stand for. */
@@ -41,9 +43,9 @@ export class KohyaNameError extends Error {
 
   constructor(key: string, candidates: readonly string[]) {
     super(
+      "ambiguous_key",
       `kohya key '${key}' is ambiguous: it matches the modules ${candidates.map((c) => `'${c}'`).join(", ")}`,
     );
-    this.name = "KohyaNameError";
     this.key = key;
     this.candidates = candidates;
   }
