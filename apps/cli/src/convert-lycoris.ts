@@ -1,12 +1,8 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { lycorisToPeft } from "@lycoris-ts/lycoris-format";
-import {
-  ADAPTER_CONFIG_NAME,
-  type AdapterRegistry,
-  SafetensorsReader,
-  writePeftAdapterDir,
-} from "@lycoris-ts/runtime";
+import { ADAPTER_CONFIG_NAME, type AdapterRegistry, writePeftAdapterDir } from "@lycoris-ts/runtime";
+import { SafetensorsReader } from "@lycoris-ts/safetensors";
 import { CliError } from "./cli-error";
 import { readLycorisFile } from "./lycoris-file";
 

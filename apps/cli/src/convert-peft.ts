@@ -1,13 +1,7 @@
 import { stat } from "node:fs/promises";
 import { peftToLycoris } from "@lycoris-ts/lycoris-format";
-import {
-  type AdapterRegistry,
-  DEFAULT_ADAPTER_NAME,
-  readPeftAdapterDir,
-  SafetensorsReader,
-  serializeSafetensors,
-  writeFileAtomic,
-} from "@lycoris-ts/runtime";
+import { type AdapterRegistry, DEFAULT_ADAPTER_NAME, readPeftAdapterDir } from "@lycoris-ts/runtime";
+import { SafetensorsReader, serializeSafetensors, writeFileAtomic } from "@lycoris-ts/safetensors";
 import { checkOutputPath } from "./check-output-path";
 import { CliError } from "./cli-error";
 

@@ -1,5 +1,6 @@
 import { type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import type { LayerGeometry, SafetensorsReader } from "@lycoris-ts/runtime";
+import type { LayerGeometry } from "@lycoris-ts/runtime";
+import type { SafetensorsReader } from "@lycoris-ts/safetensors";
 import type { AdapterModuleTensors } from "./group-adapter-tensors";
 import { candidateGeometries } from "./layer-geometry";
 import { adapterContext, compareLayout, mismatchText } from "./layout-check";

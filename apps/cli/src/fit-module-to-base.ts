@@ -1,5 +1,6 @@
 import { type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import type { AdapterContext, AdapterVariant, SafetensorsReader } from "@lycoris-ts/runtime";
+import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
+import type { SafetensorsReader } from "@lycoris-ts/safetensors";
 import type { AdapterModuleTensors } from "./group-adapter-tensors";
 import { geometryFromWeightShape } from "./layer-geometry";
 import { adapterContext, compareLayout, mismatchText, shapeText } from "./layout-check";

@@ -1,6 +1,7 @@
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
-import type { AdapterRegistry, AdapterVariant, TensorInfo } from "@lycoris-ts/runtime";
+import type { AdapterRegistry, AdapterVariant } from "@lycoris-ts/runtime";
 import { PEFT_KEY_PREFIX, splitPeftKey } from "@lycoris-ts/runtime";
+import type { TensorInfo } from "@lycoris-ts/safetensors";
 
 /** Key naming of an adapter file: PEFT (`base_model.model.<module>.<param>`) or kohya/LyCORIS (`lycoris_<module>.<param>`). */
 export type KeyNaming = "peft" | "kohya";

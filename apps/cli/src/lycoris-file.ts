@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { isLycorisKeyNaming, type LycorisAdapter, readLycorisAdapter } from "@lycoris-ts/lycoris-format";
-import { type AdapterRegistry, SafetensorsReader } from "@lycoris-ts/runtime";
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { SafetensorsReader } from "@lycoris-ts/safetensors";
 import { CliError } from "./cli-error";
 
 /**

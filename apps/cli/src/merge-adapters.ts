@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { addScaledInPlace, type Tensor } from "@lycoris-ts/kernels";
-import { type AdapterRegistry, SafetensorsReader } from "@lycoris-ts/runtime";
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { SafetensorsReader } from "@lycoris-ts/safetensors";
 import { checkOutputPath } from "./check-output-path";
 import { CliError } from "./cli-error";
 import { locateAdapters, selectAdapters } from "./locate-adapters";

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { checkLycorisModuleFits, type LycorisModule, mergeLycorisModule } from "@lycoris-ts/lycoris-format";
-import { type AdapterRegistry, isFloatDtype, SafetensorsReader } from "@lycoris-ts/runtime";
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { isFloatDtype, SafetensorsReader } from "@lycoris-ts/safetensors";
 import { checkOutputPath } from "./check-output-path";
 import { CliError } from "./cli-error";
 import { readLycorisFile } from "./lycoris-file";

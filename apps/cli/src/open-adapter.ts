@@ -1,5 +1,5 @@
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { SafetensorsReader } from "@lycoris-ts/runtime";
+import { SafetensorsReader } from "@lycoris-ts/safetensors";
 import { CliError } from "./cli-error";
 import { detectKeyNaming, type GroupedAdapterTensors, groupAdapterTensors } from "./group-adapter-tensors";
 import type { AdapterLocation } from "./locate-adapters";

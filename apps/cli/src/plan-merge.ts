@@ -1,6 +1,7 @@
 import { isModuleToSave, type LycorisConfig } from "@lycoris-ts/lycoris-config";
-import type { AdapterContext, AdapterVariant, SafetensorsReader } from "@lycoris-ts/runtime";
-import { isFloatDtype } from "@lycoris-ts/runtime";
+import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
+import type { SafetensorsReader } from "@lycoris-ts/safetensors";
+import { isFloatDtype } from "@lycoris-ts/safetensors";
 import { CliError } from "./cli-error";
 import { fitModuleToBase } from "./fit-module-to-base";
 import { shapeText } from "./layout-check";

@@ -1,5 +1,6 @@
 import { isModuleToSave, matchesNameOrSuffix } from "@lycoris-ts/lycoris-config";
-import { type AdapterRegistry, isFloatDtype, PEFT_KEY_PREFIX, SafetensorsReader } from "@lycoris-ts/runtime";
+import { type AdapterRegistry, PEFT_KEY_PREFIX } from "@lycoris-ts/runtime";
+import { isFloatDtype, SafetensorsReader } from "@lycoris-ts/safetensors";
 import { CliError } from "./cli-error";
 import { describeModule } from "./describe-module";
 import { fitModuleToBase } from "./fit-module-to-base";

@@ -1,5 +1,6 @@
 import { checkLycorisModuleFits, type LycorisAdapter, LycorisFormatError } from "@lycoris-ts/lycoris-format";
-import { type AdapterRegistry, SafetensorsReader } from "@lycoris-ts/runtime";
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { SafetensorsReader } from "@lycoris-ts/safetensors";
 import { CliError } from "./cli-error";
 import { readLycorisFile } from "./lycoris-file";
 import type { ValidateReport, ValidationCheck } from "./validate-adapters";

@@ -4,7 +4,7 @@ import {
   type SafetensorsReader,
   SafetensorsWriter,
   type TensorInfo,
-} from "@lycoris-ts/runtime";
+} from "@lycoris-ts/safetensors";
 import { createProgress, type Progress } from "./progress";
 
 /** Reads a base tensor in its own precision where that is a plain typed array (F32, F64), else as float32. */

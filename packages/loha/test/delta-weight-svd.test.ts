@@ -1,5 +1,6 @@
 import { reshape, svd, type Tensor } from "@lycoris-ts/kernels";
-import { loraFactors, readSafetensorsSync, selectLoraRank } from "@lycoris-ts/runtime";
+import { loraFactors, selectLoraRank } from "@lycoris-ts/runtime";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import { describe, expect, it } from "vitest";
 import {
   describeLoraConversionFixtures,

@@ -1,6 +1,7 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { KohyaKeyMap, KohyaNameError, parseSafetensors } from "@lycoris-ts/runtime";
+import { KohyaKeyMap, KohyaNameError } from "@lycoris-ts/runtime";
+import { parseSafetensors } from "@lycoris-ts/safetensors";
 import { LycorisFormatError } from "./lycoris-format-error";
 import type { LycorisAdapter, LycorisAlgo, LycorisModule, LycorisStructure } from "./lycoris-module";
 import { resolveLycorisPrefixes } from "./lycoris-prefixes";

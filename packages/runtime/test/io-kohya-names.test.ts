@@ -1,15 +1,9 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { parseSafetensorsHeader } from "@lycoris-ts/safetensors";
 import { describe, expect, test } from "vitest";
-import {
-  KohyaKeyMap,
-  KohyaNameError,
-  kohyaKeyToPeft,
-  kohyaModuleKey,
-  parseSafetensorsHeader,
-  peftKeyToKohya,
-} from "../src/io/index";
-import { caseDirs, LYCORIS_FIXTURES } from "./support/io-fixtures";
+import { caseDirs, LYCORIS_FIXTURES } from "../../../test-support/fixtures";
+import { KohyaKeyMap, KohyaNameError, kohyaKeyToPeft, kohyaModuleKey, peftKeyToKohya } from "../src/io/index";
 
 interface LycorisExpected {
   file_keys: string[];

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type LazySvd, type Tensor, tensor } from "@lycoris-ts/kernels";
 import { LycorisConfig } from "@lycoris-ts/lycoris-config";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import { describe, expect, it } from "vitest";
 import {
   type AdapterContext,
@@ -10,7 +11,6 @@ import {
   layerDeltaSvd,
   loraFactors,
   lowRankReport,
-  readSafetensorsSync,
   resolveLoraRank,
   selectLoraRank,
   thresholdRank,
