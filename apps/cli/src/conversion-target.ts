@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { CliError } from "./cli-error";
 import { isLycorisFile } from "./lycoris-file";
 
@@ -8,14 +9,17 @@ import { isLycorisFile } from "./lycoris-file";
  *
  * @throws CliError `input` when `input` is neither.
  */
-export async function conversionTarget(input: string): Promise<"peft" | "lycoris"> {
-  if (await isLycorisFile(input)) return "peft";
+export async function conversionTarget(
+  input: string,
+  registry: AdapterRegistry,
+): Promise<"peft" | "lycoris"> {
+  if (await isLycorisFile(input, registry)) return "peft";
   const s = await stat(input).catch(() => null);
   if (s?.isDirectory()) return "lycoris";
   throw new CliError(
     "input",
     s === null
       ? `${input}: no such file or directory`
-      : `${input}: neither a kohya/LyCORIS LoKr/LoHa file nor a PEFT adapter directory (use --to to say which direction)`,
+      : `${input}: neither a kohya/LyCORIS file nor a PEFT adapter directory (use --to to say which direction)`,
   );
 }

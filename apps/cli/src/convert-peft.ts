@@ -33,8 +33,10 @@ export interface ConvertPeftSummary {
   readonly out: string;
   readonly algo: string;
   readonly modules: number;
-  /** Modules whose scaling was multiplied into `lokr_w1` (LoKr, both factors full). */
+  /** Modules whose scaling was multiplied into {@link scaleParameter} (no rank: every factor full). */
   readonly baked: number;
+  /** The parameter the variant multiplies the scaling into (its `kohya.scaleParameter`), if any. */
+  readonly scaleParameter: string | null;
   readonly dropped: number;
 }
 
@@ -72,6 +74,10 @@ export async function convertPeftToLycoris(o: ConvertPeftOptions): Promise<Conve
       algo: written.modules[0]?.algo ?? "",
       modules: written.modules.length,
       baked: written.modules.filter((m) => m.scaleBaked).length,
+      scaleParameter:
+        written.modules[0] === undefined
+          ? null
+          : (o.registry.get(written.modules[0].algo).kohya?.scaleParameter ?? null),
       dropped: written.dropped.length,
     };
   } finally {

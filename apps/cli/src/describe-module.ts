@@ -1,12 +1,12 @@
 import { type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import type { LayerGeometry, SafetensorsReader } from "@lycoris-ts/runtime";
+import { kohyaToPeftParam } from "@lycoris-ts/lycoris-format";
+import type { FactorDescription, LayerGeometry, SafetensorsReader } from "@lycoris-ts/runtime";
 import type { AdapterModuleTensors } from "./group-adapter-tensors";
-import { candidateGeometries } from "./layer-geometry";
 import { adapterContext, compareLayout, mismatchText } from "./layout-check";
 
 /** One tensor of a module, as listed by `inspect`. */
 export interface ParamDescription {
-  /** The parameter name (`lokr_w1`, `hada_t1`, …; for kohya files also `lora_down.weight`, …). */
+  /** The parameter name as stored (for kohya files also tensors of no variant, e.g. `lora_down.weight`). */
   readonly name: string;
   /** The tensor's full name in the file. */
   readonly key: string;
@@ -15,15 +15,19 @@ export interface ParamDescription {
 }
 
 /** What `inspect` / `validate` know about one adapted module. */
-export interface ModuleDescription {
+export interface AdapterModuleDescription {
   readonly module: string;
   /** The variant's `peft_type`, or `null` when no registered variant owns the parameters. */
   readonly peftType: string | null;
-  /** Factor structure: LoKr `{ w1: "full" | "lowrank", w2: "full" | "lowrank" | "tucker" }`, LoHa `{ effective_conv }`. */
+  /** The variant's structure flags (`describeParameters(...).flags`, e.g. LoKr's `{ w1, w2 }` forms). */
   readonly structure: Readonly<Record<string, string | boolean>>;
+  /** The factors of ΔW and how each is stored (full / low-rank / Tucker). */
+  readonly factors: readonly FactorDescription[];
+  /** One line describing the structure (`w1 full, w2 lowrank`), `unknown` without a variant. */
+  readonly summary: string;
   readonly params: readonly ParamDescription[];
   readonly numParams: number;
-  /** Rank (config and `rank_pattern`; kohya files: the inner dimension of the low-rank factors). */
+  /** Rank (config and `rank_pattern`; without a config: the rank the variant reads from the factors). */
   readonly r: number | null;
   /** Alpha (config and `alpha_pattern`; kohya files: the `.alpha` tensor). */
   readonly alpha: number | null;
@@ -39,43 +43,37 @@ export interface ModuleDescription {
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-function describeStructure(
-  peftType: string | null,
-  names: ReadonlySet<string>,
-): Record<string, string | boolean> {
-  if (peftType === "LOKR") {
-    return {
-      w1: names.has("lokr_w1") ? "full" : "lowrank",
-      w2: names.has("lokr_w2") ? "full" : names.has("lokr_t2") ? "tucker" : "lowrank",
-    };
-  }
-  if (peftType === "LOHA") return { effective_conv: names.has("hada_t1") };
-  return {};
-}
-
-/** Inner rank of low-rank factors: every `*_b` factor is `[r, …]`; `null` when all factors are full. */
-function innerRank(params: ReadonlyMap<string, readonly number[]>): number | null {
-  for (const [name, shape] of params) if (/_b(\.weight)?$/.test(name) && shape.length > 0) return shape[0]!;
-  return null;
-}
-
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** The module's parameter shapes under the variant's PEFT names (kohya tensors renamed, cores reshaped). */
+function peftShapes(tensors: AdapterModuleTensors, kohya: boolean): Map<string, readonly number[]> {
+  const kf = tensors.variant?.kohya;
+  return new Map(
+    [...tensors.params].map(([n, i]) => {
+      if (!kohya || kf === undefined) return [n, i.shape] as const;
+      const p = kohyaToPeftParam(kf, n, i.shape);
+      return [p.name, p.shape] as const;
+    }),
+  );
+}
+
 /**
  * Describes one adapted module from its tensor shapes (no data read, except a kohya `.alpha`
- * scalar). With `config`, rank and alpha follow PEFT (`rank_pattern` / `alpha_pattern`), and the
- * factors are checked against the variant's parameter layout for every layer they could belong to.
+ * scalar) through its variant's `describeParameters` and `layerCandidates`. With `config`, rank and
+ * alpha follow PEFT (`rank_pattern` / `alpha_pattern`), and the factors are checked against the
+ * variant's parameter layout for every layer they could belong to.
  */
 export async function describeModule(
   tensors: AdapterModuleTensors,
   config: LycorisConfig | null,
   reader: SafetensorsReader,
-): Promise<ModuleDescription> {
+  kohya = false,
+): Promise<AdapterModuleDescription> {
   const variant = tensors.variant;
   const peftType = variant?.peftType ?? null;
-  const shapes = new Map([...tensors.params].map(([n, i]) => [n, i.shape] as const));
+  const shapes = peftShapes(tensors, kohya);
   const params: ParamDescription[] = [...tensors.params, ...tensors.other].map(([name, i]) => ({
     name,
     key: i.name,
@@ -84,6 +82,9 @@ export async function describeModule(
   }));
   const numParams = [...tensors.params.values()].reduce((a, i) => a + prod(i.shape), 0);
   const problems: string[] = [];
+  const described = variant?.describeParameters?.(shapes);
+  if (described !== undefined && !described.ok) problems.push(described.message);
+  const structure = described?.ok === true ? described : null;
 
   let r: number | null = null;
   let alpha: number | null = null;
@@ -94,16 +95,16 @@ export async function describeModule(
       problems.push(error instanceof Error ? error.message : String(error));
     }
   } else {
-    r = innerRank(shapes);
+    r = structure?.rank ?? null;
     if (tensors.alpha !== null) {
       const t = await reader.read(tensors.alpha.name);
       alpha = t.data.length > 0 ? t.data[0]! : null;
     }
   }
-  // kohya loaders (ComfyUI, A1111): a LoKr with both factors full has no rank, scale 1, alpha ignored
+  // kohya loaders (ComfyUI, A1111): a module whose factors are all full has no rank, scale 1, alpha ignored
   const scaling = r !== null && alpha !== null ? alpha / r : config === null && alpha !== null ? 1 : null;
 
-  let candidates: LayerGeometry[] = peftType === null ? [] : candidateGeometries(peftType, shapes);
+  let candidates: LayerGeometry[] = variant?.layerCandidates?.(shapes) ?? [];
   if (config !== null && variant !== null && r !== null && candidates.length > 0) {
     const fitting = candidates.filter(
       (g) => compareLayout(variant, adapterContext(config, r!, alpha ?? r!, g), shapes).length === 0,
@@ -115,7 +116,7 @@ export async function describeModule(
         `factors do not match ${peftType}'s layout for r=${r} with this config (for a base weight [${first.weightShape.join(", ")}]: ${diff.map(mismatchText).join("; ")})`,
       );
     } else candidates = fitting;
-  } else if (variant !== null && candidates.length === 0) {
+  } else if (variant !== null && candidates.length === 0 && described?.ok !== false) {
     problems.push(`cannot derive a layer shape from the factors (${[...shapes.keys()].join(", ")})`);
   }
   const first = candidates[0];
@@ -128,7 +129,9 @@ export async function describeModule(
   return {
     module: tensors.module,
     peftType,
-    structure: describeStructure(peftType, new Set(tensors.params.keys())),
+    structure: structure?.flags ?? {},
+    factors: structure?.factors ?? [],
+    summary: structure?.summary ?? (variant === null ? "unknown" : "-"),
     params,
     numParams,
     r,

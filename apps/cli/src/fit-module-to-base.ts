@@ -1,7 +1,11 @@
 import { type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import type { AdapterContext, AdapterVariant, SafetensorsReader } from "@lycoris-ts/runtime";
+import {
+  type AdapterContext,
+  type AdapterVariant,
+  geometryFromWeightShape,
+  type SafetensorsReader,
+} from "@lycoris-ts/runtime";
 import type { AdapterModuleTensors } from "./group-adapter-tensors";
-import { geometryFromWeightShape } from "./layer-geometry";
 import { adapterContext, compareLayout, mismatchText, shapeText } from "./layout-check";
 
 /** An adapted module that fits its base weight. */

@@ -1,4 +1,5 @@
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
+import { isLycorisKeyNaming, kohyaVariantOf, kohyaVariants } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry, AdapterVariant, TensorInfo } from "@lycoris-ts/runtime";
 import { PEFT_KEY_PREFIX, splitPeftKey } from "@lycoris-ts/runtime";
 
@@ -9,9 +10,9 @@ export type KeyNaming = "peft" | "kohya";
 export interface AdapterModuleTensors {
   /** PEFT: the module path in the base model; kohya: the file's module key (`lycoris_…`, `lora_unet_…`). */
   readonly module: string;
-  /** The variant whose parameter prefix the module's parameters carry, or `null` when none matches. */
+  /** The variant the module's parameters belong to (PEFT: by parameter prefix; kohya: by the variants' kohya tensor names), or `null`. */
   readonly variant: AdapterVariant<LycorisConfig> | null;
-  /** Adapter parameters by name (`lokr_w1`, `hada_w1_a`, …), in file order. */
+  /** Adapter parameters by name as stored (PEFT parameter names, or kohya tensor names), in file order. */
   readonly params: ReadonlyMap<string, TensorInfo>;
   /** kohya files: the module's `.alpha` scalar, if present. */
   readonly alpha: TensorInfo | null;
@@ -32,24 +33,25 @@ export interface GroupedAdapterTensors {
 
 /**
  * How the keys of an adapter file are named, from the key names alone: `peft` when keys start with
- * `base_model.model.`, `kohya` when they look like `lycoris_…`/`lora_…` module keys or carry `.alpha`
- * tensors, `null` when neither.
+ * `base_model.model.`, `kohya` when they are kohya / LyCORIS keys of a registered variant
+ * (lycoris-format's `isLycorisKeyNaming`), `null` when neither.
  */
-export function detectKeyNaming(names: readonly string[]): KeyNaming | null {
+export function detectKeyNaming(names: readonly string[], registry: AdapterRegistry): KeyNaming | null {
   if (names.some((n) => n.startsWith(PEFT_KEY_PREFIX))) return "peft";
-  if (
-    names.some((n) => /^(lycoris|lora)_[^.]+\./.test(n) || (/^[^.]+\.alpha$/.test(n) && !n.startsWith(".")))
-  ) {
-    return "kohya";
-  }
-  return null;
+  return isLycorisKeyNaming(names, registry) ? "kohya" : null;
 }
 
-function variantOf(
-  param: string,
-  variants: readonly AdapterVariant<LycorisConfig>[],
-): AdapterVariant<LycorisConfig> | null {
-  return variants.find((v) => param.startsWith(v.prefix)) ?? null;
+/** Finds the variant a parameter belongs to: PEFT names by the variant's prefix, kohya names by its kohya tensor names. */
+function variantFinder(
+  naming: KeyNaming,
+  registry: AdapterRegistry,
+): (param: string) => AdapterVariant<LycorisConfig> | null {
+  if (naming === "kohya") {
+    const variants = kohyaVariants(registry);
+    return (param) => kohyaVariantOf(param, variants)?.variant ?? null;
+  }
+  const variants = registry.peftTypes().map((t) => registry.get(t));
+  return (param) => variants.find((v) => param.startsWith(v.prefix)) ?? null;
 }
 
 interface MutableModule {
@@ -62,14 +64,14 @@ interface MutableModule {
 
 /**
  * Sorts the tensors of an adapter file by module and role. A module's variant is the registered
- * variant whose parameter prefix its parameters carry.
+ * variant its parameters belong to (PEFT: parameter prefix; kohya: kohya tensor names).
  */
 export function groupAdapterTensors(
   tensors: readonly TensorInfo[],
   naming: KeyNaming,
   registry: AdapterRegistry,
 ): GroupedAdapterTensors {
-  const variants = registry.peftTypes().map((t) => registry.get(t));
+  const variantOf = variantFinder(naming, registry);
   const modules = new Map<string, MutableModule>();
   const replacements = new Map<string, TensorInfo>();
   const baseLayer = new Map<string, TensorInfo>();
@@ -87,7 +89,7 @@ export function groupAdapterTensors(
         ? info.name.slice(PEFT_KEY_PREFIX.length)
         : info.name;
       const { module, param } = splitPeftKey(info.name);
-      const variant = variantOf(param, variants);
+      const variant = variantOf(param);
       if (param.startsWith("base_layer.")) {
         baseLayer.set(`${module}.${param.slice("base_layer.".length)}`, info);
       } else if (variant !== null && module !== "") {
@@ -102,7 +104,7 @@ export function groupAdapterTensors(
       const module = dot < 0 ? info.name : info.name.slice(0, dot);
       const param = dot < 0 ? "" : info.name.slice(dot + 1);
       const m = moduleOf(module);
-      const variant = variantOf(param, variants);
+      const variant = variantOf(param);
       if (param === "alpha") m.alpha = info;
       else if (variant !== null) {
         m.variant ??= variant;

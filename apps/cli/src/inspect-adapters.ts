@@ -1,6 +1,6 @@
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { CliError } from "./cli-error";
-import { describeModule, type ModuleDescription } from "./describe-module";
+import { type AdapterModuleDescription, describeModule } from "./describe-module";
 import { locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, type OpenedAdapter, openAdapters } from "./open-adapter";
 
@@ -16,7 +16,7 @@ export interface AdapterDescription {
   readonly peftType: string | null;
   /** The config's fields (snake_case, as in the file) without PEFT's bookkeeping fields; `null` without a config. */
   readonly config: Readonly<Record<string, unknown>> | null;
-  readonly modules: readonly ModuleDescription[];
+  readonly modules: readonly AdapterModuleDescription[];
   /** Base tensors the adapter replaces in full (PEFT `modules_to_save` copies). */
   readonly replacedTensors: readonly string[];
   /** Saved base-layer weights (`<module>.base_layer.weight`, PEFT saves them for adapted embedding/output layers). */
@@ -57,10 +57,10 @@ async function describeAdapter(
   registry: AdapterRegistry,
 ): Promise<AdapterDescription> {
   const { groups, reader, configFile, location } = adapter;
-  const modules: ModuleDescription[] = [];
+  const modules: AdapterModuleDescription[] = [];
   for (const m of groups.modules) {
     if (m.variant === null && m.params.size === 0 && m.other.size === 0) continue;
-    modules.push(await describeModule(m, configFile?.config ?? null, reader));
+    modules.push(await describeModule(m, configFile?.config ?? null, reader, groups.naming === "kohya"));
   }
   let peftType = configFile?.peftType ?? null;
   if (peftType === null) {

@@ -18,7 +18,7 @@ export function shapeText(shape: readonly number[] | null): string {
   return shape === null ? "missing" : `[${shape.join(", ")}]`;
 }
 
-/** Describes one mismatch in a sentence part: `lokr_w2: expected [4, 4], found [6, 4]`. */
+/** Describes one mismatch in a sentence part: `<param>: expected [4, 4], found [6, 4]`. */
 export function mismatchText(m: LayoutMismatch): string {
   if (m.found === null) return `${m.param}: missing (expected ${shapeText(m.expected)})`;
   if (m.expected === null) return `${m.param}: not created for this layer (found ${shapeText(m.found)})`;

@@ -25,8 +25,8 @@ export function parsePrefixMap(text: string): Record<string, string> {
   return out;
 }
 
-/** Whether `path` is a single safetensors file with kohya / LyCORIS LoKr / LoHa key names (header only). */
-export async function isLycorisFile(path: string): Promise<boolean> {
+/** Whether `path` is a single safetensors file with kohya / LyCORIS key names of a registered variant (header only). */
+export async function isLycorisFile(path: string, registry: AdapterRegistry): Promise<boolean> {
   const s = await stat(path).catch(() => null);
   if (s === null || !s.isFile()) return false;
   let reader: SafetensorsReader;
@@ -36,7 +36,7 @@ export async function isLycorisFile(path: string): Promise<boolean> {
     return false;
   }
   try {
-    return isLycorisKeyNaming(reader.names);
+    return isLycorisKeyNaming(reader.names, registry);
   } finally {
     await reader.close();
   }

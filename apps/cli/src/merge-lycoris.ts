@@ -28,7 +28,7 @@ export interface MergeLycorisSummary {
   readonly out: string;
   readonly tensors: number;
   readonly mergedModules: number;
-  /** Modules per algorithm (`LOKR`, `LOHA`), DoRA modules counted separately. */
+  /** Modules per algorithm (`peft_type`), DoRA modules counted separately. */
   readonly algos: Readonly<Record<string, number>>;
   readonly dora: number;
   /** Prefix → sub-model root used. */

@@ -30,7 +30,7 @@ export async function openAdapter(
   const reader = await SafetensorsReader.open(location.weightsPath);
   try {
     const names = reader.names;
-    const naming = detectKeyNaming(names) ?? (configFile !== null ? "peft" : null);
+    const naming = detectKeyNaming(names, registry) ?? (configFile !== null ? "peft" : null);
     if (naming === null) {
       throw new CliError(
         "input",

@@ -90,7 +90,7 @@ Run "lycoris help <command>" for a command's options.`,
       "after",
       `
 Reads only the file headers. For a bare .safetensors file without a config, the adapter type is
-inferred from the parameter names (lokr_… → LOKR, hada_… → LOHA).
+inferred from the parameter names (each registered type's parameter prefix or kohya tensor names).
 
 Examples:
   $ lycoris inspect ./my-adapter
@@ -130,7 +130,7 @@ Examples:
         dir: string,
         opts: { base?: string; json?: boolean; adapterName: string[]; prefixMap?: Record<string, string> },
       ) => {
-        const report = (await isLycorisFile(dir))
+        const report = (await isLycorisFile(dir, registry))
           ? await validateLycoris(dir, {
               registry,
               ...(opts.base === undefined ? {} : { base: opts.base }),
@@ -203,7 +203,7 @@ Examples:
         prefixMap?: Record<string, string>;
       }) => {
         const started = Date.now();
-        if (await isLycorisFile(opts.adapter)) {
+        if (await isLycorisFile(opts.adapter, registry)) {
           const s = await mergeLycoris({
             base: opts.base,
             adapter: opts.adapter,
@@ -281,7 +281,7 @@ decompose_factor cannot reproduce (unbalanced factorization, per-module factors)
 
 To kohya/LyCORIS: keys are <prefix>_<module path below --module-root, "." → "_">.<tensor>. The stored
 alpha is PEFT's scaling × the rank the loaders read from the factors; LoKr modules with both factors
-full (where the loaders ignore alpha) get the scaling multiplied into lokr_w1 and alpha = r.
+full (where the loaders ignore alpha) get the scaling multiplied into one factor and alpha = r.
 modules_to_save copies cannot be expressed (exit 1, naming them).
 
 Examples:
@@ -303,7 +303,7 @@ Examples:
           prefixMap?: Record<string, string>;
         },
       ) => {
-        const to = opts.to ?? (await conversionTarget(input));
+        const to = opts.to ?? (await conversionTarget(input, registry));
         if (to === "lycoris") {
           if (opts.prefixMap !== undefined)
             throw new CliError("usage", "--prefix-map applies to --to peft (use --prefix / --module-root)");
@@ -318,7 +318,7 @@ Examples:
           });
           if (!opts.quiet) {
             io.out(
-              `converted ${input} to a kohya/LyCORIS ${s.algo} file: ${s.out} (${s.modules} modules${s.baked > 0 ? `, scale multiplied into lokr_w1 in ${s.baked}` : ""}${s.dropped > 0 ? `, ${s.dropped} unchanged base-weight copies left out` : ""})\n`,
+              `converted ${input} to a kohya/LyCORIS ${s.algo} file: ${s.out} (${s.modules} modules${s.baked > 0 ? `, scale multiplied into ${s.scaleParameter} in ${s.baked}` : ""}${s.dropped > 0 ? `, ${s.dropped} unchanged base-weight copies left out` : ""})\n`,
             );
           }
           return;

@@ -1,4 +1,3 @@
-import type { ModuleDescription } from "./describe-module";
 import type { InspectReport } from "./inspect-adapters";
 import { shapeText } from "./layout-check";
 
@@ -28,14 +27,6 @@ export function formatBytes(n: number): string {
 function num(v: number | null): string {
   if (v === null) return "?";
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
-}
-
-function structureText(m: ModuleDescription): string {
-  const s = m.structure;
-  if (m.peftType === "LOKR") return `w1 ${String(s.w1)}, w2 ${String(s.w2)}`;
-  if (m.peftType === "LOHA")
-    return s.effective_conv === true ? "hadamard, tucker (effective conv)" : "hadamard, low-rank";
-  return m.peftType === null ? "unknown" : "-";
 }
 
 function pad(rows: string[][]): string[] {
@@ -88,7 +79,7 @@ export function renderInspect(report: InspectReport): string {
             : "?";
       rows.push([
         `  ${m.module}`,
-        structureText(m),
+        m.summary,
         num(m.r),
         num(m.alpha),
         num(m.scaling),

@@ -1,4 +1,7 @@
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
+import { lohaDescribeParameters } from "./files/loha-describe-parameters";
+import { lohaKohya } from "./files/loha-kohya";
+import { lohaLayerCandidates } from "./files/loha-layer-candidates";
 import { lohaBackward } from "./functional/backward";
 import { lohaDeltaWeight } from "./functional/delta-weight";
 import { lohaForward } from "./functional/forward";
@@ -57,4 +60,7 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
     ctx.config.rankDropout > 0
       ? lohaRankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, rng)
       : null,
+  describeParameters: lohaDescribeParameters,
+  layerCandidates: lohaLayerCandidates,
+  kohya: lohaKohya,
 };

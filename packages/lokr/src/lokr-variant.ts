@@ -1,4 +1,8 @@
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
+import { lokrDescribeParameters } from "./files/lokr-describe-parameters";
+import { lokrKohya } from "./files/lokr-kohya";
+import { lokrLayerCandidates } from "./files/lokr-layer-candidates";
+import { LOKR_PARAM_NAMES } from "./files/lokr-parameter-names";
 import { lokrBackward } from "./functional/backward";
 import { lokrDeltaWeight } from "./functional/delta-weight";
 import { lokrForward } from "./functional/forward";
@@ -43,7 +47,7 @@ function conv(ctx: AdapterContext<LoKrConfig>): ConvGeometry | undefined {
 export const lokrVariant: AdapterVariant<LoKrConfig> = {
   peftType: "LOKR",
   prefix: "lokr_",
-  parameterNames: ["lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2"],
+  parameterNames: LOKR_PARAM_NAMES,
   supportedKinds: ["linear", "conv1d", "conv2d"],
   createConfig: (options) => new LoKrConfig(options as LoKrConfigOptions),
   parameterLayout(ctx) {
@@ -78,4 +82,7 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
     ctx.config.rankDropout > 0
       ? rankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, ctx.config.rankDropoutScale, rng)
       : null,
+  describeParameters: lokrDescribeParameters,
+  layerCandidates: lokrLayerCandidates,
+  kohya: lokrKohya,
 };

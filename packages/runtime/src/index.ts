@@ -40,3 +40,20 @@ export type {
   LayerGeometry,
   ParameterLayout,
 } from "./registry/adapter-variant";
+export type { ParameterShapeCheck } from "./registry/check-parameter-shapes";
+export { describeParameterShapes } from "./registry/check-parameter-shapes";
+export type { KohyaFormat, KohyaModuleShapes } from "./registry/kohya-format";
+export type { LayerHints } from "./registry/layer-candidates";
+export {
+  exactLayerCandidates,
+  foldedLayerCandidates,
+  geometryFromWeightShape,
+  tuckerLayerCandidates,
+} from "./registry/layer-candidates";
+export type {
+  FactorDescription,
+  FactorForm,
+  ParameterProblem,
+  ParameterShapes,
+  ParameterStructure,
+} from "./registry/parameter-structure";
