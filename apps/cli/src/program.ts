@@ -5,6 +5,7 @@ import { convertLycoris } from "./convert-lycoris";
 import { convertPeftToLycoris } from "./convert-peft";
 import { createRegistry } from "./create-registry";
 import { inspectAdapters } from "./inspect-adapters";
+import { loadPlugins } from "./load-plugins";
 import { isLycorisFile, parsePrefixMap } from "./lycoris-file";
 import { mergeAdapters } from "./merge-adapters";
 import { mergeLycoris } from "./merge-lycoris";
@@ -53,6 +54,15 @@ export function createProgram(io: ProgramIo = DEFAULT_IO): Command {
     )
     .version(cliVersion(), "-V, --version")
     .option("--debug", "print stack traces for errors")
+    .addOption(
+      new Option(
+        "--plugin <module>",
+        "load extra adapter variants: a module file or package exporting AdapterVariant objects (repeatable)",
+      )
+        .argParser(collect)
+        .default([] as string[]),
+    )
+    .hook("preAction", async (cmd) => loadPlugins(cmd.opts<{ plugin: string[] }>().plugin, registry))
     .showSuggestionAfterError()
     // usage errors, --help and --version throw (main maps them to exit codes) instead of exiting
     .exitOverride()
@@ -67,6 +77,7 @@ Examples:
   $ lycoris merge --base sd15.safetensors --adapter my-lokr.safetensors --out merged.safetensors
   $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft
   $ lycoris convert ./my-lokr-peft --out my-lokr.safetensors
+  $ lycoris --plugin ./my-variant.js inspect ./my-variant-adapter
 
 Run "lycoris help <command>" for a command's options.`,
     );
@@ -287,6 +298,7 @@ modules_to_save copies cannot be expressed (exit 1, naming them).
 Examples:
   $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft
   $ lycoris convert ./my-lokr-peft --out my-lokr.safetensors
+  $ lycoris --plugin ./my-variant.js inspect ./my-variant-adapter
   $ lycoris convert ./unet-lokr-peft --to lycoris --prefix lora_unet --module-root unet --out my-lokr.safetensors`,
     )
     .action(
