@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { peftKeyToKohya, readSafetensorsSync, splitPeftKey, writeSafetensors } from "@lycoris-ts/runtime";
+import { peftKeyToKohya } from "@lycoris-ts/lycoris-format";
+import { readSafetensorsSync, splitPeftKey, writeSafetensors } from "@lycoris-ts/runtime";
 import { afterAll, describe, expect, it } from "vitest";
 import { adapterDirOf, fixtureCases } from "./support/fixtures";
 import { runCli } from "./support/run-cli";

@@ -3,6 +3,15 @@
  * names), compute ΔW and merged weights with the kohya loaders' rules (ComfyUI's rank/scale rules, DoRA),
  * and convert them to PEFT adapters where PEFT can represent them; write PEFT LoKr / LoHa adapters as such files. See docs/lycoris-format.md.
  */
+export type { KohyaKeyMatch } from "./kohya-names";
+export {
+  KohyaKeyMap,
+  KohyaNameError,
+  kohyaKeyToPeft,
+  kohyaModuleKey,
+  LYCORIS_PREFIX,
+  peftKeyToKohya,
+} from "./kohya-names";
 export type { KohyaVariant } from "./kohya-variants";
 export { isLycorisKeyNaming, kohyaToPeftParam, kohyaVariantOf, kohyaVariants } from "./kohya-variants";
 export type { LycorisBase } from "./lycoris-delta";

@@ -1,6 +1,7 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { KohyaKeyMap, KohyaNameError, parseSafetensors } from "@lycoris-ts/runtime";
+import { parseSafetensors } from "@lycoris-ts/runtime";
+import { KohyaKeyMap, KohyaNameError } from "./kohya-names";
 import {
   type KohyaVariant,
   kohyaToPeftParam,

@@ -1,3 +1,5 @@
+export type { ShapeMismatch } from "./adapter/check-tensor-shapes";
+export { diffParameterShapes } from "./adapter/check-tensor-shapes";
 export { cloneModule } from "./adapter/clone-module";
 export type { ModelFacts } from "./adapter/describe-model";
 export { describeModel, describeModule } from "./adapter/describe-model";
@@ -50,6 +52,7 @@ export {
   geometryFromWeightShape,
   tuckerLayerCandidates,
 } from "./registry/layer-candidates";
+export { mergeIntoWeight } from "./registry/merge-into-weight";
 export type {
   FactorDescription,
   FactorForm,

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const appDir = fileURLToPath(new URL("../../", import.meta.url));
-const SIBLINGS = ["kernels", "lycoris-config", "runtime", "lokr", "loha", "lycoris-format"];
+const SIBLINGS = ["kernels", "lycoris-config", "runtime", "lokr", "loha", "lycoris-format", "adapter-files"];
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

@@ -3,6 +3,7 @@ import { ConvNd } from "../model/conv";
 import { Linear } from "../model/linear";
 import type { Module } from "../model/module";
 import type { AdaptableKind, LayerGeometry } from "../registry/adapter-variant";
+import { geometryFromWeightShape } from "../registry/layer-candidates";
 
 /** The base layers adapters can wrap. */
 export type AdaptableLayer = Linear | ConvNd;
@@ -12,29 +13,11 @@ export function isAdaptableLayer(m: Module): m is AdaptableLayer {
   return m instanceof Linear || m instanceof ConvNd;
 }
 
-/** The geometry a variant sees of `layer`. */
+/** The geometry a variant sees of `layer`: its weight shape's (`geometryFromWeightShape`) with its conv options. */
 export function layerGeometry(layer: AdaptableLayer): LayerGeometry {
-  if (layer instanceof Linear) {
-    return {
-      kind: "linear",
-      outFeatures: layer.outFeatures,
-      inFeatures: layer.inFeatures,
-      kernelSize: [],
-      groups: 1,
-      weightShape: [layer.outFeatures, layer.inFeatures],
-      conv: null,
-    };
-  }
+  if (layer instanceof Linear) return geometryFromWeightShape([layer.outFeatures, layer.inFeatures])!;
   const conv: ConvOptions = layer.convOptions;
-  return {
-    kind: layer.kind as AdaptableKind,
-    outFeatures: layer.outChannels,
-    inFeatures: layer.inChannels / layer.groups,
-    kernelSize: [...layer.kernelSize],
-    groups: layer.groups,
-    weightShape: [...layer.weight.data.shape],
-    conv,
-  };
+  return geometryFromWeightShape(layer.weight.data.shape, { ...conv, kind: layer.kind as AdaptableKind })!;
 }
 
 /** The same geometry with zero padding: PEFT's adapter path always pads with zeros. */

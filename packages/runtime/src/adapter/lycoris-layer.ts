@@ -21,6 +21,7 @@ import type {
   AdapterVariant,
   LayerGeometry,
 } from "../registry/adapter-variant";
+import { mergeIntoWeight } from "../registry/merge-into-weight";
 import { type AdaptableLayer, layerGeometry } from "./layer-geometry";
 import { ParameterDict } from "./parameter-dict";
 
@@ -377,12 +378,7 @@ export class LycorisLayer extends Module {
   }
 
   #mergeInto(weight: Tensor<Float32Array>, a: LayerAdapter, scaling: number): void {
-    const params = this.paramValues(a.name);
-    if (a.variant.mergeInto) {
-      a.variant.mergeInto(weight, params, a.ctx, scaling);
-      return;
-    }
-    addScaledInPlace(weight, a.variant.deltaWeight(params, a.ctx, scaling), 1);
+    mergeIntoWeight(a.variant, weight, this.paramValues(a.name), a.ctx, scaling);
   }
 
   #rankDropoutMask(a: LayerAdapter): Float32Array | null {

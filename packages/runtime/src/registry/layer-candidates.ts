@@ -5,7 +5,7 @@ import type { AdaptableKind, LayerGeometry } from "./adapter-variant";
 export interface LayerHints {
   readonly kind?: AdaptableKind;
   readonly stride?: readonly number[];
-  readonly padding?: readonly number[];
+  readonly padding?: ConvOptions["padding"];
   readonly dilation?: readonly number[];
   readonly groups?: number;
   readonly paddingMode?: PaddingMode;

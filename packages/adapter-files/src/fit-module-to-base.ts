@@ -1,12 +1,8 @@
 import { type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import {
-  type AdapterContext,
-  type AdapterVariant,
-  geometryFromWeightShape,
-  type SafetensorsReader,
-} from "@lycoris-ts/runtime";
+import { type AdapterContext, type AdapterVariant, geometryFromWeightShape } from "@lycoris-ts/runtime";
 import type { AdapterModuleTensors } from "./group-adapter-tensors";
-import { adapterContext, compareLayout, mismatchText, shapeText } from "./layout-check";
+import { compareLayout, mismatchText, shapeText } from "./layout-check";
+import type { TensorFile } from "./tensor-file";
 
 /** An adapted module that fits its base weight. */
 export interface ModuleFit {
@@ -32,7 +28,7 @@ export interface ModuleMisfit {
  * `alpha_pattern`).
  */
 export function fitModuleToBase(
-  base: SafetensorsReader,
+  base: TensorFile,
   module: AdapterModuleTensors,
   config: LycorisConfig,
   variant: AdapterVariant<LycorisConfig>,
@@ -56,7 +52,7 @@ export function fitModuleToBase(
   } catch (error) {
     return { ok: false, message: error instanceof Error ? error.message : String(error) };
   }
-  const ctx = adapterContext(config, r, alpha, layer);
+  const ctx: AdapterContext<LycorisConfig> = { config, r, alpha, layer };
   const found = new Map([...module.params].map(([n, i]) => [n, i.shape] as const));
   const diff = compareLayout(variant, ctx, found);
   if (diff.length > 0) {

@@ -1,8 +1,12 @@
+import { numel } from "@lycoris-ts/kernels";
+import { camelToSnake, LycorisConfig } from "@lycoris-ts/lycoris-config";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { CliError } from "./cli-error";
+import { AdapterFilesError } from "./adapter-files-error";
 import { type AdapterModuleDescription, describeModule } from "./describe-module";
+import { type AdapterInput, inputName } from "./file-input";
 import { locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, type OpenedAdapter, openAdapters } from "./open-adapter";
+import type { AdapterConfigFile } from "./read-adapter-config";
 
 /** The file layout `inspect` found. */
 export type AdapterFormat = "peft-directory" | "peft-safetensors" | "kohya-safetensors";
@@ -10,12 +14,16 @@ export type AdapterFormat = "peft-directory" | "peft-safetensors" | "kohya-safet
 /** One adapter in an `inspect` report. */
 export interface AdapterDescription {
   readonly name: string;
+  /** The weights file (path, or a File's name). */
   readonly weightsPath: string;
+  /** The config file (path, or a File's name), `null` without a config. */
   readonly configPath: string | null;
   /** From the config, else inferred from parameter names (several types joined by `+`). */
   readonly peftType: string | null;
   /** The config's fields (snake_case, as in the file) without PEFT's bookkeeping fields; `null` without a config. */
   readonly config: Readonly<Record<string, unknown>> | null;
+  /** The config keys the variant adds to the shared LyCORIS options (LoKr: `decompose_both`, …), in file order. */
+  readonly variantOptions: readonly string[];
   readonly modules: readonly AdapterModuleDescription[];
   /** Base tensors the adapter replaces in full (PEFT `modules_to_save` copies). */
   readonly replacedTensors: readonly string[];
@@ -34,7 +42,7 @@ export interface Totals {
   readonly bytes: number;
 }
 
-/** What `lycoris inspect` reports (the `--json` output). */
+/** What {@link inspectAdapters} reports (`lycoris inspect --json`). */
 export interface InspectReport {
   readonly path: string;
   readonly format: AdapterFormat;
@@ -50,7 +58,16 @@ const BOOKKEEPING = new Set([
   "inference_mode",
 ]);
 
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** The keys of the file's config that the variant's config class adds to `LycorisConfig`'s. */
+function variantOptionKeys(cf: AdapterConfigFile): string[] {
+  const shared = new Set(Object.keys(new LycorisConfig(cf.peftType)));
+  const own = new Set(
+    Object.keys(cf.config)
+      .filter((k) => !shared.has(k))
+      .map(camelToSnake),
+  );
+  return Object.keys(cf.json).filter((k) => own.has(k));
+}
 
 async function describeAdapter(
   adapter: OpenedAdapter,
@@ -67,9 +84,10 @@ async function describeAdapter(
     const types = [...new Set(modules.map((m) => m.peftType).filter((t): t is string => t !== null))];
     if (types.length === 0) {
       const known = registry.peftTypes().map((t) => `${t} (${registry.get(t).prefix}…)`);
-      throw new CliError(
+      throw new AdapterFilesError(
         "input",
-        `${location.weightsPath}: cannot infer the adapter type from the tensor names: no parameter of a registered adapter type (registered: ${known.join(", ")})`,
+        `${reader.path}: cannot infer the adapter type from the tensor names: no parameter of a registered adapter type (registered: ${known.join(", ")})`,
+        { path: reader.path },
       );
     }
     peftType = types.join("+");
@@ -79,12 +97,14 @@ async function describeAdapter(
     configFile === null
       ? null
       : Object.fromEntries(Object.entries(configFile.json).filter(([k]) => !BOOKKEEPING.has(k)));
+  const variantOptions = configFile === null ? [] : variantOptionKeys(configFile);
   return {
     name: location.name,
-    weightsPath: location.weightsPath,
-    configPath: location.configPath,
+    weightsPath: reader.path,
+    configPath: location.config === null ? null : inputName(location.config),
     peftType,
     config,
+    variantOptions,
     modules,
     replacedTensors: [...groups.replacements.keys()],
     baseLayerTensors: [...groups.baseLayer.keys()],
@@ -93,7 +113,7 @@ async function describeAdapter(
       tensors: tensors.length,
       parameters:
         modules.reduce((a, m) => a + m.numParams, 0) +
-        [...groups.replacements.values()].reduce((a, i) => a + prod(i.shape), 0),
+        [...groups.replacements.values()].reduce((a, i) => a + numel(i.shape), 0),
       bytes: tensors.reduce((a, t) => a + t.byteLength, 0),
     },
   };
@@ -102,14 +122,17 @@ async function describeAdapter(
 /**
  * Inspects an adapter directory (PEFT, with any sub-adapters) or a bare safetensors file (PEFT or
  * kohya/LyCORIS key names, type inferred from parameter names). Reads headers only (plus kohya
- * `.alpha` scalars).
+ * `.alpha` scalars). Every variant is described through its registry hooks.
+ *
+ * @throws AdapterFilesError, SafetensorsError, AdapterError (`unknown_peft_type`), LycorisConfigError
+ *   when the inputs cannot be read at all.
  */
 export async function inspectAdapters(
-  path: string,
+  input: AdapterInput,
   registry: AdapterRegistry,
   opts: { readonly adapterNames?: readonly string[] } = {},
 ): Promise<InspectReport> {
-  const located = await locateAdapters(path);
+  const located = await locateAdapters(input);
   const adapters = await openAdapters(selectAdapters(located, opts.adapterNames ?? []), registry);
   try {
     const described: AdapterDescription[] = [];
@@ -123,7 +146,7 @@ export async function inspectAdapters(
           : "kohya-safetensors";
     const sum = (f: (t: Totals) => number) => described.reduce((a, d) => a + f(d.totals), 0);
     return {
-      path,
+      path: inputName(input),
       format,
       adapters: described,
       totals: {

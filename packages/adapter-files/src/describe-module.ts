@@ -1,8 +1,10 @@
+import { numel } from "@lycoris-ts/kernels";
 import { type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
 import { kohyaToPeftParam } from "@lycoris-ts/lycoris-format";
-import type { FactorDescription, LayerGeometry, SafetensorsReader } from "@lycoris-ts/runtime";
+import type { FactorDescription, LayerGeometry } from "@lycoris-ts/runtime";
 import type { AdapterModuleTensors } from "./group-adapter-tensors";
-import { adapterContext, compareLayout, mismatchText } from "./layout-check";
+import { compareLayout, mismatchText, shapeText } from "./layout-check";
+import type { TensorFile } from "./tensor-file";
 
 /** One tensor of a module, as listed by `inspect`. */
 export interface ParamDescription {
@@ -41,12 +43,6 @@ export interface AdapterModuleDescription {
   readonly problems: readonly string[];
 }
 
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 /** The module's parameter shapes under the variant's PEFT names (kohya tensors renamed, cores reshaped). */
 function peftShapes(tensors: AdapterModuleTensors, kohya: boolean): Map<string, readonly number[]> {
   const kf = tensors.variant?.kohya;
@@ -59,86 +55,101 @@ function peftShapes(tensors: AdapterModuleTensors, kohya: boolean): Map<string, 
   );
 }
 
+/** r and alpha: the config's (patterns applied), or without one the factors' rank and a kohya `.alpha`. */
+async function rankAndAlpha(
+  tensors: AdapterModuleTensors,
+  config: LycorisConfig | null,
+  rank: number | null,
+  reader: TensorFile,
+  problems: string[],
+): Promise<{ r: number | null; alpha: number | null; scaling: number | null }> {
+  if (config !== null) {
+    try {
+      const { r, alpha } = resolveRankAndAlpha(config, tensors.module);
+      return { r, alpha, scaling: alpha / r };
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+      return { r: null, alpha: null, scaling: null };
+    }
+  }
+  let alpha: number | null = null;
+  if (tensors.alpha !== null) {
+    const t = await reader.read(tensors.alpha.name);
+    alpha = t.data.length > 0 ? t.data[0]! : null;
+  }
+  // kohya loaders (ComfyUI, A1111): a module whose factors are all full has no rank, scale 1, alpha ignored
+  return { r: rank, alpha, scaling: alpha === null ? null : rank === null ? 1 : alpha / rank };
+}
+
+/**
+ * The layers the factors could belong to; with a config, those whose layout is exactly these
+ * shapes for this `r` / `alpha` (a problem when none is).
+ */
+function fittingLayers(
+  tensors: AdapterModuleTensors,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  config: LycorisConfig | null,
+  ra: { r: number | null; alpha: number | null },
+  problems: string[],
+): LayerGeometry[] {
+  const variant = tensors.variant!;
+  const candidates = variant.layerCandidates?.(shapes) ?? [];
+  const { r } = ra;
+  if (config === null || r === null || candidates.length === 0) return candidates;
+  const ctx = (layer: LayerGeometry) => ({ config, r, alpha: ra.alpha ?? r, layer });
+  const fitting = candidates.filter((g) => compareLayout(variant, ctx(g), shapes).length === 0);
+  if (fitting.length > 0) return fitting;
+  const first = candidates[0]!;
+  const diff = compareLayout(variant, ctx(first), shapes);
+  problems.push(
+    `factors do not match ${variant.peftType}'s layout for r=${r} with this config (for a base weight ${shapeText(first.weightShape)}: ${diff.map(mismatchText).join("; ")})`,
+  );
+  return candidates;
+}
+
 /**
  * Describes one adapted module from its tensor shapes (no data read, except a kohya `.alpha`
  * scalar) through its variant's `describeParameters` and `layerCandidates`. With `config`, rank and
  * alpha follow PEFT (`rank_pattern` / `alpha_pattern`), and the factors are checked against the
- * variant's parameter layout for every layer they could belong to.
+ * variant's parameter layout for every layer they could belong to. `kohya`: the tensors carry kohya
+ * names (a kohya / LyCORIS file read without a base model).
  */
 export async function describeModule(
   tensors: AdapterModuleTensors,
   config: LycorisConfig | null,
-  reader: SafetensorsReader,
+  reader: TensorFile,
   kohya = false,
 ): Promise<AdapterModuleDescription> {
-  const variant = tensors.variant;
-  const peftType = variant?.peftType ?? null;
+  const { variant } = tensors;
   const shapes = peftShapes(tensors, kohya);
-  const params: ParamDescription[] = [...tensors.params, ...tensors.other].map(([name, i]) => ({
-    name,
-    key: i.name,
-    shape: i.shape,
-    dtype: i.dtype,
-  }));
-  const numParams = [...tensors.params.values()].reduce((a, i) => a + prod(i.shape), 0);
   const problems: string[] = [];
   const described = variant?.describeParameters?.(shapes);
   if (described !== undefined && !described.ok) problems.push(described.message);
   const structure = described?.ok === true ? described : null;
-
-  let r: number | null = null;
-  let alpha: number | null = null;
-  if (config !== null) {
-    try {
-      ({ r, alpha } = resolveRankAndAlpha(config, tensors.module));
-    } catch (error) {
-      problems.push(error instanceof Error ? error.message : String(error));
-    }
-  } else {
-    r = structure?.rank ?? null;
-    if (tensors.alpha !== null) {
-      const t = await reader.read(tensors.alpha.name);
-      alpha = t.data.length > 0 ? t.data[0]! : null;
-    }
-  }
-  // kohya loaders (ComfyUI, A1111): a module whose factors are all full has no rank, scale 1, alpha ignored
-  const scaling = r !== null && alpha !== null ? alpha / r : config === null && alpha !== null ? 1 : null;
-
-  let candidates: LayerGeometry[] = variant?.layerCandidates?.(shapes) ?? [];
-  if (config !== null && variant !== null && r !== null && candidates.length > 0) {
-    const fitting = candidates.filter(
-      (g) => compareLayout(variant, adapterContext(config, r!, alpha ?? r!, g), shapes).length === 0,
-    );
-    if (fitting.length === 0) {
-      const first = candidates[0]!;
-      const diff = compareLayout(variant, adapterContext(config, r, alpha ?? r, first), shapes);
-      problems.push(
-        `factors do not match ${peftType}'s layout for r=${r} with this config (for a base weight [${first.weightShape.join(", ")}]: ${diff.map(mismatchText).join("; ")})`,
-      );
-    } else candidates = fitting;
-  } else if (variant !== null && candidates.length === 0 && described?.ok !== false) {
+  const ra = await rankAndAlpha(tensors, config, structure?.rank ?? null, reader, problems);
+  const candidates = variant === null ? [] : fittingLayers(tensors, shapes, config, ra, problems);
+  if (variant !== null && candidates.length === 0 && described?.ok !== false) {
     problems.push(`cannot derive a layer shape from the factors (${[...shapes.keys()].join(", ")})`);
   }
   const first = candidates[0];
-  const weightShape =
-    first !== undefined && candidates.every((g) => sameShape(g.weightShape, first.weightShape))
-      ? first.weightShape
-      : null;
-  const deltaMatrixShape: readonly [number, number] | null =
-    first === undefined ? null : [first.outFeatures, first.inFeatures * prod(first.kernelSize)];
+  const weightShapes = new Set(candidates.map((g) => shapeText(g.weightShape)));
   return {
     module: tensors.module,
-    peftType,
+    peftType: variant?.peftType ?? null,
     structure: structure?.flags ?? {},
     factors: structure?.factors ?? [],
     summary: structure?.summary ?? (variant === null ? "unknown" : "-"),
-    params,
-    numParams,
-    r,
-    alpha,
-    scaling,
-    weightShape,
-    deltaMatrixShape,
+    params: [...tensors.params, ...tensors.other].map(([name, i]) => ({
+      name,
+      key: i.name,
+      shape: i.shape,
+      dtype: i.dtype,
+    })),
+    numParams: [...tensors.params.values()].reduce((a, i) => a + numel(i.shape), 0),
+    ...ra,
+    weightShape: first !== undefined && weightShapes.size === 1 ? first.weightShape : null,
+    deltaMatrixShape:
+      first === undefined ? null : [first.outFeatures, first.inFeatures * numel(first.kernelSize)],
     problems,
   };
 }

@@ -1,5 +1,4 @@
-import type { InspectReport } from "./inspect-adapters";
-import { shapeText } from "./layout-check";
+import { type InspectReport, shapeText } from "@lycoris-ts/adapter-files";
 
 const FORMAT_NAMES = {
   "peft-directory": "PEFT adapter directory",
@@ -42,18 +41,11 @@ function pad(rows: string[][]): string[] {
   );
 }
 
-const CONFIG_KEYS = [
-  "r",
-  "alpha",
-  "target_modules",
-  "exclude_modules",
-  "decompose_both",
-  "decompose_factor",
-  "use_effective_conv2d",
-  "rank_pattern",
-  "alpha_pattern",
-  "modules_to_save",
-  "layers_to_transform",
+/** The config keys shown: the shared ones around the variant's own (`variantOptions`). */
+const configKeys = (variantOptions: readonly string[]) => [
+  ...["r", "alpha", "target_modules", "exclude_modules"],
+  ...variantOptions,
+  ...["rank_pattern", "alpha_pattern", "modules_to_save", "layers_to_transform"],
 ];
 
 /** The human-readable `inspect` report. */
@@ -63,10 +55,12 @@ export function renderInspect(report: InspectReport): string {
     lines.push("");
     lines.push(`adapter "${a.name}" (${a.peftType ?? "unknown type"}) — ${a.weightsPath}`);
     if (a.config !== null) {
-      const parts = CONFIG_KEYS.filter((k) => {
-        const v = a.config![k];
-        return v !== undefined && v !== null && !(typeof v === "object" && Object.keys(v).length === 0);
-      }).map((k) => `${k}=${JSON.stringify(a.config![k])}`);
+      const parts = configKeys(a.variantOptions)
+        .filter((k) => {
+          const v = a.config![k];
+          return v !== undefined && v !== null && !(typeof v === "object" && Object.keys(v).length === 0);
+        })
+        .map((k) => `${k}=${JSON.stringify(a.config![k])}`);
       lines.push(`  config: ${parts.join(" ")}`);
     }
     const rows: string[][] = [["  module", "structure", "r", "alpha", "scaling", "ΔW", "parameters"]];

@@ -1,11 +1,13 @@
 import { isModuleToSave, matchesNameOrSuffix } from "@lycoris-ts/lycoris-config";
-import { type AdapterRegistry, isFloatDtype, PEFT_KEY_PREFIX, SafetensorsReader } from "@lycoris-ts/runtime";
-import { CliError } from "./cli-error";
+import { type AdapterRegistry, isFloatDtype, PEFT_KEY_PREFIX } from "@lycoris-ts/runtime";
 import { describeModule } from "./describe-module";
+import { type AdapterInput, type FileInput, inputName } from "./file-input";
 import { fitModuleToBase } from "./fit-module-to-base";
 import { shapeText } from "./layout-check";
 import { locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, type OpenedAdapter, openAdapters } from "./open-adapter";
+import { openBaseModel } from "./open-base-model";
+import type { TensorFile } from "./tensor-file";
 
 /** Outcome of one check. */
 export type CheckLevel = "ok" | "warning" | "error";
@@ -26,7 +28,7 @@ export interface AdapterValidation {
   readonly checks: readonly ValidationCheck[];
 }
 
-/** What `lycoris validate` reports (the `--json` output). */
+/** What the validations report (`lycoris validate --json`). */
 export interface ValidateReport {
   readonly path: string;
   readonly base: string | null;
@@ -36,10 +38,7 @@ export interface ValidateReport {
   readonly ok: boolean;
 }
 
-async function validateAdapter(
-  adapter: OpenedAdapter,
-  base: SafetensorsReader | null,
-): Promise<AdapterValidation> {
+async function validateAdapter(adapter: OpenedAdapter, base: TensorFile | null): Promise<AdapterValidation> {
   const checks: ValidationCheck[] = [];
   const problem = (subject: string, message: string, level: CheckLevel = "error") =>
     checks.push({ level, subject, message });
@@ -165,37 +164,27 @@ async function validateAdapter(
  * shapes are consistent with the config, and with `base`, every adapted module exists in the base
  * model and its factors fit the base weight.
  *
- * @throws CliError / SafetensorsError / AdapterError / LycorisConfigError when the inputs cannot be
- *   read at all (missing, not an adapter directory, corrupt file, unknown peft_type, invalid config).
+ * @throws AdapterFilesError / SafetensorsError / AdapterError / LycorisConfigError when the inputs
+ *   cannot be read at all (missing, not an adapter directory, corrupt file, unknown peft_type, invalid config).
  */
 export async function validateAdapters(
-  path: string,
+  input: AdapterInput,
   registry: AdapterRegistry,
-  opts: { readonly base?: string; readonly adapterNames?: readonly string[] } = {},
+  opts: { readonly base?: FileInput; readonly adapterNames?: readonly string[] } = {},
 ): Promise<ValidateReport> {
-  const located = await locateAdapters(path, { allowFile: false });
+  const located = await locateAdapters(input, { allowFile: false });
   const adapters = await openAdapters(selectAdapters(located, opts.adapterNames ?? []), registry);
-  let base: SafetensorsReader | null = null;
+  let base: TensorFile | null = null;
   try {
-    if (opts.base !== undefined) {
-      base = await SafetensorsReader.open(opts.base).catch((error: unknown) => {
-        if ((error as { kind?: unknown }).kind === "io") {
-          throw new CliError(
-            "input",
-            `${opts.base}: cannot open the base model (no such file or not readable)`,
-          );
-        }
-        throw error;
-      });
-    }
+    if (opts.base !== undefined) base = await openBaseModel(opts.base);
     const results: AdapterValidation[] = [];
     for (const a of adapters) results.push(await validateAdapter(a, base));
     const count = (level: CheckLevel) =>
       results.reduce((n, a) => n + a.checks.filter((c) => c.level === level).length, 0);
     const errors = count("error");
     return {
-      path,
-      base: opts.base ?? null,
+      path: inputName(input),
+      base: opts.base === undefined ? null : inputName(opts.base),
       adapters: results,
       errors,
       warnings: count("warning"),
@@ -205,18 +194,4 @@ export async function validateAdapters(
     await base?.close();
     await closeAdapters(adapters);
   }
-}
-
-/** The human-readable validation report. */
-export function renderValidate(report: ValidateReport): string {
-  const mark = { ok: "✓", warning: "!", error: "✗" } as const;
-  const lines = [`validate ${report.path}${report.base === null ? "" : ` against ${report.base}`}`];
-  for (const a of report.adapters) {
-    lines.push(`adapter "${a.name}" (${a.peftType}, ${a.modules} modules)`);
-    for (const c of a.checks) lines.push(`  ${mark[c.level]} ${c.subject}: ${c.message}`);
-  }
-  lines.push(
-    `result: ${report.ok ? "valid" : "INVALID"} (${report.errors} error${report.errors === 1 ? "" : "s"}, ${report.warnings} warning${report.warnings === 1 ? "" : "s"})`,
-  );
-  return lines.join("\n");
 }

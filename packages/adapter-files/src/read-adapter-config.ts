@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { type LycorisConfig, parseAdapterConfigJson } from "@lycoris-ts/lycoris-config";
 import type { AdapterRegistry, AdapterVariant } from "@lycoris-ts/runtime";
-import { CliError } from "./cli-error";
+import { AdapterFilesError } from "./adapter-files-error";
+import { type FileInput, inputName, readText } from "./file-input";
 
 /** A parsed and validated `adapter_config.json`. */
 export interface AdapterConfigFile {
@@ -19,37 +19,32 @@ export interface AdapterConfigFile {
  * Reads `adapter_config.json`, looks its `peft_type` up in `registry` and builds the variant's
  * config (which validates every field).
  *
- * @throws CliError (unreadable file, invalid JSON), AdapterError `unknown_peft_type` (listing the
- *   registered types), LycorisConfigError (invalid field); messages start with the path.
+ * @throws AdapterFilesError (unreadable file, invalid JSON), AdapterError `unknown_peft_type`
+ *   (listing the registered types), LycorisConfigError (invalid field); messages start with the file.
  */
 export async function readAdapterConfigFile(
-  path: string,
+  input: FileInput,
   registry: AdapterRegistry,
 ): Promise<AdapterConfigFile> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new CliError("input", `${path}: cannot read (${typeof code === "string" ? code : String(error)})`, {
-      cause: error,
-    });
-  }
+  const path = inputName(input);
+  const text = await readText(input);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new CliError("input", `${path}: invalid JSON: ${(error as Error).message}`, { cause: error });
+    throw new AdapterFilesError("input", `${path}: invalid JSON: ${(error as Error).message}`, {
+      path,
+      cause: error,
+    });
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new CliError("input", `${path}: expected a JSON object`);
+    throw new AdapterFilesError("input", `${path}: expected a JSON object`, { path });
   }
   const record = json as Record<string, unknown>;
   try {
     const { peftType, options } = parseAdapterConfigJson(record);
     const variant = registry.get(peftType);
-    const config = variant.createConfig(options);
-    return { json: record, peftType, variant, config };
+    return { json: record, peftType, variant, config: variant.createConfig(options) };
   } catch (error) {
     if (error instanceof Error) error.message = `${path}: ${error.message}`;
     throw error;

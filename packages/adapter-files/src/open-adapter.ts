@@ -1,40 +1,39 @@
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { SafetensorsReader } from "@lycoris-ts/runtime";
-import { CliError } from "./cli-error";
+import { AdapterFilesError } from "./adapter-files-error";
 import { detectKeyNaming, type GroupedAdapterTensors, groupAdapterTensors } from "./group-adapter-tensors";
 import type { AdapterLocation } from "./locate-adapters";
 import { type AdapterConfigFile, readAdapterConfigFile } from "./read-adapter-config";
+import { openTensorFile, type TensorFile } from "./tensor-file";
 
-/** One adapter opened for lazy reading: its config (if any), an open reader on its weights, its tensors by module. */
+/** One adapter opened for lazy reading: its config (if any), its weights file, its tensors by module. */
 export interface OpenedAdapter {
   readonly location: AdapterLocation;
   /** The parsed config, or `null` for a bare safetensors file. */
   readonly configFile: AdapterConfigFile | null;
-  /** Open reader on the weights file (header validated, no tensor data read yet). */
-  readonly reader: SafetensorsReader;
+  /** The weights file, open (header validated, no tensor data read yet). */
+  readonly reader: TensorFile;
   readonly groups: GroupedAdapterTensors;
 }
 
 /**
  * Opens one adapter: parses and validates its config, opens its weights file (header only) and
- * groups its tensors by module. Close it with `reader.close()`.
+ * groups its tensors by module. Close it with `reader.close()` (or {@link closeAdapters}).
  *
- * @throws CliError, SafetensorsError, AdapterError (`unknown_peft_type`), LycorisConfigError.
+ * @throws AdapterFilesError, SafetensorsError, AdapterError (`unknown_peft_type`), LycorisConfigError.
  */
 export async function openAdapter(
   location: AdapterLocation,
   registry: AdapterRegistry,
 ): Promise<OpenedAdapter> {
-  const configFile =
-    location.configPath === null ? null : await readAdapterConfigFile(location.configPath, registry);
-  const reader = await SafetensorsReader.open(location.weightsPath);
+  const configFile = location.config === null ? null : await readAdapterConfigFile(location.config, registry);
+  const reader = await openTensorFile(location.weights);
   try {
-    const names = reader.names;
-    const naming = detectKeyNaming(names, registry) ?? (configFile !== null ? "peft" : null);
+    const naming = detectKeyNaming(reader.names, registry) ?? (configFile !== null ? "peft" : null);
     if (naming === null) {
-      throw new CliError(
+      throw new AdapterFilesError(
         "input",
-        `${location.weightsPath}: not an adapter file: no tensor is named like base_model.model.<module>.<param> (PEFT) or lycoris_<module>.<param> (kohya/LyCORIS)`,
+        `${reader.path}: not an adapter file: no tensor is named like base_model.model.<module>.<param> (PEFT) or <prefix>_<module>.<tensor> of a registered variant (kohya/LyCORIS)`,
+        { path: reader.path },
       );
     }
     return {
@@ -64,7 +63,7 @@ export async function openAdapters(
   }
 }
 
-/** Closes every adapter's reader. */
+/** Closes every adapter's weights file. */
 export async function closeAdapters(adapters: readonly OpenedAdapter[]): Promise<void> {
   await Promise.all(adapters.map((a) => a.reader.close().catch(() => undefined)));
 }

@@ -5,6 +5,8 @@
  * invertible (`proj_in`, `to_out_0`), so the reverse direction needs the model's module names.
  */
 
+import { LycorisFormatError } from "./lycoris-format-error";
+
 /** The prefix the LyCORIS standalone wrapper (`create_lycoris`) writes. */
 export const LYCORIS_PREFIX = "lycoris";
 
@@ -85,14 +87,18 @@ export class KohyaKeyMap {
    * The file key of `param` of the module `moduleName` (full model path), using the prefix of
    * the most specific sub-model that contains it.
    *
-   * @throws Error when no prefix covers the module.
+   * @throws LycorisFormatError (`unmatched_key`) when no prefix covers the module.
    */
   toKohya(moduleName: string, param: string): string {
     for (const [prefix, root] of this.roots) {
       const relative = relativeTo(moduleName, root);
       if (relative !== null && relative !== "") return peftKeyToKohya(relative, param, prefix);
     }
-    throw new Error(`module '${moduleName}' is under none of the prefixes' roots`);
+    throw new LycorisFormatError(
+      "unmatched_key",
+      moduleName,
+      `module '${moduleName}' is under none of the prefixes' roots`,
+    );
   }
 
   /**
