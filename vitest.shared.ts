@@ -12,6 +12,7 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export const sharedTestConfig = defineConfig({
   resolve: {
     alias: {
+      "@lycoris-ts/errors": here("./packages/errors/src/index.ts"),
       "@lycoris-ts/lycoris-config": here("./packages/lycoris-config/src/index.ts"),
       "@lycoris-ts/kernels": here("./packages/kernels/src/index.ts"),
       "@lycoris-ts/runtime": here("./packages/runtime/src/index.ts"),

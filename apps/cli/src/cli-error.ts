@@ -1,3 +1,5 @@
+import { LycorisError } from "@lycoris-ts/errors";
+
 /** Stable classification of a {@link CliError}. */
 export type CliErrorKind = "usage" | "input" | "validation_failed" | "interrupted";
 
@@ -9,15 +11,15 @@ const EXIT_CODES: Readonly<Record<CliErrorKind, number>> = {
 };
 
 /** An error the CLI reports as one `error: …` line: bad arguments, failed validations, interruptions. */
-export class CliError extends Error {
+export class CliError extends LycorisError {
   override readonly name = "CliError";
   /** What kind of problem this is. */
-  readonly kind: CliErrorKind;
+  override readonly kind: CliErrorKind;
   /** The process exit code to use (2 for usage errors, 130 when interrupted, else 1). */
   readonly exitCode: number;
 
   constructor(kind: CliErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(kind, message, { cause: options?.cause });
     this.kind = kind;
     this.exitCode = EXIT_CODES[kind];
   }

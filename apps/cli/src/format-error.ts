@@ -1,27 +1,6 @@
 import { AdapterFilesError } from "@lycoris-ts/adapter-files";
-import { KernelsError } from "@lycoris-ts/kernels";
-import { LoHaMathError } from "@lycoris-ts/loha";
-import { LoKrError } from "@lycoris-ts/lokr";
-import { LycorisConfigError } from "@lycoris-ts/lycoris-config";
-import { KohyaNameError, LycorisFormatError } from "@lycoris-ts/lycoris-format";
-import { AdapterError, AdapterFileError, ModelError, SafetensorsError } from "@lycoris-ts/runtime";
+import { LycorisError } from "@lycoris-ts/errors";
 import { CliError } from "./cli-error";
-
-/** The library error classes whose messages are meant for users: printed as they are. */
-const LIBRARY_ERRORS = [
-  CliError,
-  AdapterFilesError,
-  AdapterError,
-  AdapterFileError,
-  SafetensorsError,
-  LycorisConfigError,
-  KohyaNameError,
-  LycorisFormatError,
-  LoKrError,
-  LoHaMathError,
-  ModelError,
-  KernelsError,
-] as const;
 
 /** Collapses a message to a single line (multi-line messages are joined with "; "). */
 export function oneLine(message: string): string {
@@ -33,13 +12,14 @@ export function oneLine(message: string): string {
 }
 
 /**
- * The one line the CLI prints for `error` (without the `error: ` prefix): errors of this project's
- * packages (the one place that checks them, by `instanceof`) and Node.js system errors as they are;
- * anything else is marked as unexpected, with a hint to rerun with `--debug`.
+ * The one line the CLI prints for `error` (without the `error: ` prefix). Errors of this project's
+ * packages (`instanceof LycorisError`: the one place that checks) carry messages meant for users and
+ * are printed as they are, as are Node.js system errors; anything else is marked as unexpected, with
+ * a hint to rerun with `--debug`.
  */
 export function formatError(error: unknown): string {
   if (error instanceof Error) {
-    if (LIBRARY_ERRORS.some((c) => error instanceof c)) return oneLine(error.message);
+    if (error instanceof LycorisError) return oneLine(error.message);
     const code = (error as { code?: unknown }).code;
     if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return oneLine(error.message);
     return `unexpected ${error.name}: ${oneLine(error.message)} (rerun with --debug for a stack trace)`;

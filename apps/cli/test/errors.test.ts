@@ -163,6 +163,21 @@ describe("base / adapter shape mismatch", () => {
     expect(readFileSync(out, "utf8")).toBe("previous content");
   });
 
+  it("a library error of any package prints as one line (LYCORIS_BACKEND=bogus: KernelsError)", () => {
+    const outDir = join(tmp, "out-backend");
+    mkdirSync(outDir);
+    const out = join(outDir, "m.safetensors");
+    const run = runCli(
+      ["merge", "--base", lokr.base, "--adapter", lokr.adapterDir, "--out", out, "--no-progress"],
+      {
+        env: { LYCORIS_BACKEND: "bogus" },
+      },
+    );
+    expectOneLineError(run, /LYCORIS_BACKEND/);
+    expect(run.stderr).not.toMatch(/unexpected/);
+    expectNoOutput(outDir, out);
+  });
+
   it("merge into a base model without the adapted modules", () => {
     const outDir = join(tmp, "out-missing-module");
     mkdirSync(outDir);

@@ -1,3 +1,5 @@
+import { LycorisError, type LycorisErrorDetails } from "@lycoris-ts/errors";
+
 /** What went wrong with adapter or model files; stable, for programs to branch on. */
 export type AdapterFilesErrorKind =
   /** A file or directory that does not exist. */
@@ -14,23 +16,17 @@ export type AdapterFilesErrorKind =
   | "aborted";
 
 /**
- * The error of `@lycoris-ts/adapter-files` for unusable inputs and refused outputs. The message is
- * one line naming the file, module or tensor at fault and, for shapes, what was expected and found.
+ * The error of `@lycoris-ts/adapter-files` for unusable inputs and refused outputs (a
+ * `LycorisError`). The message is one line naming the file, module or tensor at fault and, for
+ * shapes, what was expected and found; `path` is the file concerned, when there is one.
  */
-export class AdapterFilesError extends Error {
+export class AdapterFilesError extends LycorisError {
   override readonly name = "AdapterFilesError";
   /** Stable classification of the problem. */
-  readonly kind: AdapterFilesErrorKind;
-  /** The file or directory concerned, when there is one (a path, or a File's name). */
-  readonly path: string;
+  override readonly kind: AdapterFilesErrorKind;
 
-  constructor(
-    kind: AdapterFilesErrorKind,
-    message: string,
-    options: { path?: string; cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(kind: AdapterFilesErrorKind, message: string, details: LycorisErrorDetails = {}) {
+    super(kind, message, details);
     this.kind = kind;
-    this.path = options.path ?? "";
   }
 }

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * linked from the workspace store: no network), and uses `@lycoris-ts/lokr` as a user would.
  */
 const root = fileURLToPath(new URL("../../../", import.meta.url));
-const libs = ["lycoris-config", "kernels", "runtime", "lokr"];
+const libs = ["errors", "lycoris-config", "kernels", "runtime", "lokr"];
 const thirdParty = [
   "ml-matrix",
   "ml-xsadd",

@@ -1,3 +1,4 @@
+import { LycorisError } from "@lycoris-ts/errors";
 /**
  * What went wrong, as a stable classification. The first ten are the `error_kind` values of PEFT's
  * conformance fixtures (`errors.json`); the last three are ours.
@@ -32,15 +33,15 @@ export interface LycorisConfigErrorDetails {
  * same situation (so it can be compared with PEFT's fixtures); `kind`, `field`, `expected` and `received`
  * say the same thing in a machine-readable way.
  */
-export class LycorisConfigError extends Error {
+export class LycorisConfigError extends LycorisError {
   override readonly name = "LycorisConfigError";
-  readonly kind: LycorisErrorKind;
-  readonly field: string;
-  readonly expected: string;
-  readonly received: unknown;
+  override readonly kind: LycorisErrorKind;
+  override readonly field: string;
+  override readonly expected: string;
+  override readonly received: unknown;
 
   constructor(kind: LycorisErrorKind, message: string, details: LycorisConfigErrorDetails) {
-    super(message);
+    super(kind, message, details);
     this.kind = kind;
     this.field = details.field;
     this.expected = details.expected;

@@ -5,6 +5,7 @@
  * invertible (`proj_in`, `to_out_0`), so the reverse direction needs the model's module names.
  */
 
+import { LycorisError } from "@lycoris-ts/errors";
 import { LycorisFormatError } from "./lycoris-format-error";
 
 /** The prefix the LyCORIS standalone wrapper (`create_lycoris`) writes. */
@@ -35,7 +36,8 @@ export interface KohyaKeyMatch {
 }
 
 /** A kohya key that names two or more modules of the model. */
-export class KohyaNameError extends Error {
+export class KohyaNameError extends LycorisError {
+  override readonly name = "KohyaNameError";
   /** The module key that is ambiguous. */
   readonly key: string;
   /** Every module name it could stand for. */
@@ -43,9 +45,9 @@ export class KohyaNameError extends Error {
 
   constructor(key: string, candidates: readonly string[]) {
     super(
+      "ambiguous_key",
       `kohya key '${key}' is ambiguous: it matches the modules ${candidates.map((c) => `'${c}'`).join(", ")}`,
     );
-    this.name = "KohyaNameError";
     this.key = key;
     this.candidates = candidates;
   }

@@ -1,3 +1,4 @@
+import { LycorisError } from "@lycoris-ts/errors";
 /** What is wrong with a kohya / LyCORIS-format adapter file; stable, for programs to branch on. */
 export type LycorisFormatErrorKind =
   /** A tensor name that is neither a LoKr / LoHa factor, `alpha` nor `dora_scale`. */
@@ -20,15 +21,15 @@ export type LycorisFormatErrorKind =
  * when it could not be resolved); the message is one line naming the module and, for shape
  * problems, both shapes.
  */
-export class LycorisFormatError extends Error {
+export class LycorisFormatError extends LycorisError {
   override readonly name = "LycorisFormatError";
   /** Stable classification of the problem. */
-  readonly kind: LycorisFormatErrorKind;
+  override readonly kind: LycorisFormatErrorKind;
   /** The module (path, or file key when unresolved) at fault; `""` for whole-file problems. */
-  readonly module: string;
+  override readonly module: string;
 
   constructor(kind: LycorisFormatErrorKind, module: string, message: string) {
-    super(message);
+    super(kind, message, { module });
     this.kind = kind;
     this.module = module;
   }

@@ -1,3 +1,4 @@
+import { LycorisError } from "@lycoris-ts/errors";
 /** Kinds of {@link AdapterError}. PEFT's own kinds keep PEFT's names. */
 export type AdapterErrorKind =
   | "duplicate_variant"
@@ -16,19 +17,19 @@ export type AdapterErrorKind =
   | "invalid_state";
 
 /** A typed runtime error: which field/key, what was expected, what was found. */
-export class AdapterError extends Error {
+export class AdapterError extends LycorisError {
   override readonly name = "AdapterError";
-  readonly kind: AdapterErrorKind;
-  readonly field: string;
-  readonly expected: string;
-  readonly received: string;
+  override readonly kind: AdapterErrorKind;
+  override readonly field: string;
+  override readonly expected: string;
+  override readonly received: string;
 
   constructor(
     kind: AdapterErrorKind,
     message: string,
     detail: { field: string; expected?: string; received?: string },
   ) {
-    super(message);
+    super(kind, message, detail);
     this.kind = kind;
     this.field = detail.field;
     this.expected = detail.expected ?? "";

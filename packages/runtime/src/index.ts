@@ -1,3 +1,5 @@
+export type { LycorisErrorDetails } from "@lycoris-ts/errors";
+export { isLycorisError, LycorisError } from "@lycoris-ts/errors";
 export type { ShapeMismatch } from "./adapter/check-tensor-shapes";
 export { diffParameterShapes } from "./adapter/check-tensor-shapes";
 export { cloneModule } from "./adapter/clone-module";

@@ -195,9 +195,9 @@ describe("fuzzing the safetensors reader", () => {
     for (const s of seeds) checkCorrectRead(s);
   });
 
-  test("2000 seeded mutations: a typed error or a correct read, nothing else, within 10 s", () => {
+  // No wall-clock budget: a hang is caught by the generous timeout below, speed lives in `pnpm fuzz` / benches.
+  test("2000 seeded mutations: a typed error or a correct read, nothing else", () => {
     const rand = seededRandom(20261128);
-    const started = performance.now();
     const counts = { ok: 0, typed: 0 };
     const kinds = new Set<string>();
     for (let i = 0; i < 2000; i++) {
@@ -217,8 +217,6 @@ describe("fuzzing the safetensors reader", () => {
       const grown = process.memoryUsage().arrayBuffers - before;
       if (grown > 64 * 1024 * 1024) throw new Error(`iteration ${i} allocated ${grown} bytes`);
     }
-    const seconds = (performance.now() - started) / 1000;
-    expect(seconds).toBeLessThan(10);
     // the mutations must actually reach both outcomes and most error kinds
     expect(counts.ok).toBeGreaterThan(20);
     expect(counts.typed).toBeGreaterThan(1000);
@@ -226,7 +224,7 @@ describe("fuzzing the safetensors reader", () => {
       expect(kinds).toContain(k);
     }
     for (const k of ["bad_offsets", "overlap", "size_mismatch"]) expect(kinds).toContain(k);
-  });
+  }, 300_000);
 
   test("300 mutated files through SafetensorsReader (file handle path)", async () => {
     const rand = seededRandom(99);

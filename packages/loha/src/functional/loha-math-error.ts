@@ -1,3 +1,4 @@
+import { LycorisError } from "@lycoris-ts/errors";
 /** Details of a {@link LoHaMathError}. */
 export interface LoHaMathErrorDetails {
   /** The offending argument, parameter name or option. */
@@ -12,17 +13,17 @@ export interface LoHaMathErrorDetails {
  * Thrown by the functional LoHa math when an argument does not fit (wrong shape, missing
  * parameter, invalid rank). Carries the offending field and what was expected.
  */
-export class LoHaMathError extends Error {
+export class LoHaMathError extends LycorisError {
+  override readonly name = "LoHaMathError";
   /** The offending argument, parameter name or option (`null` when none applies). */
-  readonly field: string | null;
+  override readonly field: string | null;
   /** What was expected (`null` when not applicable). */
-  readonly expected: string | null;
+  override readonly expected: string | null;
   /** What was received (`null` when not applicable). */
-  readonly received: string | null;
+  override readonly received: string | null;
 
   constructor(message: string, details: LoHaMathErrorDetails = {}) {
-    super(message);
-    this.name = "LoHaMathError";
+    super("invalid_input", message, details);
     this.field = details.field ?? null;
     this.expected = details.expected ?? null;
     this.received = details.received ?? null;

@@ -1,3 +1,4 @@
+import { LycorisError } from "@lycoris-ts/errors";
 /** What went wrong with a PEFT adapter directory; stable, for programs to branch on. */
 export type AdapterFileErrorKind =
   | "missing_dir"
@@ -16,15 +17,15 @@ export type AdapterFileErrorKind =
  * the message is one line a user can act on (e.g. `/x/adapter: not a PEFT adapter directory:
  * missing adapter_config.json`). A malformed weights file keeps the `SafetensorsError` as `cause`.
  */
-export class AdapterFileError extends Error {
+export class AdapterFileError extends LycorisError {
+  override readonly name = "AdapterFileError";
   /** Stable classification of the problem. */
-  readonly kind: AdapterFileErrorKind;
+  override readonly kind: AdapterFileErrorKind;
   /** The file or directory at fault. */
-  readonly path: string;
+  override readonly path: string;
 
   constructor(kind: AdapterFileErrorKind, path: string, detail: string, options?: { cause?: unknown }) {
-    super(`${path}: ${detail}`, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "AdapterFileError";
+    super(kind, `${path}: ${detail}`, { path, cause: options?.cause });
     this.kind = kind;
     this.path = path;
   }

@@ -1,3 +1,4 @@
+import { LycorisError } from "@lycoris-ts/errors";
 /** What went wrong with a safetensors file; stable, for programs to branch on. */
 export type SafetensorsErrorKind =
   | "header_too_large"
@@ -19,15 +20,16 @@ export type SafetensorsErrorKind =
  * `tensor 'a.weight': data_offsets expected end - begin = 24 (shape [2,3] × F32), received 20`
  * can be built by callers too.
  */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends LycorisError {
+  override readonly name = "SafetensorsError";
   /** Stable classification of the problem. */
-  readonly kind: SafetensorsErrorKind;
+  override readonly kind: SafetensorsErrorKind;
   /** Tensor name or header key the problem is about. */
-  readonly field: string;
+  override readonly field: string;
   /** What a valid file has there. */
-  readonly expected: string;
+  override readonly expected: string;
   /** What this file has there. */
-  readonly received: string;
+  override readonly received: string;
 
   constructor(
     kind: SafetensorsErrorKind,
@@ -38,10 +40,10 @@ export class SafetensorsError extends Error {
   ) {
     const where = options?.path === undefined ? "" : `${options.path}: `;
     super(
+      kind,
       `${where}safetensors ${kind.replace(/_/g, " ")} at '${field}': expected ${expected}, received ${received}`,
-      options?.cause === undefined ? undefined : { cause: options.cause },
+      { field, expected, received, path: options?.path, cause: options?.cause },
     );
-    this.name = "SafetensorsError";
     this.kind = kind;
     this.field = field;
     this.expected = expected;

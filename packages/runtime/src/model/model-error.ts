@@ -1,3 +1,4 @@
+import { LycorisError } from "@lycoris-ts/errors";
 /**
  * What went wrong in a {@link ModelError}; stable, for programs to branch on.
  *
@@ -32,19 +33,19 @@ export interface ModelErrorDetails {
 }
 
 /** The one error class of the model tree: carries a stable kind, the field and what was expected. */
-export class ModelError extends Error {
+export class ModelError extends LycorisError {
+  override readonly name = "ModelError";
   /** Stable classification of the failure. */
-  readonly kind: ModelErrorKind;
+  override readonly kind: ModelErrorKind;
   /** The offending key, module path or hyper-parameter name (`null` when none applies). */
-  readonly field: string | null;
+  override readonly field: string | null;
   /** What was expected (`null` when not applicable). */
-  readonly expected: string | null;
+  override readonly expected: string | null;
   /** What was found (`null` when not applicable). */
-  readonly received: string | null;
+  override readonly received: string | null;
 
   constructor(kind: ModelErrorKind, message: string, details: ModelErrorDetails = {}) {
-    super(message);
-    this.name = "ModelError";
+    super(kind, message, details);
     this.kind = kind;
     this.field = details.field ?? null;
     this.expected = details.expected ?? null;

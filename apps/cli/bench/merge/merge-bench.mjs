@@ -1,0 +1,275 @@
+#!/usr/bin/env node
+// `pnpm bench:merge`: merges a PEFT LoKr adapter into a ~2 GB Llama-shaped F32 checkpoint with the built
+// `lycoris` CLI and compares the time with floors measured on the same disk in the same run:
+//   - read floor: read the base file once through the same kind of I/O (positional reads into one buffer);
+//   - write floor: write the same number of bytes and fsync (one reused buffer);
+//   - allocation: touching fresh 64 MB arrays vs reusing one (the cost the merge engine must avoid).
+// The checkpoint and adapter are generated once (seeded) and cached outside the repo
+// ($LYCORIS_BENCH_CACHE, default ~/.cache/lycoris-ts/bench-merge). Prints a table and, unless --no-write,
+// replaces the "Merge" section of docs/benchmarks.md. Options: --layers N (default 8), --runs N (default 3),
+// --no-write. Never part of the tests.
+import { spawn } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { lokrParamShapes } from "@lycoris-ts/lokr";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const root = join(here, "..", "..", "..", "..");
+const cli = join(root, "apps", "cli", "dist", "main.js");
+const args = process.argv.slice(2);
+const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+const layers = opt("--layers", 8);
+const runs = opt("--runs", 3);
+const write = !args.includes("--no-write");
+
+// Llama-shaped: hidden 2048, MLP 5632, vocab 32000, F32.
+const HIDDEN = 2048;
+const MLP = 5632;
+const VOCAB = 32000;
+const PROJ = [
+  ["self_attn.q_proj", HIDDEN, HIDDEN],
+  ["self_attn.k_proj", HIDDEN, HIDDEN],
+  ["self_attn.v_proj", HIDDEN, HIDDEN],
+  ["self_attn.o_proj", HIDDEN, HIDDEN],
+  ["mlp.gate_proj", MLP, HIDDEN],
+  ["mlp.up_proj", MLP, HIDDEN],
+  ["mlp.down_proj", HIDDEN, MLP],
+];
+
+const cacheDir = process.env.LYCORIS_BENCH_CACHE ?? join(homedir(), ".cache", "lycoris-ts", "bench-merge");
+const tag = `llama-h${HIDDEN}-m${MLP}-l${layers}`;
+const basePath = join(cacheDir, `${tag}.safetensors`);
+const adapterDir = join(cacheDir, `${tag}-lokr-f4`);
+const outPath = join(cacheDir, `${tag}-merged.safetensors`);
+
+/** xorshift32 values in [-0.05, 0.05), written straight into `out` (seeded, deterministic). */
+function fillRandom(out, state) {
+  let s = state.s;
+  for (let i = 0; i < out.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 0.1;
+  }
+  state.s = s;
+}
+
+/** Writes a safetensors file tensor by tensor from one reused buffer; `tensors` = [name, shape]. */
+function writeSafetensors(path, tensors, seed, metadata) {
+  const header = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  let largest = 0;
+  for (const [name, shape] of tensors) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+    header[name] = { dtype: "F32", shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+    largest = Math.max(largest, bytes);
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (json.length % 8)) % 8);
+  const tmp = `${path}.partial`;
+  const fd = openSync(tmp, "w");
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  writeSync(fd, prefix);
+  writeSync(fd, Buffer.from(json, "latin1"));
+  const buffer = new Float32Array(largest / 4);
+  const state = { s: seed >>> 0 || 1 };
+  for (const [, shape] of tensors) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const view = buffer.subarray(0, n);
+    fillRandom(view, state);
+    writeSync(fd, new Uint8Array(view.buffer, view.byteOffset, n * 4));
+  }
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, path); // last: a half-generated cache is never used
+}
+
+function generate() {
+  mkdirSync(cacheDir, { recursive: true });
+  if (!existsSync(basePath)) {
+    process.stderr.write(`generating ${basePath} (once) ...\n`);
+    const tensors = [["model.embed_tokens.weight", [VOCAB, HIDDEN]]];
+    for (let l = 0; l < layers; l++) {
+      tensors.push([`model.layers.${l}.input_layernorm.weight`, [HIDDEN]]);
+      for (const [name, out, inp] of PROJ) tensors.push([`model.layers.${l}.${name}.weight`, [out, inp]]);
+      tensors.push([`model.layers.${l}.post_attention_layernorm.weight`, [HIDDEN]]);
+    }
+    tensors.push(["model.norm.weight", [HIDDEN]], ["lm_head.weight", [VOCAB, HIDDEN]]);
+    writeSafetensors(basePath, tensors, 1, { format: "pt" });
+  }
+  if (!existsSync(join(adapterDir, "adapter_model.safetensors"))) {
+    process.stderr.write(`generating ${adapterDir} (once) ...\n`);
+    mkdirSync(adapterDir, { recursive: true });
+    const opts = { r: 8, decomposeBoth: false, decomposeFactor: 4, useEffectiveConv2d: false };
+    const tensors = [];
+    for (let l = 0; l < layers; l++) {
+      for (const [name, out, inp] of PROJ) {
+        const shapes = lokrParamShapes(
+          { kind: "linear", outFeatures: out, inFeatures: inp, kernelSize: [] },
+          opts,
+        );
+        for (const p of shapes.params) {
+          tensors.push([`base_model.model.model.layers.${l}.${name}.${p.name}`, [...p.shape]]);
+        }
+      }
+    }
+    const config = {
+      peft_type: "LOKR",
+      r: 8,
+      alpha: 8,
+      decompose_factor: 4,
+      decompose_both: false,
+      target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+      task_type: null,
+    };
+    writeFileSync(join(adapterDir, "adapter_config.json"), JSON.stringify(config, null, 2));
+    writeSafetensors(join(adapterDir, "adapter_model.safetensors"), tensors, 2, { format: "pt" });
+  }
+}
+
+/** Runs `node <args>` and returns wall seconds, user/sys CPU seconds and peak RSS (MiB) of the child. */
+function measureChild(nodeArgs) {
+  const usageFile = join(cacheDir, "usage.json");
+  rmSync(usageFile, { force: true });
+  const preload = join(here, "report-usage.mjs");
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ["--import", preload, ...nodeArgs], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, LYCORIS_BENCH_USAGE: usageFile },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const wall = (performance.now() - t0) / 1000;
+      if (code !== 0) return reject(new Error(`exit ${code}: ${stderr.slice(-2000)}`));
+      const u = JSON.parse(readFileSync(usageFile, "utf8"));
+      resolve({ wall, user: u.userCPUTime / 1e6, sys: u.systemCPUTime / 1e6, rssMiB: u.maxRSS / 1024 });
+    });
+  });
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function readFloor(path) {
+  const size = statSync(path).size;
+  const buf = Buffer.allocUnsafe(64 << 20);
+  const fd = openSync(path, "r");
+  const t0 = performance.now();
+  for (let pos = 0; pos < size; ) pos += readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+  closeSync(fd);
+  return (performance.now() - t0) / 1000;
+}
+
+function writeFloor(bytes) {
+  const path = join(cacheDir, "write-floor.tmp");
+  const buf = Buffer.alloc(64 << 20, 1);
+  const t0 = performance.now();
+  const fd = openSync(path, "w");
+  for (let done = 0; done < bytes; ) done += writeSync(fd, buf, 0, Math.min(buf.length, bytes - done));
+  fsyncSync(fd);
+  closeSync(fd);
+  const s = (performance.now() - t0) / 1000;
+  rmSync(path, { force: true });
+  return s;
+}
+
+function allocationCost(bytes) {
+  const chunk = 64 << 20;
+  const n = Math.max(1, Math.round(bytes / chunk));
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) new Float32Array(chunk / 4).fill(1);
+  const fresh = (performance.now() - t0) / 1000;
+  const reused = new Float32Array(chunk / 4);
+  t0 = performance.now();
+  for (let i = 0; i < n; i++) reused.fill(i);
+  return { fresh, reused: (performance.now() - t0) / 1000 };
+}
+
+generate();
+const size = statSync(basePath).size;
+const gb = size / 1e9;
+const merges = [];
+const floors = [];
+for (let i = 0; i < runs; i++) {
+  readFloor(basePath); // warm the page cache as the merge finds it
+  const read = readFloor(basePath);
+  const writeS = writeFloor(size);
+  floors.push(read + writeS);
+  merges.push(
+    await measureChild([
+      cli,
+      "merge",
+      "--base",
+      basePath,
+      "--adapter",
+      adapterDir,
+      "--out",
+      outPath,
+      "--no-progress",
+    ]),
+  );
+  rmSync(outPath, { force: true });
+  process.stderr.write(
+    `run ${i + 1}/${runs}: merge ${merges.at(-1).wall.toFixed(2)} s, floor ${floors.at(-1).toFixed(2)} s\n`,
+  );
+}
+const alloc = allocationCost(size);
+const m = {
+  wall: median(merges.map((x) => x.wall)),
+  user: median(merges.map((x) => x.user)),
+  sys: median(merges.map((x) => x.sys)),
+  rss: Math.max(...merges.map((x) => x.rssMiB)),
+};
+const floor = median(floors);
+const rows = [
+  ["| | wall s | user s | sys s | peak RSS MiB | ratio to floor |", "| --- | --- | --- | --- | --- | --- |"],
+  [
+    `| \`lycoris merge\` (median of ${runs}) | ${m.wall.toFixed(2)} | ${m.user.toFixed(2)} | ${m.sys.toFixed(2)} | ${m.rss.toFixed(0)} | **${(m.wall / floor).toFixed(2)}×** |`,
+  ],
+  [`| floor: read base + write ${gb.toFixed(2)} GB + fsync (median) | ${floor.toFixed(2)} | | | | 1.00× |`],
+  [
+    `| allocation: ${gb.toFixed(2)} GB as fresh 64 MB arrays vs one reused array | ${alloc.fresh.toFixed(2)} vs ${alloc.reused.toFixed(2)} | | | | ${(alloc.fresh / alloc.reused).toFixed(1)}× |`,
+  ],
+].flat();
+const table = rows.join("\n");
+console.log(
+  `\nMerge of a ${gb.toFixed(2)} GB Llama-shaped F32 checkpoint (${layers} layers) + PEFT LoKr (factor 4)\n`,
+);
+console.log(table);
+
+if (write) {
+  const docPath = join(root, "docs", "benchmarks.md");
+  const doc = existsSync(docPath) ? readFileSync(docPath, "utf8") : "# Benchmarks\n";
+  const section = `## Merge (\`pnpm bench:merge\`)\n\n${new Date().toISOString().slice(0, 10)}, ${layers}-layer Llama-shaped F32 checkpoint (hidden ${HIDDEN}, MLP ${MLP}, ${gb.toFixed(2)} GB) + PEFT LoKr on every projection (decompose_factor 4, r 8); floors measured on the same disk in the same run. Goal: merge ≤ 1.5× the floor, peak RSS ≤ 400 MiB.\n\n${table}\n`;
+  const re = /## Merge \(`pnpm bench:merge`\)[\s\S]*?(?=\n## |$)/;
+  writeFileSync(
+    docPath,
+    re.test(doc) ? doc.replace(re, section.trimEnd()) : `${doc.trimEnd()}\n\n${section}`,
+  );
+  console.log(`\nwrote ${docPath}`);
+}
