@@ -1,7 +1,7 @@
 /**
  * Key names of kohya / LyCORIS ("webui") adapter files:
  * `<prefix>_<module path below the sub-model root, "." → "_">.<tensor>`, e.g.
- * `lora_unet_down_blocks_0_attentions_0_proj_in.lokr_w1`. The `.` → `_` replacement is not
+ * `lora_unet_down_blocks_0_attentions_0_proj_in.alpha`. The `.` → `_` replacement is not
  * invertible (`proj_in`, `to_out_0`), so the reverse direction needs the model's module names.
  */
 
@@ -17,8 +17,8 @@ export function kohyaModuleKey(moduleName: string, prefix: string = LYCORIS_PREF
 }
 
 /**
- * The kohya/LyCORIS file key of a PEFT parameter: `peftKeyToKohya("attn.to_out.0", "lokr_w1")`
- * is `"lycoris_attn_to_out_0.lokr_w1"`. `moduleName` is the module path below the sub-model the
+ * The kohya/LyCORIS file key of a PEFT parameter: `peftKeyToKohya("attn.to_out.0", "alpha")`
+ * is `"lycoris_attn_to_out_0.alpha"`. `moduleName` is the module path below the sub-model the
  * prefix stands for (for `lora_unet`, the path inside the UNet).
  */
 export function peftKeyToKohya(moduleName: string, param: string, prefix: string = LYCORIS_PREFIX): string {
@@ -29,7 +29,7 @@ export function peftKeyToKohya(moduleName: string, param: string, prefix: string
 export interface KohyaKeyMatch {
   /** The module's full dotted name in the model (root path included). */
   readonly moduleName: string;
-  /** The tensor name after the module key (`lokr_w1`, `alpha`, `lora_down.weight`, ...). */
+  /** The tensor name after the module key (a factor name, `alpha`, `lora_down.weight`, ...). */
   readonly param: string;
   /** The file prefix that matched (`lora_unet`, `lycoris`, ...). */
   readonly prefix: string;
@@ -60,8 +60,8 @@ export class KohyaNameError extends LycorisError {
  *
  * @example
  * const names = new KohyaKeyMap(modelModuleNames, { lora_unet: "unet", lora_te: "text_encoder" });
- * names.fromKohya("lora_unet_mid_block_attentions_0_proj_in.lokr_w1");
- * // { moduleName: "unet.mid_block.attentions.0.proj_in", param: "lokr_w1", prefix: "lora_unet" }
+ * names.fromKohya("lora_unet_mid_block_attentions_0_proj_in.alpha");
+ * // { moduleName: "unet.mid_block.attentions.0.proj_in", param: "alpha", prefix: "lora_unet" }
  */
 export class KohyaKeyMap {
   private readonly byKey = new Map<string, { prefix: string; modules: string[] }>();
