@@ -8,4 +8,6 @@ export default defineConfig({
   clean: true,
   target: "node20",
   external: ["gpu.js"],
+  // `import.meta.url` in the CJS build (gpu.js is resolved from where this package is installed)
+  shims: true,
 });

@@ -1,9 +1,9 @@
+import { formatShape } from "@lycoris-ts/kernels";
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
 import {
   type AdapterContext,
   type AdapterVariant,
   diffParameterShapes,
-  formatShape,
   type ShapeMismatch,
 } from "@lycoris-ts/runtime";
 

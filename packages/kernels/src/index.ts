@@ -1,6 +1,6 @@
 export type { BackendName } from "./backend/f32-kernels";
 export type { GpuJsInfo, GpuJsOptions } from "./backend/gpujs-backend";
-export { gpuResident, gpuResidentUploads, initGpuJs, releaseGpuResident } from "./backend/gpujs-backend";
+export { gpuResident, initGpuJs, releaseGpuResident } from "./backend/gpujs-backend";
 export { getBackend, setBackend } from "./backend/resolve-backend";
 export { wasmSimdSupported } from "./backend/wasm-backend";
 export { residentZeros, toResident } from "./backend/wasm-resident";
@@ -25,4 +25,15 @@ export { tuckerRebuild, tuckerRebuildBackward } from "./ops/tucker";
 export type { Rng } from "./rng";
 export { createRng, fanIn, kaimingUniform, normalTensor, uniformTensor } from "./rng";
 export type { FloatArray, Tensor } from "./tensor";
-export { numel, permute, reshape, tensor, toFloat32, toFloat64, zeros, zeros64 } from "./tensor";
+export {
+  formatShape,
+  numel,
+  permute,
+  reshape,
+  sameShape,
+  tensor,
+  toFloat32,
+  toFloat64,
+  zeros,
+  zeros64,
+} from "./tensor";

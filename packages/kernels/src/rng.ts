@@ -1,6 +1,6 @@
 import { XSadd } from "ml-xsadd";
 import { KernelsError } from "./errors";
-import { numel, type Tensor } from "./tensor";
+import { formatShape, numel, type Tensor } from "./tensor";
 
 /** A seeded random source. */
 export interface Rng {
@@ -35,7 +35,7 @@ export function createRng(seed: number): Rng {
 /** torch's fan-in rule: `shape[1] * prod(shape[2:])`. */
 export function fanIn(shape: readonly number[]): number {
   if (shape.length < 2) {
-    throw new KernelsError("fanIn", `fan in needs at least 2 dims, got [${shape.join(", ")}]`);
+    throw new KernelsError("fanIn", `fan in needs at least 2 dims, got ${formatShape(shape)}`);
   }
   let f = shape[1]!;
   for (let i = 2; i < shape.length; i++) f *= shape[i]!;

@@ -14,18 +14,28 @@ export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new KernelsError("numel", `shape [${shape.join(", ")}] has an invalid dimension ${d}`);
+      throw new KernelsError("numel", `shape ${formatShape(shape)} has an invalid dimension ${d}`);
     }
     n *= d;
   }
   return n;
 }
 
+/** Whether two shapes are equal, dimension by dimension. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** A shape as messages show it: `[2, 3]`. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
 /** Wraps `data` as a tensor of `shape`; throws when the element count does not match. */
 export function tensor<A extends FloatArray>(data: A, shape: readonly number[]): Tensor<A> {
   const n = numel(shape);
   if (data.length !== n) {
-    throw new KernelsError("tensor", `shape [${shape.join(", ")}] needs ${n} elements, got ${data.length}`);
+    throw new KernelsError("tensor", `shape ${formatShape(shape)} needs ${n} elements, got ${data.length}`);
   }
   return { data, shape: [...shape] };
 }
@@ -45,7 +55,7 @@ export function reshape<A extends FloatArray>(t: Tensor<A>, shape: readonly numb
   if (numel(shape) !== t.data.length) {
     throw new KernelsError(
       "reshape",
-      `cannot reshape [${t.shape.join(", ")}] (${t.data.length} elements) to [${shape.join(", ")}]`,
+      `cannot reshape ${formatShape(t.shape)} (${t.data.length} elements) to ${formatShape(shape)}`,
     );
   }
   return { data: t.data, shape: [...shape] };

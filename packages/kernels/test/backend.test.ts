@@ -46,11 +46,32 @@ describe("backend selection", () => {
     expect(mod.getBackend()).toBe("js");
   });
 
-  it("gpu.js must be initialised before it can be selected", async () => {
+  it("gpu.js, an optional peer dependency, is loaded on first use when chosen before initGpuJs", async () => {
     const { vi } = await import("vitest");
     vi.resetModules(); // a fresh registry, without the gpu.js that test/setup-gpujs.ts loaded
+    const gpu = await import("../src/backend/gpujs-backend");
     const mod = await import("../src/backend/resolve-backend");
-    expect(() => mod.setBackend("gpu.js")).toThrow(/initGpuJs/);
+    expect(gpu.getGpuJsBackend()).toBeUndefined();
+    process.env.LYCORIS_BACKEND = "gpu.js";
+    expect(mod.backendFor("matmul", 8).name).toBe("gpu.js"); // gpu.js is a devDependency here
+    expect(gpu.getGpuJsBackend()?.name).toBe("gpu.js");
+  });
+
+  it("says how to install gpu.js when LYCORIS_BACKEND asks for it and it is not installed", async () => {
+    const { vi } = await import("vitest");
+    vi.resetModules();
+    const gpu = await import("../src/backend/gpujs-backend");
+    const { KernelsError: FreshKernelsError } = await import("../src/errors");
+    // Node's own error for a package that is not installed (pnpm's NODE_PATH would find the real one here;
+    // the packed-tarball test of @lycoris-ts/lokr checks the real thing in a project without gpu.js)
+    const notInstalled = (id: string): never => {
+      throw Object.assign(new Error(`Cannot find module '${id}'`), { code: "MODULE_NOT_FOUND" });
+    };
+    const run = () => gpu.requireGpuJsBackend("LYCORIS_BACKEND", notInstalled);
+    expect(run).toThrow(FreshKernelsError);
+    expect(run).toThrow(/^LYCORIS_BACKEND: .*not installed: install it \(`npm install gpu\.js`\)/);
+    const broken = () => gpu.requireGpuJsBackend("setBackend", () => ({}));
+    expect(broken).toThrow(/does not look like gpu\.js/);
   });
 
   it("auto picks plain JS below the measured crossovers and WASM above them, never ml-matrix or gpu.js", async () => {

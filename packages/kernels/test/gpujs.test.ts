@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gpuResidentUploads } from "../src/backend/gpujs-backend";
 import {
   type ConvOptions,
   conv2d,
   gpuResident,
-  gpuResidentUploads,
   initGpuJs,
   kronApply,
   lowRankHadamardBackward,

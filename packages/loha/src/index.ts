@@ -1,18 +1,65 @@
 /**
- * LoHa (low-rank Hadamard product) adapters with PEFT's semantics and file
- * format. Everything LoHa needs is exported here: the config, the model API,
- * the LoHa math, and (re-exported) the whole shared runtime — model building
- * blocks, registry, safetensors and PEFT adapter files.
+ * LoHa (low-rank Hadamard product) adapters with PEFT's semantics and file format: LoHa's own API (the
+ * config, the variant, the math, the file entry points), plus the names of the shared runtime a LoHa user
+ * needs, listed one by one below and in the README ("Runtime names re-exported here"). Anything else of the
+ * runtime comes from `@lycoris-ts/runtime`.
  */
 
+// The error family, tensors and the shared config
+export { isLycorisError, LycorisError } from "@lycoris-ts/errors";
 export type { Tensor } from "@lycoris-ts/kernels";
 export { createRng, tensor } from "@lycoris-ts/kernels";
 export type { LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
 export { LycorisConfig, LycorisConfigError } from "@lycoris-ts/lycoris-config";
-// The runtime's API; the LoHa-specific getPeftModel / loadPeftModel / loadAdapter below take precedence.
-export * from "@lycoris-ts/runtime";
+// Runtime: building a model, training it, the PEFT model, adapter and safetensors files, the registry
+export type {
+  AdamWOptions,
+  AdapterPadding,
+  ConvModuleOptions,
+  LoadPeftModelOptions,
+  PeftModelOptions,
+} from "@lycoris-ts/runtime";
+export {
+  AdamW,
+  AdapterError,
+  AdapterFileError,
+  AdapterRegistry,
+  AvgPool2d,
+  adapterStateDict,
+  buildModelFromDescription,
+  Conv1d,
+  Conv2d,
+  crossEntropyLoss,
+  Dropout,
+  Embedding,
+  Flatten,
+  GPT2Conv1D,
+  getPeftModel,
+  Identity,
+  initModuleParameters,
+  LayerNorm,
+  Linear,
+  LycorisLayer,
+  loadAdapterStateDict,
+  MaxPool2d,
+  ModelError,
+  Module,
+  ModuleList,
+  Parameter,
+  PeftModel,
+  parseSafetensors,
+  ReLU,
+  readSafetensors,
+  readSafetensorsSync,
+  SafetensorsError,
+  Sequential,
+  savePeftAdapter,
+  serializeSafetensors,
+  writeSafetensors,
+} from "@lycoris-ts/runtime";
+// LoHa
 export * from "./functional/index";
 export type { LoHaConfigOptions } from "./loha-config";
 export { LoHaConfig } from "./loha-config";
-export { getPeftModel, LoHaModel, loadAdapter, loadPeftModel, registerLoHa } from "./loha-model";
+export { loadAdapter, loadPeftModel, registerLoHa } from "./loha-entry-points";
 export { lohaLayerShape, lohaShapeOptions, lohaVariant } from "./loha-variant";

@@ -1,4 +1,5 @@
-import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
+import type { ConvOptions } from "@lycoris-ts/kernels";
+import { type AdapterContext, type AdapterVariant, rankDropoutMask } from "@lycoris-ts/runtime";
 import { lohaDescribeParameters } from "./files/loha-describe-parameters";
 import { lohaKohya } from "./files/loha-kohya";
 import { lohaLayerCandidates } from "./files/loha-layer-candidates";
@@ -8,8 +9,7 @@ import { lohaForward } from "./functional/forward";
 import { initLoHaParams } from "./functional/init-params";
 import { lohaMergeInto } from "./functional/merge";
 import { LOHA_PARAM_NAMES, lohaParamShapes } from "./functional/param-shapes";
-import { lohaRankDropoutMask } from "./functional/rank-dropout";
-import type { ConvGeometry, LoHaLayerShape, LoHaShapeOptions } from "./functional/types";
+import type { LoHaLayerShape, LoHaShapeOptions } from "./functional/types";
 import { LoHaConfig, type LoHaConfigOptions } from "./loha-config";
 
 /** The layer shape the LoHa math takes, from the runtime's context. */
@@ -29,7 +29,7 @@ export function lohaShapeOptions(ctx: AdapterContext<LoHaConfig>): LoHaShapeOpti
   return { r: ctx.r, useEffectiveConv2d: ctx.config.useEffectiveConv2d };
 }
 
-function conv(ctx: AdapterContext<LoHaConfig>): ConvGeometry | undefined {
+function conv(ctx: AdapterContext<LoHaConfig>): ConvOptions | undefined {
   return ctx.layer.conv ?? undefined;
 }
 
@@ -56,10 +56,8 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
   backward: (x, params, ctx, scaling, dy) =>
     lohaBackward(x, params, lohaLayerShape(ctx), scaling, dy, conv(ctx)),
   mergeInto: (weight, params, ctx, scaling) => lohaMergeInto(weight, params, lohaLayerShape(ctx), scaling),
-  rankDropoutMask: (ctx, rng) =>
-    ctx.config.rankDropout > 0
-      ? lohaRankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, rng)
-      : null,
+  // PEFT's LoHa always divides the rank-dropout mask by its mean (it has no `rank_dropout_scale`)
+  rankDropoutMask: (ctx, rng) => rankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, true, rng),
   describeParameters: lohaDescribeParameters,
   layerCandidates: lohaLayerCandidates,
   kohya: lohaKohya,

@@ -1,3 +1,4 @@
+import type { ConvOptions } from "@lycoris-ts/kernels";
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
 import { lokrDescribeParameters } from "./files/lokr-describe-parameters";
 import { lokrKohya } from "./files/lokr-kohya";
@@ -9,8 +10,7 @@ import { lokrForward } from "./functional/forward";
 import { initLoKrParams } from "./functional/init-params";
 import { lokrMergeInto } from "./functional/merge-into";
 import { lokrParamShapes } from "./functional/param-shapes";
-import { rankDropoutMask } from "./functional/rank-dropout";
-import type { ConvGeometry, LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
+import type { LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
 import { LoKrConfig, type LoKrConfigOptions } from "./lokr-config";
 
 /** The layer shape the LoKr math takes, from the runtime's context. */
@@ -35,7 +35,7 @@ export function lokrShapeOptions(ctx: AdapterContext<LoKrConfig>): LoKrShapeOpti
   };
 }
 
-function conv(ctx: AdapterContext<LoKrConfig>): ConvGeometry | undefined {
+function conv(ctx: AdapterContext<LoKrConfig>): ConvOptions | undefined {
   return ctx.layer.conv ?? undefined;
 }
 
@@ -67,21 +67,11 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
   deltaWeight: (params, ctx, scaling) =>
     lokrDeltaWeight(params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
   forward: (x, params, ctx, scaling) =>
-    lokrForward(x, params, lokrLayerShape(ctx), scaling, conv(ctx), {
-      layout: ctx.config.deltaLayout,
-      adapterPadding: "base",
-    }),
+    lokrForward(x, params, lokrLayerShape(ctx), scaling, conv(ctx), { layout: ctx.config.deltaLayout }),
   backward: (x, params, ctx, scaling, dy) =>
-    lokrBackward(x, params, lokrLayerShape(ctx), scaling, dy, conv(ctx), {
-      layout: ctx.config.deltaLayout,
-      adapterPadding: "base",
-    }),
+    lokrBackward(x, params, lokrLayerShape(ctx), scaling, dy, conv(ctx), { layout: ctx.config.deltaLayout }),
   mergeInto: (weight, params, ctx, scaling) =>
     lokrMergeInto(weight, params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
-  rankDropoutMask: (ctx, rng) =>
-    ctx.config.rankDropout > 0
-      ? rankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, ctx.config.rankDropoutScale, rng)
-      : null,
   describeParameters: lokrDescribeParameters,
   layerCandidates: lokrLayerCandidates,
   kohya: lokrKohya,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { factorization } from "../src/functional";
+import { factorization, LoKrError } from "../src/functional";
 import { readJson } from "./support/functional-fixtures";
 
 interface FactorizationJson {
@@ -32,6 +32,12 @@ describe("factorization (exact integers, no tolerance)", () => {
 
   it("defaults to the most balanced split and rejects non-positive dimensions", () => {
     expect(factorization(4096)).toEqual(factorization(4096, -1));
-    expect(() => factorization(0)).toThrow(RangeError);
+    expect(() => factorization(0)).toThrow(LoKrError);
+    expect(() => factorization(0)).toThrow(
+      expect.objectContaining({ kind: "invalid_argument", field: "dimension", received: "0" }),
+    );
+    expect(() => factorization(12, 1.5)).toThrow(
+      expect.objectContaining({ kind: "invalid_argument", field: "decompose_factor", received: "1.5" }),
+    );
   });
 });

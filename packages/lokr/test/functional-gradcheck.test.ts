@@ -1,6 +1,6 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import { describe, expect, it } from "vitest";
-import { type LoKrForwardOptions, lokrBackward, lokrForward, rankDropoutMask } from "../src/functional";
+import { type LoKrForwardOptions, lokrBackward, lokrForward } from "../src/functional";
 import {
   type RandomCase,
   randomParams64,
@@ -72,10 +72,7 @@ function check(c: RandomCase, seed: number, o: LoKrForwardOptions): void {
 describe("lokrBackward vs central finite differences (float64)", () => {
   structureCases().forEach((c, idx) => {
     it(`${c.label} (${structureOf(c)})`, () => check(c, 500 + idx, {}));
-    it(`${c.label} (${structureOf(c)}), kronecker layout + rank-dropout mask`, () =>
-      check(c, 900 + idx, {
-        layout: "kronecker",
-        rowMask: rankDropoutMask(c.layer.outFeatures, 0.3, true, seeded(idx)),
-      }));
+    it(`${c.label} (${structureOf(c)}), kronecker layout`, () =>
+      check(c, 900 + idx, { layout: "kronecker" }));
   });
 });

@@ -1,13 +1,14 @@
 import { execFileSync } from "node:child_process";
 import {
+  cpSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,20 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * Packs every library with `pnpm pack` (workspace:* rewritten to versions, only `files` shipped),
- * installs the tarballs into a fresh project outside the workspace (third-party dependencies are
- * linked from the workspace store: no network), and uses `@lycoris-ts/lokr` as a user would.
+ * installs the tarballs into a fresh project outside the workspace as `npm install` would (flat, with
+ * every dependency and optional dependency, and no optional peer dependency; third-party packages are
+ * copied from the workspace store: no network), and uses `@lycoris-ts/lokr` as a user would.
  */
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const libs = ["errors", "lycoris-config", "kernels", "runtime", "lokr"];
-const thirdParty = [
-  "ml-matrix",
-  "ml-xsadd",
-  "@petamoriken/float16",
-  "is-any-array",
-  "ml-array-rescale",
-  "ml-array-max",
-  "ml-array-min",
-];
 let project = "";
 
 function findDependency(name: string): string | null {
@@ -45,6 +38,54 @@ function findDependency(name: string): string | null {
     if (entry.startsWith(`${name.replace("/", "+")}@`) && existsSync(p)) return realpathSync(p);
   }
   return null;
+}
+
+interface Manifest {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
+/** What `npm install` puts in node_modules for a package: dependencies, optional ones, required peers. */
+function installedBy(pkgDir: string): { name: string; optional: boolean }[] {
+  const m = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as Manifest;
+  const peers = Object.keys(m.peerDependencies ?? {}).filter((n) => !m.peerDependenciesMeta?.[n]?.optional);
+  return [
+    ...Object.keys(m.dependencies ?? {}).map((name) => ({ name, optional: false })),
+    ...peers.map((name) => ({ name, optional: false })),
+    ...Object.keys(m.optionalDependencies ?? {}).map((name) => ({ name, optional: true })),
+  ];
+}
+
+/** Copies the third-party closure of the unpacked libraries into `modules`, flat. */
+function installDependencies(modules: string): void {
+  const queue = libs.map((lib) => join(modules, "@lycoris-ts", lib));
+  while (queue.length > 0) {
+    for (const { name, optional } of installedBy(queue.shift()!)) {
+      const dest = join(modules, name);
+      if (existsSync(dest)) continue;
+      const src = findDependency(name);
+      if (src === null) {
+        if (optional) continue;
+        throw new Error(`dependency ${name} is not in the workspace store`);
+      }
+      mkdirSync(dirname(dest), { recursive: true });
+      cpSync(src, dest, { recursive: true, dereference: true });
+      queue.push(dest);
+    }
+  }
+}
+
+/** Bytes of the regular files under `dir` (what `du --apparent-size -b` reports, without directories). */
+function bytesUnder(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) total += bytesUnder(p);
+    else if (entry.isFile()) total += lstatSync(p).size;
+  }
+  return total;
 }
 
 beforeAll(() => {
@@ -62,13 +103,7 @@ beforeAll(() => {
     mkdirSync(dest, { recursive: true });
     execFileSync("tar", ["-xzf", join(packs, tgz), "-C", dest, "--strip-components=1"]);
   }
-  for (const dep of thirdParty) {
-    const src = findDependency(dep);
-    if (src === null) continue;
-    const dest = join(modules, dep);
-    mkdirSync(dirname(dest), { recursive: true });
-    symlinkSync(src, dest, "dir");
-  }
+  installDependencies(modules);
   writeFileSync(
     join(project, "package.json"),
     JSON.stringify({ name: "consumer", private: true, type: "module" }),
@@ -98,6 +133,35 @@ console.log(JSON.stringify({ line, diff }));
 `;
 
 describe("the packed packages, installed into a fresh project", () => {
+  it("takes under 10 MB of node_modules (gpu.js, with its native WebGPU/WebGL bindings, is an optional peer)", () => {
+    const names = readdirSync(join(project, "node_modules")).flatMap((n) =>
+      n.startsWith("@") ? readdirSync(join(project, "node_modules", n)).map((m) => `${n}/${m}`) : [n],
+    );
+    expect(names).not.toContain("gpu.js");
+    expect(names).toContain("ml-matrix");
+    const mb = bytesUnder(join(project, "node_modules")) / 2 ** 20;
+    expect(mb).toBeGreaterThan(0.5); // the four libraries and ml-matrix are there
+    expect(mb).toBeLessThan(10);
+  });
+
+  it("says how to install gpu.js when LYCORIS_BACKEND=gpu.js asks for the GPU backend", () => {
+    writeFileSync(
+      join(project, "gpu.mjs"),
+      'import { matmul, tensor } from "@lycoris-ts/kernels";\nmatmul(tensor(new Float32Array(4), [2, 2]), tensor(new Float32Array(4), [2, 2]));\n',
+    );
+    // without pnpm's NODE_PATH, which would find the workspace's gpu.js
+    const env = { ...process.env, LYCORIS_BACKEND: "gpu.js", NODE_PATH: "" };
+    let stderr = "";
+    try {
+      execFileSync(process.execPath, ["gpu.mjs"], { cwd: project, encoding: "utf8", env, stdio: "pipe" });
+    } catch (err) {
+      stderr = String((err as { stderr?: unknown }).stderr);
+    }
+    expect(stderr).toMatch(
+      /KernelsError: LYCORIS_BACKEND: .*not installed: install it \(`npm install gpu\.js`\)/,
+    );
+  });
+
   it("ships only dist/ with a package.json whose workspace ranges became versions", () => {
     const pkg = JSON.parse(readFileSync(join(project, "node_modules/@lycoris-ts/lokr/package.json"), "utf8"));
     expect(JSON.stringify(pkg.dependencies)).not.toContain("workspace:");

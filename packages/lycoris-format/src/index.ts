@@ -3,6 +3,25 @@
  * names), compute ΔW and merged weights with the kohya loaders' rules (ComfyUI's rank/scale rules, DoRA),
  * and convert them to PEFT adapters where PEFT can represent them; write PEFT LoKr / LoHa adapters as such files. See docs/lycoris-format.md.
  */
+
+export type { AdapterTensorName } from "./key-map/adapter-tensor-suffix";
+export { splitAdapterTensorName } from "./key-map/adapter-tensor-suffix";
+export type { BaseTensorShapes } from "./key-map/base-checkpoint";
+export type {
+  AdapterKeyMap,
+  AdapterLayout,
+  AdapterPatchKind,
+  BaseComponent,
+  BaseFamily,
+  ClosestBaseName,
+  KeyMapEntry,
+  KeyMapStatus,
+  KeyMapTarget,
+  RowSlice,
+  WeightFunction,
+} from "./key-map/key-map-types";
+export type { MapAdapterKeysOptions } from "./key-map/map-adapter-keys";
+export { assertAdapterKeysPlaced, mapAdapterKeys } from "./key-map/map-adapter-keys";
 export type { KohyaKeyMatch } from "./kohya-names";
 export {
   KohyaKeyMap,

@@ -14,6 +14,7 @@ export type AdapterErrorKind =
   | "unexpected_parameter"
   | "non_finite_merge"
   | "training_not_supported"
+  | "invalid_argument"
   | "invalid_state";
 
 /** A typed runtime error: which field/key, what was expected, what was found. */

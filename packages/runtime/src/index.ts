@@ -11,6 +11,7 @@ export type { AdapterPadding, LayerAdapter, LycorisLayerOptions } from "./adapte
 export { applyWeight, LycorisLayer, weightBackward } from "./adapter/lycoris-layer";
 export { ModulesToSaveWrapper } from "./adapter/modules-to-save";
 export { ParameterDict } from "./adapter/parameter-dict";
+export { rankDropoutMask } from "./adapter/rank-dropout";
 export type { AdapterErrorKind } from "./errors";
 export { AdapterError } from "./errors";
 export * from "./io/index";

@@ -3,10 +3,15 @@ import type { F32Kernels } from "./f32-kernels";
 import { getWasmBackend } from "./wasm-backend";
 
 /*
- * gpu.js backend (optional dependency, loaded by `initGpuJs`). gpu.js re-uploads every array argument
- * per call and reads results back, so it only pays for large matmuls on a real GPU; `auto` uses it only
- * when a hardware adapter is detected and a calibration run beats the WASM backend.
+ * gpu.js backend. gpu.js is an optional peer dependency: it is loaded at run time, by `initGpuJs` (a
+ * dynamic import, or the module passed in) or, in Node, synchronously on first use when `gpu.js` is chosen
+ * by `setBackend` / `LYCORIS_BACKEND` before `initGpuJs`. gpu.js re-uploads every array argument per call
+ * and reads results back, so it only pays for large matmuls on a real GPU; `auto` uses it only when a
+ * hardware adapter is detected and a calibration run beats the WASM backend.
  */
+
+/** What to do when gpu.js is missing. */
+const INSTALL_HINT = "install it (`npm install gpu.js`) to enable the GPU backend";
 
 interface GpuJsKernel {
   (...args: unknown[]): unknown;
@@ -193,9 +198,25 @@ function asGpuJsModule(m: unknown): GpuJsModule {
   return mod as GpuJsModule;
 }
 
+function isModuleNotFound(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+}
+
+/** The error for a gpu.js that could not be loaded: not installed (with the hint), or broken. */
+function loadError(op: string, err: unknown): KernelsError {
+  return isModuleNotFound(err)
+    ? new KernelsError(
+        op,
+        `the gpu.js backend needs the gpu.js package, which is not installed: ${INSTALL_HINT}`,
+      )
+    : new KernelsError(op, `gpu.js is installed but failed to load: ${String(err)}`);
+}
+
 /**
- * Loads gpu.js (the optional dependency) and registers the `gpu.js` backend. Detects whether a
- * hardware adapter is present and, if so, calibrates it against WASM; only then does `auto` use it.
+ * Loads gpu.js (an optional peer dependency: `npm install gpu.js`) and registers the `gpu.js` backend.
+ * Detects whether a hardware adapter is present and, if so, calibrates it against WASM; only then does
+ * `auto` use it.
  */
 export async function initGpuJs(options: GpuJsOptions = {}): Promise<GpuJsInfo> {
   let raw = options.module;
@@ -203,10 +224,51 @@ export async function initGpuJs(options: GpuJsOptions = {}): Promise<GpuJsInfo> 
     try {
       raw = await import("gpu.js");
     } catch (err) {
-      throw new KernelsError("initGpuJs", `gpu.js is not installed or failed to load: ${String(err)}`);
+      throw loadError("initGpuJs", err);
     }
   }
-  const mod = asGpuJsModule(raw);
+  return setUpGpuJs(asGpuJsModule(raw), options);
+}
+
+/**
+ * Node's `require`, resolving from where this package is installed (so a `gpu.js` installed next to it is
+ * found), or `undefined` outside Node.
+ */
+function nodeRequire(): ((id: string) => unknown) | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const nodeModule = proc?.getBuiltinModule?.("node:module") as
+    | { createRequire(from: string): (id: string) => unknown }
+    | undefined;
+  return nodeModule?.createRequire(import.meta.url);
+}
+
+/**
+ * The gpu.js backend for `op` (`setBackend`, `LYCORIS_BACKEND`): the one `initGpuJs` set up, else, in
+ * Node, gpu.js loaded synchronously now by `load` (default: `require` from this package) and set up with
+ * the default options. Throws a {@link KernelsError} that says how to install gpu.js when it is missing.
+ */
+export function requireGpuJsBackend(
+  op: string,
+  load: ((id: string) => unknown) | undefined = nodeRequire(),
+): F32Kernels {
+  if (state.backend) return state.backend;
+  if (load === undefined) {
+    throw new KernelsError(
+      op,
+      "the gpu.js backend is not loaded: call `await initGpuJs()` first (in a browser, `initGpuJs({ module })`)",
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = load("gpu.js");
+  } catch (err) {
+    throw loadError(op, err);
+  }
+  setUpGpuJs(asGpuJsModule(raw), {});
+  return state.backend!;
+}
+
+function setUpGpuJs(mod: GpuJsModule, options: GpuJsOptions): GpuJsInfo {
   state.gpu?.destroy?.();
   const gpu = new mod.GPU(options.mode ? { mode: options.mode } : {});
   const { renderer, maxTexture } = webglRenderer();

@@ -1,6 +1,6 @@
 import { KernelsError } from "../errors";
 import type { BackendName, ConcreteBackendName, F32Kernels, HotOp } from "./f32-kernels";
-import { getGpuJsBackend, gpuJsPreferred } from "./gpujs-backend";
+import { getGpuJsBackend, gpuJsPreferred, requireGpuJsBackend } from "./gpujs-backend";
 import { createJsBackend } from "./js-backend";
 import { createMlMatrixBackend } from "./ml-matrix-backend";
 import { getWasmBackend } from "./wasm-backend";
@@ -49,8 +49,11 @@ function mlMatrixBackend(): F32Kernels {
   return registry.mlMatrix;
 }
 
-/** Returns the named concrete backend, or throws when it is unavailable in this runtime. */
-export function concreteBackend(name: ConcreteBackendName): F32Kernels {
+/**
+ * Returns the named concrete backend, or throws when it is unavailable in this runtime; `op` names who
+ * asked (`setBackend`, or `LYCORIS_BACKEND`).
+ */
+export function concreteBackend(name: ConcreteBackendName, op = "setBackend"): F32Kernels {
   switch (name) {
     case "js":
       return jsBackend();
@@ -58,14 +61,11 @@ export function concreteBackend(name: ConcreteBackendName): F32Kernels {
       return mlMatrixBackend();
     case "wasm": {
       const b = getWasmBackend();
-      if (!b) throw new KernelsError("setBackend", "WebAssembly SIMD is not available in this runtime");
+      if (!b) throw new KernelsError(op, "WebAssembly SIMD is not available in this runtime");
       return b;
     }
-    case "gpu.js": {
-      const b = getGpuJsBackend();
-      if (!b) throw new KernelsError("setBackend", "gpu.js is not loaded; call `await initGpuJs()` first");
-      return b;
-    }
+    case "gpu.js":
+      return getGpuJsBackend() ?? requireGpuJsBackend(op);
   }
 }
 
@@ -113,7 +113,8 @@ const WASM_MIN_WORK: Record<HotOp, number> = {
  */
 export function backendFor(op: HotOp, work: number): F32Kernels {
   const choice = getBackend();
-  if (choice !== "auto") return concreteBackend(choice);
+  if (choice !== "auto")
+    return concreteBackend(choice, registry.choice === undefined ? "LYCORIS_BACKEND" : "setBackend");
   if (gpuJsPreferred() && op === "matmul" && work >= 1 << 27) {
     const g = getGpuJsBackend();
     if (g) return g;

@@ -1,18 +1,18 @@
 import { KernelsError } from "../errors";
-import type { FloatArray, Tensor } from "../tensor";
+import { type FloatArray, formatShape, sameShape, type Tensor } from "../tensor";
 
 /** Throws unless `t` has exactly `rank` dims. Returns its shape. */
 export function expectRank(op: string, name: string, t: Tensor<FloatArray>, rank: number): readonly number[] {
   if (t.shape.length !== rank) {
-    throw new KernelsError(op, `${name} must be ${rank}-D, got shape [${t.shape.join(", ")}]`);
+    throw new KernelsError(op, `${name} must be ${rank}-D, got shape ${formatShape(t.shape)}`);
   }
   return t.shape;
 }
 
 /** Throws unless the two shapes are equal. */
 export function expectSameShape(op: string, a: readonly number[], b: readonly number[], what: string): void {
-  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
-    throw new KernelsError(op, `${what}: shapes [${a.join(", ")}] and [${b.join(", ")}] differ`);
+  if (!sameShape(a, b)) {
+    throw new KernelsError(op, `${what}: shapes ${formatShape(a)} and ${formatShape(b)} differ`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { backendFor } from "../backend/resolve-backend";
 import { KernelsError } from "../errors";
-import { allocLike, type FloatArray, permute, type Tensor } from "../tensor";
+import { allocLike, type FloatArray, formatShape, permute, type Tensor } from "../tensor";
 import { allF32, expectRank } from "./check";
 import { gemm } from "./gemm";
 
@@ -19,7 +19,7 @@ function kronDims(op: string, x: Tensor<FloatArray>, a: Tensor<FloatArray>, b: T
   if (x.shape.length < 1 || x.shape[x.shape.length - 1] !== q * s) {
     throw new KernelsError(
       op,
-      `x must end in q·s = ${q}·${s} = ${q * s} features, got shape [${x.shape.join(", ")}]`,
+      `x must end in q·s = ${q}·${s} = ${q * s} features, got shape ${formatShape(x.shape)}`,
     );
   }
   const lead = x.shape.slice(0, -1);
@@ -116,7 +116,7 @@ export function kronApplyBackward<A extends FloatArray>(
   if (dy.data.length !== rows * p * r) {
     throw new KernelsError(
       "kronApplyBackward",
-      `dy must be [${[...d.lead, p * r].join(", ")}], got [${dy.shape.join(", ")}]`,
+      `dy must be ${formatShape([...d.lead, p * r])}, got ${formatShape(dy.shape)}`,
     );
   }
   const like = x.data;

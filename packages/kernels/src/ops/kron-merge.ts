@@ -1,13 +1,13 @@
 import { kronMergeJs } from "../backend/js-kernels";
 import { backendFor } from "../backend/resolve-backend";
 import { KernelsError } from "../errors";
-import type { FloatArray, Tensor } from "../tensor";
+import { type FloatArray, formatShape, type Tensor } from "../tensor";
 import { allF32, expectRank } from "./check";
 
 /** Shape of `kron(a, b)` for a [p,q] and b [r,s,...kernel]: `[p·r, q·s, ...kernel]`. */
 export function kronShape(op: string, a: Tensor<FloatArray>, b: Tensor<FloatArray>): number[] {
   const [p, q] = expectRank(op, "a", a, 2) as [number, number];
-  if (b.shape.length < 2) throw new KernelsError(op, `b must be at least 2-D, got [${b.shape.join(", ")}]`);
+  if (b.shape.length < 2) throw new KernelsError(op, `b must be at least 2-D, got ${formatShape(b.shape)}`);
   return [p * b.shape[0]!, q * b.shape[1]!, ...b.shape.slice(2)];
 }
 
@@ -46,7 +46,7 @@ export function kronMergeInto<A extends FloatArray>(
   if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
     throw new KernelsError(
       "kronMergeInto",
-      `w has shape [${w.shape.join(", ")}] but kron(a, b) is [${shape.join(", ")}]`,
+      `w has shape ${formatShape(w.shape)} but kron(a, b) is ${formatShape(shape)}`,
     );
   }
   kronMergeData(w.data, a, b, s);

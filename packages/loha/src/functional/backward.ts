@@ -1,7 +1,9 @@
 import {
+  type ConvOptions,
   conv1dBackward,
   conv2dBackward,
   type FloatArray,
+  formatShape,
   lowRankHadamard,
   lowRankHadamardBackward,
   matmul,
@@ -11,21 +13,14 @@ import {
   tuckerRebuild,
   tuckerRebuildBackward,
 } from "@lycoris-ts/kernels";
-import { applyRowMaskInPlace, checkRowMask, lohaDeltaWeight } from "./delta-weight";
+import { lohaDeltaWeight } from "./delta-weight";
 import { type ResolvedLoHaFactors, resolveLoHaFactors } from "./factors";
-import { scaleColumnsInPlace } from "./forward";
 import { allocLike, khatriRaoCols, khatriRaoRows } from "./khatri-rao";
 import { adapterConvOptions, checkConvInput, linearRows } from "./layer-input";
-import { lohaLinearPath } from "./linear-path";
-import { formatShape, LoHaMathError } from "./loha-math-error";
+import { linearPathFor } from "./linear-path";
+import { LoHaMathError } from "./loha-math-error";
 import { checkLayerShape } from "./param-shapes";
-import type { ConvGeometry, LoHaApplyOptions, LoHaGradients, LoHaLayerShape, LoHaParams } from "./types";
-
-function copyOf<A extends FloatArray>(t: Tensor<A>): Tensor<A> {
-  const d = allocLike(t.data, t.data.length);
-  d.set(t.data);
-  return tensor(d, t.shape);
-}
+import type { LoHaApplyOptions, LoHaGradients, LoHaLayerShape, LoHaParams } from "./types";
 
 /**
  * Factor gradients of `ΔW = s·(a1·b1) ⊙ (a2·b2)` for a linear layer without any `out × in`
@@ -132,8 +127,7 @@ function factorGradsFromDelta<A extends FloatArray>(
 
 /**
  * Gradients of {@link lohaForward}'s output with respect to the input and every LoHa factor, for
- * an upstream gradient `dy` shaped like that output. Same arguments as the forward (`rowMask` must
- * be the mask used there). The Hadamard products are recomputed rather than cached; linear layers
+ * an upstream gradient `dy` shaped like that output. Same arguments as the forward. The Hadamard products are recomputed rather than cached; linear layers
  * use the factorised (Khatri–Rao) form when it is cheaper, so no `out × in` temporary is needed.
  */
 export function lohaBackward<A extends FloatArray>(
@@ -142,13 +136,11 @@ export function lohaBackward<A extends FloatArray>(
   layer: LoHaLayerShape,
   scale: number,
   dy: Tensor<NoInfer<A>>,
-  conv?: ConvGeometry,
+  conv?: ConvOptions,
   o?: LoHaApplyOptions,
 ): LoHaGradients<A> {
   checkLayerShape(layer);
   const f = resolveLoHaFactors(params, layer);
-  const mask = o?.rowMask ?? null;
-  if (mask !== null) checkRowMask(mask, layer.outFeatures);
   if (layer.kind === "linear") {
     const rows = linearRows(x, layer, "x");
     const wantDy = [...x.shape.slice(0, -1), layer.outFeatures];
@@ -160,19 +152,8 @@ export function lohaBackward<A extends FloatArray>(
       });
     }
     const x2 = reshape(x, [rows, layer.inFeatures]);
-    let dy2 = reshape(dy, [rows, layer.outFeatures]);
-    if (mask !== null) {
-      dy2 = copyOf(dy2);
-      scaleColumnsInPlace(dy2.data, layer.outFeatures, mask);
-    }
-    const path = lohaLinearPath(
-      o?.path,
-      rows,
-      layer.outFeatures,
-      layer.inFeatures,
-      f.w1a.shape[1] ?? 0,
-      f.w2a.shape[1] ?? 0,
-    );
+    const dy2 = reshape(dy, [rows, layer.outFeatures]);
+    const path = linearPathFor(o?.path, rows, layer, f);
     if (path === "factorised") {
       const r = factorisedLinearBackward(x2, dy2, f, scale);
       return { dx: reshape(r.dx, x.shape), grads: r.grads };
@@ -185,9 +166,6 @@ export function lohaBackward<A extends FloatArray>(
   const opts = adapterConvOptions(layer, conv);
   checkConvInput(x, layer, opts.groups, "x");
   const delta = lohaDeltaWeight(params, layer, scale);
-  if (mask !== null) applyRowMaskInPlace(delta, mask);
   const b = layer.kind === "conv1d" ? conv1dBackward(x, delta, dy, opts) : conv2dBackward(x, delta, dy, opts);
-  const dDelta = b.dw;
-  if (mask !== null) applyRowMaskInPlace(dDelta, mask);
-  return { dx: b.dx, grads: factorGradsFromDelta(dDelta, f, layer, scale) };
+  return { dx: b.dx, grads: factorGradsFromDelta(b.dw, f, layer, scale) };
 }

@@ -1,6 +1,14 @@
-import { type FloatArray, lowRankHadamard, reshape, type Tensor, tuckerRebuild } from "@lycoris-ts/kernels";
+import {
+  type FloatArray,
+  formatShape,
+  lowRankHadamard,
+  reshape,
+  sameShape,
+  type Tensor,
+  tuckerRebuild,
+} from "@lycoris-ts/kernels";
 import { resolveLoHaFactors } from "./factors";
-import { formatShape, LoHaMathError } from "./loha-math-error";
+import { LoHaMathError } from "./loha-math-error";
 import { checkLayerShape, lohaBaseWeightShape } from "./param-shapes";
 import type { LoHaLayerShape, LoHaParams } from "./types";
 
@@ -31,39 +39,10 @@ export function lohaDeltaWeight<A extends FloatArray>(
   return reshape(lowRankHadamard(f.w1a, f.w1b, f.w2a, f.w2b, scale), shape);
 }
 
-/**
- * Multiplies the output rows of a ΔW-shaped tensor by `mask` in place (rank dropout:
- * `ΔW ← diag(mask)·ΔW`).
- */
-export function applyRowMaskInPlace(t: Tensor<FloatArray>, mask: Float32Array): void {
-  const rows = t.shape[0] ?? 0;
-  checkRowMask(mask, rows);
-  const d = t.data;
-  const cols = rows === 0 ? 0 : d.length / rows;
-  for (let o = 0; o < rows; o++) {
-    const m = mask[o] ?? 0;
-    if (m === 1) continue;
-    const base = o * cols;
-    for (let k = 0; k < cols; k++) d[base + k] = (d[base + k] ?? 0) * m;
-  }
-}
-
-/** Throws unless the rank-dropout mask has one entry per output row. */
-export function checkRowMask(mask: Float32Array, rows: number): void {
-  if (mask.length !== rows) {
-    throw new LoHaMathError(`rank-dropout mask has ${mask.length} rows, ΔW has ${rows}`, {
-      field: "rowMask",
-      expected: `${rows} entries`,
-      received: `${mask.length} entries`,
-    });
-  }
-}
-
 /** Throws unless `t`'s shape equals the base weight shape of `layer`. */
 export function expectWeightShape(t: Tensor<FloatArray>, layer: LoHaLayerShape, field: string): void {
   const shape = lohaBaseWeightShape(layer);
-  const ok = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
-  if (!ok) {
+  if (!sameShape(t.shape, shape)) {
     throw new LoHaMathError(`${field} has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`, {
       field,
       expected: formatShape(shape),

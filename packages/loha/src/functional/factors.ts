@@ -1,5 +1,5 @@
-import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
-import { formatShape, LoHaMathError } from "./loha-math-error";
+import { type FloatArray, formatShape, type Tensor } from "@lycoris-ts/kernels";
+import { LoHaMathError } from "./loha-math-error";
 import type { LoHaLayerShape, LoHaParams } from "./types";
 
 /** The LoHa factors of one layer, resolved and shape-checked. */

@@ -1,5 +1,5 @@
 export { lohaBackward } from "./backward";
-export { applyRowMaskInPlace, lohaDeltaWeight } from "./delta-weight";
+export { lohaDeltaWeight } from "./delta-weight";
 export { lohaForward } from "./forward";
 export type { LoHaInitWeights } from "./init-params";
 export { initLoHaParams } from "./init-params";
@@ -13,9 +13,7 @@ export {
   lohaParamShapes,
   lohaUsesEffectiveConv,
 } from "./param-shapes";
-export { lohaRankDropoutMask } from "./rank-dropout";
 export type {
-  ConvGeometry,
   LoHaApplyOptions,
   LoHaGradients,
   LoHaLayerKind,

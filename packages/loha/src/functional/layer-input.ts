@@ -1,6 +1,6 @@
-import type { ConvOptions, FloatArray, Tensor } from "@lycoris-ts/kernels";
-import { formatShape, LoHaMathError } from "./loha-math-error";
-import type { ConvGeometry, LoHaLayerShape } from "./types";
+import { type ConvOptions, type FloatArray, formatShape, type Tensor } from "@lycoris-ts/kernels";
+import { LoHaMathError } from "./loha-math-error";
+import type { LoHaLayerShape } from "./types";
 
 /** Number of rows of a linear input `[..., in]`; throws if the last dim is not `in`. */
 export function linearRows(x: Tensor<FloatArray>, layer: LoHaLayerShape, field: string): number {
@@ -15,14 +15,16 @@ export function linearRows(x: Tensor<FloatArray>, layer: LoHaLayerShape, field: 
 }
 
 /**
- * The kernels' conv options for the adapter path: the base layer's stride/padding/dilation/groups,
- * always zero padding (PEFT calls `F.conv1d/F.conv2d` directly, which ignores `padding_mode`).
+ * The conv options of the adapter path, checked against the layer. They arrive finished and are used as
+ * given: the runtime layer passes the base layer's stride/padding/dilation/groups with zero padding (PEFT
+ * calls `F.conv1d/F.conv2d` directly, which ignores `padding_mode`) or, when asked to, the base's padding
+ * mode (see `AdapterPadding`).
  */
-export function adapterConvOptions(layer: LoHaLayerShape, conv: ConvGeometry | undefined): ConvOptions {
+export function adapterConvOptions(layer: LoHaLayerShape, conv: ConvOptions | undefined): ConvOptions {
   if (conv === undefined) {
     throw new LoHaMathError(`a ${layer.kind} LoHa layer needs its conv geometry`, {
       field: "conv",
-      expected: "ConvGeometry",
+      expected: "ConvOptions",
       received: "undefined",
     });
   }
@@ -34,13 +36,7 @@ export function adapterConvOptions(layer: LoHaLayerShape, conv: ConvGeometry | u
       received: String(conv.groups),
     });
   }
-  return {
-    stride: conv.stride,
-    padding: conv.padding,
-    dilation: conv.dilation,
-    groups: conv.groups,
-    paddingMode: "zeros",
-  };
+  return conv;
 }
 
 /** Checks a conv input `[N, C, ...spatial]` against the layer (C = in·groups). */

@@ -1,4 +1,6 @@
-import type { LoHaLinearPath } from "./types";
+import type { FloatArray } from "@lycoris-ts/kernels";
+import type { ResolvedLoHaFactors } from "./factors";
+import type { LoHaLayerShape, LoHaLinearPath } from "./types";
 
 /**
  * Picks how to apply a linear LoHa adapter to `rows` input rows by a multiply–add estimate:
@@ -19,4 +21,16 @@ export function lohaLinearPath(
   const factorised = (rows + 1) * rr * (inFeatures + outFeatures);
   const materialised = (r1 + r2 + 1 + rows) * outFeatures * inFeatures;
   return factorised < materialised ? "factorised" : "materialised";
+}
+
+/** Internal: {@link lohaLinearPath} for `rows` inputs of a linear layer with these factors. */
+export function linearPathFor<A extends FloatArray>(
+  requested: LoHaLinearPath | undefined,
+  rows: number,
+  layer: LoHaLayerShape,
+  f: ResolvedLoHaFactors<A>,
+): "factorised" | "materialised" {
+  const r1 = f.w1a.shape[1] ?? 0;
+  const r2 = f.w2a.shape[1] ?? 0;
+  return lohaLinearPath(requested, rows, layer.outFeatures, layer.inFeatures, r1, r2);
 }

@@ -29,8 +29,3 @@ export class LoHaMathError extends LycorisError {
     this.received = details.received ?? null;
   }
 }
-
-/** Formats a shape as error messages show it: `[2, 3]`. */
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
-}

@@ -1,4 +1,5 @@
-import { formatShape, LoHaMathError } from "./loha-math-error";
+import { formatShape } from "@lycoris-ts/kernels";
+import { LoHaMathError } from "./loha-math-error";
 import type { LoHaLayerShape, LoHaParamLayout, LoHaShapeOptions } from "./types";
 
 /** All LoHa parameter names, in PEFT's attribute order. */

@@ -1,4 +1,4 @@
-import type { FloatArray, PaddingMode, Tensor } from "@lycoris-ts/kernels";
+import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
 
 /** The base-layer kinds LoHa adapts (PEFT: `nn.Linear`, `nn.Conv1d`, `nn.Conv2d`). */
 export type LoHaLayerKind = "linear" | "conv1d" | "conv2d";
@@ -45,30 +45,11 @@ export interface LoHaParamLayout {
 export type LoHaParams<A extends FloatArray = Float32Array> = Readonly<Record<string, Tensor<A>>>;
 
 /**
- * Convolution geometry of the base layer (same fields as the kernels' `ConvOptions`).
- * LoHa's adapter path always pads with zeros, like PEFT's `F.conv1d/F.conv2d` call, whatever
- * `paddingMode` says.
+ * Options of {@link lohaForward} / {@link lohaBackward}. The convolution options (padding mode included)
+ * and rank dropout are the runtime layer's business: it passes finished `ConvOptions` and masks the
+ * output rows itself.
  */
-export interface ConvGeometry {
-  /** Stride per spatial dim. */
-  readonly stride: readonly number[];
-  /** Padding per spatial dim, or torch's `"same"` / `"valid"`. */
-  readonly padding: readonly number[] | "same" | "valid";
-  /** Dilation per spatial dim. */
-  readonly dilation: readonly number[];
-  /** Convolution groups. */
-  readonly groups: number;
-  /** The base layer's padding mode (not used for the adapter contribution, see above). */
-  readonly paddingMode: PaddingMode;
-}
-
-/** Options of {@link lohaForward} / {@link lohaBackward}. */
 export interface LoHaApplyOptions {
-  /**
-   * Rank-dropout row mask over ΔW's output rows (from {@link lohaRankDropoutMask}, already
-   * rescaled); `null`/absent means no dropout.
-   */
-  readonly rowMask?: Float32Array | null;
   /**
    * Linear layers only: `"factorised"` applies ΔW through its rank-≤r² Khatri–Rao form without
    * building it, `"materialised"` builds ΔW and runs a dense product, `"auto"` (default) picks the

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Tensor } from "@lycoris-ts/kernels";
+import type { ConvOptions, Tensor } from "@lycoris-ts/kernels";
 import { readSafetensorsSync } from "@lycoris-ts/runtime";
-import type { ConvGeometry, LoHaLayerShape } from "../../src/functional/index";
+import type { LoHaLayerShape } from "../../src/functional/index";
 
 /** Root of the public PEFT fixtures. */
 export const FIXTURES = new URL("../../../../fixtures/peft/", import.meta.url);
@@ -92,7 +92,7 @@ export function layerShapeOf(m: ModuleDesc): LoHaLayerShape {
 }
 
 /** The conv geometry of a model.json conv module. */
-export function convGeometryOf(m: ModuleDesc): ConvGeometry {
+export function convGeometryOf(m: ModuleDesc): ConvOptions {
   return {
     stride: m.stride ?? [],
     padding: m.padding ?? [],

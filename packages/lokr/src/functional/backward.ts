@@ -1,9 +1,11 @@
 import {
+  type ConvOptions,
   conv1dBackward,
   conv2dBackward,
   type FloatArray,
   kronApplyBackward,
   matmul,
+  numel,
   permute,
   reshape,
   scale as scaleTensor,
@@ -13,15 +15,8 @@ import { lokrDeltaWeight } from "./delta-weight";
 import { chainFactorGrads, rebuildW1, rebuildW2, resolveStructure } from "./factors";
 import { structuredConvForward } from "./forward";
 import { kronFactorGradsDense, swapConv1dLayout } from "./kron-layout";
-import {
-  checkConvInput,
-  choosePath,
-  convOptions,
-  expandGroupRows,
-  flattenLinearInput,
-  maskedCopy,
-} from "./plan";
-import type { ConvGeometry, LoKrForwardOptions, LoKrLayerShape } from "./types";
+import { checkConvInput, choosePath, convOptions, expandGroupRows, flattenLinearInput } from "./plan";
+import type { LoKrForwardOptions, LoKrLayerShape } from "./types";
 
 /** The result of {@link lokrBackward}. */
 export interface LoKrBackwardResult<A extends FloatArray> {
@@ -43,14 +38,13 @@ export function lokrBackward<A extends FloatArray>(
   layer: LoKrLayerShape,
   scale: number,
   dy: Tensor<A>,
-  conv?: ConvGeometry,
+  conv?: ConvOptions,
   o: LoKrForwardOptions = {},
 ): LoKrBackwardResult<A> {
   const s = resolveStructure(params, layer);
   const linear = layer.kind === "linear";
   const groups = linear ? 1 : (conv?.groups ?? layer.groups ?? 1);
   const path = choosePath(s, o, groups);
-  const dyEff = maskedCopy(dy, o.rowMask, linear);
   const w1 = rebuildW1(params);
   const w2 = rebuildW2(params, layer, s);
   const [l, k] = s.outFactors;
@@ -61,7 +55,7 @@ export function lokrBackward<A extends FloatArray>(
   let dw2: Tensor<A>;
   if (path === "structured" && linear) {
     const x2 = flattenLinearInput(x, layer);
-    const dy2 = reshape(dyEff, [x2.shape[0]!, layer.outFeatures]);
+    const dy2 = reshape(dy, [x2.shape[0]!, layer.outFeatures]);
     const g = kronApplyBackward(x2, w1, reshape(w2, [k, n]), dy2, scale);
     dx = reshape(g.dx, x.shape);
     dw1 = g.da;
@@ -69,15 +63,15 @@ export function lokrBackward<A extends FloatArray>(
   } else if (path === "structured") {
     checkConvInput(x, layer, groups);
     const N = x.shape[0]! * groups;
-    const f = structuredConvForward(x, w1, w2, scale, s, layer, conv, o);
-    const inner = k * f.spatialOut.reduce((a, b) => a * b, 1);
-    const dYAll = expandGroupRows(dyEff, groups);
+    const f = structuredConvForward(x, w1, w2, scale, s, layer, conv);
+    const inner = k * numel(f.spatialOut);
+    const dYAll = expandGroupRows(dy, groups);
     const dY = reshape(permute(reshape(dYAll, [N, l, inner]), [1, 0, 2]), [l, N * inner]);
     dw1 = scaleTensor(matmul(dY, f.h, { transB: true }), scale);
     const dH = matmul(scaleTensor(w1, scale), dY, { transA: true }); // [m, N·inner]
     const dHc = reshape(permute(reshape(dH, [m, N, inner]), [1, 0, 2]), [N * m, k, ...f.spatialOut]);
     const back = layer.kind === "conv1d" ? conv1dBackward : conv2dBackward;
-    const g = back(f.xr, w2, dHc, { ...convOptions(layer, conv, o), groups: 1 });
+    const g = back(f.xr, w2, dHc, { ...convOptions(layer, conv), groups: 1 });
     dx = reshape(g.dx, x.shape);
     dw2 = g.dw;
   } else {
@@ -85,13 +79,13 @@ export function lokrBackward<A extends FloatArray>(
     let dDelta: Tensor<A>;
     if (linear) {
       const x2 = flattenLinearInput(x, layer);
-      const dy2 = reshape(dyEff, [x2.shape[0]!, layer.outFeatures]);
+      const dy2 = reshape(dy, [x2.shape[0]!, layer.outFeatures]);
       dx = reshape(matmul(dy2, delta), x.shape);
       dDelta = matmul(dy2, x2, { transA: true });
     } else {
       checkConvInput(x, layer, groups);
       const back = layer.kind === "conv1d" ? conv1dBackward : conv2dBackward;
-      const g = back(x, delta, dyEff, convOptions(layer, conv, o));
+      const g = back(x, delta, dy, convOptions(layer, conv));
       dx = g.dx;
       dDelta = g.dw;
     }

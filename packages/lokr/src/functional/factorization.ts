@@ -1,3 +1,5 @@
+import { LoKrError } from "./errors";
+
 /**
  * Splits `dimension` into two factors exactly as PEFT's (and LyCORIS's) LoKr `factorization` does.
  *
@@ -14,10 +16,18 @@
  */
 export function factorization(dimension: number, factor = -1): [number, number] {
   if (!Number.isInteger(dimension) || dimension < 1) {
-    throw new RangeError(`factorization: dimension must be a positive integer, got ${dimension}`);
+    throw new LoKrError(
+      "invalid_argument",
+      `factorization: dimension must be a positive integer, got ${dimension}`,
+      { field: "dimension", expected: "a positive integer", received: String(dimension) },
+    );
   }
   if (!Number.isInteger(factor)) {
-    throw new RangeError(`factorization: factor must be an integer, got ${factor}`);
+    throw new LoKrError("invalid_argument", `factorization: factor must be an integer, got ${factor}`, {
+      field: "decompose_factor",
+      expected: "an integer (-1 for the most balanced split)",
+      received: String(factor),
+    });
   }
   if (factor > 0 && dimension % factor === 0) {
     return [factor, dimension / factor];

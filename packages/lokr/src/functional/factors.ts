@@ -1,7 +1,10 @@
 import {
   type FloatArray,
+  formatShape,
   matmul,
+  numel,
   reshape,
+  sameShape,
   type Tensor,
   tuckerRebuild,
   tuckerRebuildBackward,
@@ -19,19 +22,33 @@ export interface ResolvedStructure extends LoKrStructure {
 
 function need<A extends FloatArray>(params: Readonly<Record<string, Tensor<A>>>, name: string): Tensor<A> {
   const t = params[name];
-  if (t === undefined) throw new LoKrError(`LoKr parameter '${name}' is missing`);
+  if (t === undefined) {
+    throw new LoKrError("missing_parameter", `LoKr parameter '${name}' is missing`, {
+      field: name,
+      expected: "a tensor",
+      received: "nothing",
+    });
+  }
   return t;
 }
 
 function dims(t: Tensor<FloatArray>, name: string, rank: number): readonly number[] {
   if (t.shape.length !== rank) {
-    throw new LoKrError(`LoKr parameter '${name}' must be ${rank}-D, got shape [${t.shape.join(", ")}]`);
+    throw new LoKrError(
+      "shape_mismatch",
+      `LoKr parameter '${name}' must be ${rank}-D, got shape ${formatShape(t.shape)}`,
+      { field: name, expected: `${rank} dims`, received: formatShape(t.shape) },
+    );
   }
   return t.shape;
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+function rankMismatch(factor: string, a: readonly number[], b: readonly number[]): LoKrError {
+  return new LoKrError(
+    "shape_mismatch",
+    `${factor}_a ${formatShape(a)} and ${factor}_b ${formatShape(b)} disagree on the rank`,
+    { field: `${factor}_b`, expected: `${a[1]} rows (the rank of ${factor}_a)`, received: formatShape(b) },
+  );
 }
 
 /**
@@ -43,7 +60,7 @@ export function resolveStructure<A extends FloatArray>(
   layer: LoKrLayerShape,
 ): ResolvedStructure {
   const kernel = layer.kernelSize;
-  const kernelNumel = kernel.reduce((a, b) => a * b, 1);
+  const kernelNumel = numel(kernel);
   let l: number;
   let m: number;
   let w1: LoKrStructure["w1"];
@@ -55,7 +72,7 @@ export function resolveStructure<A extends FloatArray>(
     const a = dims(need(params, "lokr_w1_a"), "lokr_w1_a", 2);
     const b = dims(need(params, "lokr_w1_b"), "lokr_w1_b", 2);
     if (a[1] !== b[0]) {
-      throw new LoKrError(`lokr_w1_a [${a.join(", ")}] and lokr_w1_b [${b.join(", ")}] disagree on the rank`);
+      throw rankMismatch("lokr_w1", a, b);
     }
     l = a[0]!;
     m = b[1]!;
@@ -68,22 +85,33 @@ export function resolveStructure<A extends FloatArray>(
     const s = dims(params.lokr_w2, "lokr_w2", 2 + kernel.length);
     if (!sameShape(s.slice(2), kernel)) {
       throw new LoKrError(
-        `lokr_w2 has kernel dims [${s.slice(2).join(", ")}], the layer's kernel is [${kernel.join(", ")}]`,
+        "shape_mismatch",
+        `lokr_w2 has kernel dims ${formatShape(s.slice(2))}, the layer's kernel is ${formatShape(kernel)}`,
+        { field: "lokr_w2", expected: `kernel dims ${formatShape(kernel)}`, received: formatShape(s) },
       );
     }
     k = s[0]!;
     n = s[1]!;
   } else if (params.lokr_t2 !== undefined) {
     w2 = "tucker";
-    if (layer.kind === "linear") throw new LoKrError("lokr_t2 is only valid for convolution layers");
+    if (layer.kind === "linear") {
+      throw new LoKrError("shape_mismatch", "lokr_t2 is only valid for convolution layers", {
+        field: "lokr_t2",
+        expected: "no Tucker core on a linear layer",
+        received: formatShape(params.lokr_t2.shape),
+      });
+    }
     const core = params.lokr_t2.shape;
     const coreKernel = layer.kind === "conv1d" ? [kernel[0]!, 1] : kernel;
     const a = dims(need(params, "lokr_w2_a"), "lokr_w2_a", 2);
     const b = dims(need(params, "lokr_w2_b"), "lokr_w2_b", 2);
     if (!sameShape(core, [a[0]!, b[0]!, ...coreKernel])) {
-      throw new LoKrError(
-        `lokr_t2 must have shape [${[a[0], b[0], ...coreKernel].join(", ")}], got [${core.join(", ")}]`,
-      );
+      const want = formatShape([a[0]!, b[0]!, ...coreKernel]);
+      throw new LoKrError("shape_mismatch", `lokr_t2 must have shape ${want}, got ${formatShape(core)}`, {
+        field: "lokr_t2",
+        expected: want,
+        received: formatShape(core),
+      });
     }
     k = a[1]!;
     n = b[1]!;
@@ -92,17 +120,25 @@ export function resolveStructure<A extends FloatArray>(
     const a = dims(need(params, "lokr_w2_a"), "lokr_w2_a", 2);
     const b = dims(need(params, "lokr_w2_b"), "lokr_w2_b", 2);
     if (a[1] !== b[0]) {
-      throw new LoKrError(`lokr_w2_a [${a.join(", ")}] and lokr_w2_b [${b.join(", ")}] disagree on the rank`);
+      throw rankMismatch("lokr_w2", a, b);
     }
     if (b[1]! % kernelNumel !== 0) {
-      throw new LoKrError(`lokr_w2_b has ${b[1]} columns, not a multiple of the kernel size ${kernelNumel}`);
+      throw new LoKrError(
+        "shape_mismatch",
+        `lokr_w2_b has ${b[1]} columns, not a multiple of the kernel size ${kernelNumel}`,
+        { field: "lokr_w2_b", expected: `columns a multiple of ${kernelNumel}`, received: formatShape(b) },
+      );
     }
     k = a[0]!;
     n = b[1]! / kernelNumel;
   }
   if (l * k !== layer.outFeatures || m * n !== layer.inFeatures) {
+    const want = formatShape([layer.outFeatures, layer.inFeatures]);
+    const got = formatShape([l * k, m * n]);
     throw new LoKrError(
-      `LoKr factors give a [${l * k}, ${m * n}] weight (out ${l}·${k}, in ${m}·${n}), the layer is [${layer.outFeatures}, ${layer.inFeatures}]`,
+      "shape_mismatch",
+      `LoKr factors give a ${got} weight (out ${l}·${k}, in ${m}·${n}), the layer is ${want}`,
+      { field: "params", expected: `[out, in] = ${want}`, received: got },
     );
   }
   return {

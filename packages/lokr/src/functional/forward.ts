@@ -1,9 +1,11 @@
 import {
+  type ConvOptions,
   conv1d,
   conv2d,
   type FloatArray,
   kronApply,
   matmul,
+  numel,
   permute,
   reshape,
   scale as scaleTensor,
@@ -11,15 +13,8 @@ import {
 } from "@lycoris-ts/kernels";
 import { lokrDeltaWeight } from "./delta-weight";
 import { type ResolvedStructure, rebuildW1, rebuildW2, resolveStructure } from "./factors";
-import {
-  applyRowMask,
-  checkConvInput,
-  choosePath,
-  convOptions,
-  flattenLinearInput,
-  selectGroupRows,
-} from "./plan";
-import type { ConvGeometry, LoKrForwardOptions, LoKrLayerShape } from "./types";
+import { checkConvInput, choosePath, convOptions, flattenLinearInput, selectGroupRows } from "./plan";
+import type { LoKrForwardOptions, LoKrLayerShape } from "./types";
 
 /** Internal: `conv1d` or `conv2d` by layer kind. */
 export function convFor(kind: LoKrLayerShape["kind"]): typeof conv2d {
@@ -38,12 +33,11 @@ export function structuredConvForward<A extends FloatArray>(
   scale: number,
   s: ResolvedStructure,
   layer: LoKrLayerShape,
-  conv: ConvGeometry | undefined,
-  o: LoKrForwardOptions,
+  conv: ConvOptions | undefined,
 ): { y: Tensor<A>; h: Tensor<A>; xr: Tensor<A>; spatialOut: readonly number[] } {
   const [l, k] = s.outFactors;
   const [m, n] = s.inFactors;
-  const convOpts = convOptions(layer, conv, o);
+  const convOpts = convOptions(layer, conv);
   // groups: each group's channels become their own batch entry, run through all rows of ΔW
   const N = x.shape[0]! * convOpts.groups;
   const spatial = x.shape.slice(2);
@@ -51,7 +45,7 @@ export function structuredConvForward<A extends FloatArray>(
   const xr = reshape(x, [N * m, n, ...spatial]);
   const hc = convFor(layer.kind)(xr, w2, null, { ...convOpts, groups: 1 }); // [N·m, k, ...S']
   const spatialOut = hc.shape.slice(2);
-  const inner = k * spatialOut.reduce((a, b) => a * b, 1);
+  const inner = k * numel(spatialOut);
   const h = reshape(permute(reshape(hc, [N, m, inner]), [1, 0, 2]), [m, N * inner]);
   const yc = matmul(scaleTensor(w1, scale), h); // [l, N·inner]
   const y = reshape(permute(reshape(yc, [l, N, inner]), [1, 0, 2]), [N, l * k, ...spatialOut]);
@@ -59,9 +53,10 @@ export function structuredConvForward<A extends FloatArray>(
 }
 
 /**
- * The adapter's contribution to a layer's output (no bias): `linear(x, ΔW)` or `conv(x, ΔW)` with the base
- * layer's stride/padding/dilation/groups and, by default, zero padding (PEFT's behaviour; see
- * `adapterPadding`). ΔW is as in {@link lokrDeltaWeight}, with `rowMask` (rank dropout) applied to its rows.
+ * The adapter's contribution to a layer's output (no bias): `linear(x, ΔW)` or `conv(x, ΔW)` with the
+ * convolution options `conv` as given (the runtime layer passes the base layer's stride/padding/dilation/groups
+ * with zero padding, PEFT's behaviour, or the base's padding mode when asked to; see `AdapterPadding`). ΔW is
+ * as in {@link lokrDeltaWeight}. Rank dropout is not applied here: the runtime layer masks the output.
  *
  * When it needs fewer operations, the Kronecker product is never materialised: for Linear,
  * `Y = s · W1 · X · W2ᵀ` per token; for convolutions the input channels are split into `m` groups moved into the
@@ -69,7 +64,7 @@ export function structuredConvForward<A extends FloatArray>(
  * full-`lokr_w2` layout, and layers where the factors give no saving, use the materialised ΔW.
  *
  * @param x - Linear: `[..., in]`; conv1d: `[N, C, L]`; conv2d: `[N, C, H, W]`.
- * @param conv - The base convolution's geometry (ignored for linear; default stride 1, padding 0).
+ * @param conv - The adapter path's convolution options (ignored for linear; default stride 1, padding 0).
  * @returns Linear: `[..., out]`; conv: `[N, out, ...spatial']`, in the array type of `x`.
  */
 export function lokrForward<A extends FloatArray>(
@@ -77,7 +72,7 @@ export function lokrForward<A extends FloatArray>(
   params: Readonly<Record<string, Tensor<A>>>,
   layer: LoKrLayerShape,
   scale: number,
-  conv?: ConvGeometry,
+  conv?: ConvOptions,
   o: LoKrForwardOptions = {},
 ): Tensor<A> {
   const s = resolveStructure(params, layer);
@@ -100,11 +95,10 @@ export function lokrForward<A extends FloatArray>(
     if (path === "structured") {
       const w1 = rebuildW1(params);
       const w2 = rebuildW2(params, layer, s);
-      y = selectGroupRows(structuredConvForward(x, w1, w2, scale, s, layer, conv, o).y, groups);
+      y = selectGroupRows(structuredConvForward(x, w1, w2, scale, s, layer, conv).y, groups);
     } else {
-      y = convFor(layer.kind)(x, lokrDeltaWeight(params, layer, scale, o), null, convOptions(layer, conv, o));
+      y = convFor(layer.kind)(x, lokrDeltaWeight(params, layer, scale, o), null, convOptions(layer, conv));
     }
   }
-  if (o.rowMask !== null && o.rowMask !== undefined) applyRowMask(y, o.rowMask, linear);
   return y;
 }

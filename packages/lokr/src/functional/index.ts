@@ -1,6 +1,7 @@
 export type { LoKrBackwardResult } from "./backward";
 export { lokrBackward } from "./backward";
 export { lokrDeltaWeight } from "./delta-weight";
+export type { LoKrErrorDetails, LoKrErrorKind } from "./errors";
 export { LoKrError } from "./errors";
 export { factorization } from "./factorization";
 export { lokrForward } from "./forward";
@@ -9,9 +10,7 @@ export { initLoKrParams } from "./init-params";
 export { lokrMergeInto } from "./merge-into";
 export type { LoKrParamShapes } from "./param-shapes";
 export { lokrNumParams, lokrParamShapes } from "./param-shapes";
-export { rankDropoutMask } from "./rank-dropout";
 export type {
-  ConvGeometry,
   LoKrDeltaOptions,
   LoKrForwardOptions,
   LoKrLayerKind,

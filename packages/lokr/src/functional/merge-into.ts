@@ -1,4 +1,11 @@
-import { addScaledInPlace, type FloatArray, kronMergeInto, type Tensor } from "@lycoris-ts/kernels";
+import {
+  addScaledInPlace,
+  type FloatArray,
+  formatShape,
+  kronMergeInto,
+  sameShape,
+  type Tensor,
+} from "@lycoris-ts/kernels";
 import { lokrDeltaWeight, weightShape } from "./delta-weight";
 import { LoKrError } from "./errors";
 import { rebuildW1, rebuildW2, resolveStructure } from "./factors";
@@ -21,9 +28,11 @@ export function lokrMergeInto<A extends FloatArray>(
   o: LoKrDeltaOptions = {},
 ): void {
   const expected = weightShape(layer);
-  if (weight.shape.length !== expected.length || weight.shape.some((d, i) => d !== expected[i])) {
+  if (!sameShape(weight.shape, expected)) {
     throw new LoKrError(
-      `lokrMergeInto: weight has shape [${weight.shape.join(", ")}], the layer's weight is [${expected.join(", ")}]`,
+      "shape_mismatch",
+      `lokrMergeInto: weight has shape ${formatShape(weight.shape)}, the layer's weight is ${formatShape(expected)}`,
+      { field: "weight", expected: formatShape(expected), received: formatShape(weight.shape) },
     );
   }
   const s = resolveStructure(params, layer);

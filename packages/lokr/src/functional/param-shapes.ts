@@ -1,3 +1,4 @@
+import { formatShape, numel } from "@lycoris-ts/kernels";
 import { LoKrError } from "./errors";
 import { factorization } from "./factorization";
 import type { LoKrLayerShape, LoKrParamShape, LoKrShapeOptions, LoKrStructure } from "./types";
@@ -13,7 +14,13 @@ function checkLayer(layer: LoKrLayerShape): void {
   const expectedKernelDims = layer.kind === "linear" ? 0 : layer.kind === "conv1d" ? 1 : 2;
   if (layer.kernelSize.length !== expectedKernelDims) {
     throw new LoKrError(
-      `layer.kernelSize must have ${expectedKernelDims} entries for a ${layer.kind} layer, got [${layer.kernelSize.join(", ")}]`,
+      "invalid_layer",
+      `layer.kernelSize must have ${expectedKernelDims} entries for a ${layer.kind} layer, got ${formatShape(layer.kernelSize)}`,
+      {
+        field: "layer.kernelSize",
+        expected: `${expectedKernelDims} entries`,
+        received: formatShape(layer.kernelSize),
+      },
     );
   }
   for (const [name, value] of [
@@ -22,7 +29,11 @@ function checkLayer(layer: LoKrLayerShape): void {
     ...layer.kernelSize.map((k, i) => [`kernelSize[${i}]`, k] as const),
   ] as const) {
     if (!Number.isInteger(value) || value < 1) {
-      throw new LoKrError(`layer.${name} must be a positive integer, got ${value}`);
+      throw new LoKrError("invalid_layer", `layer.${name} must be a positive integer, got ${value}`, {
+        field: `layer.${name}`,
+        expected: "a positive integer",
+        received: String(value),
+      });
     }
   }
 }
@@ -40,12 +51,16 @@ export function lokrParamShapes(layer: LoKrLayerShape, o: LoKrShapeOptions): LoK
   checkLayer(layer);
   const { r } = o;
   if (!Number.isInteger(r) || r <= 0) {
-    throw new LoKrError(`r should be a positive integer, got ${r}`);
+    throw new LoKrError("invalid_argument", `r should be a positive integer, got ${r}`, {
+      field: "r",
+      expected: "a positive integer",
+      received: String(r),
+    });
   }
   const [l, k] = factorization(layer.outFeatures, o.decomposeFactor);
   const [m, n] = factorization(layer.inFeatures, o.decomposeFactor);
   const kernel = layer.kernelSize;
-  const kernelNumel = kernel.reduce((a, b) => a * b, 1);
+  const kernelNumel = numel(kernel);
 
   const useW1 = !(o.decomposeBoth && r < Math.max(l, m) / 2);
   const useW2 = r >= Math.max(k, n) / 2;
@@ -79,8 +94,5 @@ export function lokrParamShapes(layer: LoKrLayerShape, o: LoKrShapeOptions): LoK
  * The number of scalars in a LoKr adapter of this shape (PEFT's per-layer trainable parameter count).
  */
 export function lokrNumParams(layer: LoKrLayerShape, o: LoKrShapeOptions): number {
-  return lokrParamShapes(layer, o).params.reduce(
-    (acc, [, shape]) => acc + shape.reduce((a, b) => a * b, 1),
-    0,
-  );
+  return lokrParamShapes(layer, o).params.reduce((acc, [, shape]) => acc + numel(shape), 0);
 }

@@ -1,7 +1,14 @@
-import { type ConvOptions, type FloatArray, reshape, type Tensor } from "@lycoris-ts/kernels";
+import {
+  type ConvOptions,
+  type FloatArray,
+  formatShape,
+  numel,
+  reshape,
+  type Tensor,
+} from "@lycoris-ts/kernels";
 import { LoKrError } from "./errors";
 import type { ResolvedStructure } from "./factors";
-import type { ConvGeometry, LoKrForwardOptions, LoKrLayerShape } from "./types";
+import type { LoKrDeltaOptions, LoKrLayerShape } from "./types";
 
 /** Internal: how the adapter output is computed. */
 export type ApplyPath = "structured" | "materialised";
@@ -12,7 +19,7 @@ export type ApplyPath = "structured" | "materialised";
  * the structured path once per group (each group's input through all of ΔW's rows, then the group's own rows
  * are kept), so it pays `groups` times the structured cost.
  */
-export function choosePath(s: ResolvedStructure, o: LoKrForwardOptions, groups: number): ApplyPath {
+export function choosePath(s: ResolvedStructure, o: LoKrDeltaOptions, groups: number): ApplyPath {
   if (s.peftConv1dQuirk && (o.layout ?? "peft") === "peft") return "materialised";
   const [l, k] = s.outFactors;
   const [m, n] = s.inFactors;
@@ -22,38 +29,42 @@ export function choosePath(s: ResolvedStructure, o: LoKrForwardOptions, groups: 
   return structured <= dense ? "structured" : "materialised";
 }
 
-/** Internal: the convolution options of the adapter path. */
-export function convOptions(
-  layer: LoKrLayerShape,
-  conv: ConvGeometry | undefined,
-  o: LoKrForwardOptions,
-): ConvOptions {
-  const spatial = layer.kernelSize.length;
-  const ones = new Array<number>(spatial).fill(1);
-  const g = conv ?? {
-    stride: ones,
-    padding: new Array<number>(spatial).fill(0),
-    dilation: ones,
-    groups: layer.groups ?? 1,
-    paddingMode: "zeros" as const,
-  };
-  if (layer.groups !== undefined && g.groups !== layer.groups) {
-    throw new LoKrError(`conv.groups (${g.groups}) differs from layer.groups (${layer.groups})`);
+/**
+ * Internal: the convolution options of the adapter path. `conv` arrives finished (the runtime layer has
+ * already chosen the padding mode, see `AdapterPadding`) and is used as given; without one, stride 1,
+ * no padding, the layer's groups.
+ */
+export function convOptions(layer: LoKrLayerShape, conv: ConvOptions | undefined): ConvOptions {
+  if (conv === undefined) {
+    const ones = new Array<number>(layer.kernelSize.length).fill(1);
+    return {
+      stride: ones,
+      padding: new Array<number>(layer.kernelSize.length).fill(0),
+      dilation: ones,
+      groups: layer.groups ?? 1,
+      paddingMode: "zeros",
+    };
   }
-  return {
-    stride: g.stride,
-    padding: g.padding,
-    dilation: g.dilation,
-    groups: g.groups,
-    paddingMode: (o.adapterPadding ?? "zeros") === "base" ? g.paddingMode : "zeros",
-  };
+  if (layer.groups !== undefined && conv.groups !== layer.groups) {
+    throw new LoKrError(
+      "invalid_layer",
+      `conv.groups (${conv.groups}) differs from layer.groups (${layer.groups})`,
+      { field: "conv.groups", expected: String(layer.groups), received: String(conv.groups) },
+    );
+  }
+  return conv;
 }
 
 /** Internal: checks a linear input `[..., in]` and views it as `[N, in]`. */
 export function flattenLinearInput<A extends FloatArray>(x: Tensor<A>, layer: LoKrLayerShape): Tensor<A> {
   const last = x.shape[x.shape.length - 1];
   if (x.shape.length < 1 || last !== layer.inFeatures) {
-    throw new LoKrError(`linear input must be [..., ${layer.inFeatures}], got [${x.shape.join(", ")}]`);
+    const want = `[..., ${layer.inFeatures}]`;
+    throw new LoKrError("shape_mismatch", `linear input must be ${want}, got ${formatShape(x.shape)}`, {
+      field: "x",
+      expected: want,
+      received: formatShape(x.shape),
+    });
   }
   return reshape(x, [x.data.length / layer.inFeatures, layer.inFeatures]);
 }
@@ -67,42 +78,17 @@ export function checkConvInput<A extends FloatArray>(
   const spatial = layer.kernelSize.length;
   const channels = layer.inFeatures * groups;
   if (x.shape.length !== 2 + spatial || x.shape[1] !== channels) {
+    const want = `[N, ${channels}${", ·".repeat(spatial)}]`;
     throw new LoKrError(
-      `${layer.kind} input must be [N, ${channels}${", ·".repeat(spatial)}], got [${x.shape.join(", ")}]`,
+      "shape_mismatch",
+      `${layer.kind} input must be ${want}, got ${formatShape(x.shape)}`,
+      {
+        field: "x",
+        expected: want,
+        received: formatShape(x.shape),
+      },
     );
   }
-}
-
-/**
- * Internal: multiplies output channel `c` of `y` (`[..., out]` for linear, `[N, out, ...spatial]` for conv) by
- * `mask[c]`, in place.
- */
-export function applyRowMask<A extends FloatArray>(y: Tensor<A>, mask: Float32Array, linear: boolean): void {
-  const d = y.data;
-  if (linear) {
-    const out = y.shape[y.shape.length - 1]!;
-    if (out !== mask.length)
-      throw new LoKrError(`rowMask has ${mask.length} entries, the layer has ${out} outputs`);
-    for (let i = 0; i < d.length; i++) d[i] = d[i]! * mask[i % out]!;
-    return;
-  }
-  const out = y.shape[1]!;
-  if (out !== mask.length)
-    throw new LoKrError(`rowMask has ${mask.length} entries, the layer has ${out} outputs`);
-  const inner = y.shape.slice(2).reduce((a, b) => a * b, 1);
-  for (let i = 0; i < d.length; i++) d[i] = d[i]! * mask[Math.floor(i / inner) % out]!;
-}
-
-/** Internal: a copy of `t` with output channels masked (see {@link applyRowMask}). */
-export function maskedCopy<A extends FloatArray>(
-  t: Tensor<A>,
-  mask: Float32Array | null | undefined,
-  linear: boolean,
-): Tensor<A> {
-  if (mask === null || mask === undefined) return t;
-  const copy = { data: t.data.slice() as A, shape: t.shape };
-  applyRowMask(copy, mask, linear);
-  return copy;
 }
 
 /**
@@ -113,7 +99,7 @@ export function selectGroupRows<A extends FloatArray>(yAll: Tensor<A>, groups: n
   if (groups === 1) return yAll;
   const N = yAll.shape[0]! / groups;
   const out = yAll.shape[1]!;
-  const inner = yAll.shape.slice(2).reduce((a, b) => a * b, 1);
+  const inner = numel(yAll.shape.slice(2));
   const perGroup = out / groups;
   const src = yAll.data;
   const dst = (
@@ -134,7 +120,7 @@ export function expandGroupRows<A extends FloatArray>(dy: Tensor<A>, groups: num
   if (groups === 1) return dy;
   const N = dy.shape[0]!;
   const out = dy.shape[1]!;
-  const inner = dy.shape.slice(2).reduce((a, b) => a * b, 1);
+  const inner = numel(dy.shape.slice(2));
   const perGroup = out / groups;
   const src = dy.data;
   const dst = (

@@ -1,4 +1,4 @@
-import type { FloatArray, PaddingMode, Tensor } from "@lycoris-ts/kernels";
+import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
 
 /** The kinds of base layer LoKr adapts. */
 export type LoKrLayerKind = "linear" | "conv1d" | "conv2d";
@@ -60,26 +60,9 @@ export interface LoKrDeltaOptions {
   readonly layout?: "peft" | "kronecker";
 }
 
-/** The base convolution's geometry, used by the adapter's forward/backward. */
-export interface ConvGeometry {
-  readonly stride: readonly number[];
-  readonly padding: readonly number[] | "same" | "valid";
-  readonly dilation: readonly number[];
-  readonly groups: number;
-  readonly paddingMode: PaddingMode;
-}
-
-/** Options of {@link lokrForward} / {@link lokrBackward}. */
-export interface LoKrForwardOptions extends LoKrDeltaOptions {
-  /**
-   * A rank-dropout mask over the output rows of ΔW (see {@link rankDropoutMask}); `null`/absent: no mask.
-   */
-  readonly rowMask?: Float32Array | null;
-  /**
-   * How the adapter path pads a convolution input. `"zeros"` (default) is PEFT's behaviour: the adapter
-   * uses zero padding whatever the base layer's `padding_mode`, so unmerged and merged outputs differ at
-   * the borders for non-zero padding modes. `"base"` uses the base layer's `paddingMode`, which makes the
-   * unmerged output equal the merged one.
-   */
-  readonly adapterPadding?: "zeros" | "base";
-}
+/**
+ * Options of {@link lokrForward} / {@link lokrBackward}: the delta layout. The convolution options (padding
+ * mode included) and rank dropout are the runtime layer's business: it passes finished `ConvOptions` and
+ * masks the output rows itself.
+ */
+export type LoKrForwardOptions = LoKrDeltaOptions;

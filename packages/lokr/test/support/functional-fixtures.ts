@@ -2,7 +2,8 @@
 // functional tests. Everything expected comes from the fixture files; nothing is copied into code.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { ConvGeometry, LoKrLayerShape, LoKrShapeOptions } from "../../src/functional";
+import type { ConvOptions } from "@lycoris-ts/kernels";
+import type { LoKrLayerShape, LoKrShapeOptions } from "../../src/functional";
 
 export const fixturesDir = fileURLToPath(new URL("../../../../fixtures/peft/", import.meta.url));
 
@@ -82,7 +83,7 @@ export function layerShapeOf(m: ModelModule): LoKrLayerShape {
   throw new Error(`module ${m.name}: kind ${m.kind} is not a LoKr layer kind`);
 }
 
-export function convGeometryOf(m: ModelModule): ConvGeometry | undefined {
+export function convGeometryOf(m: ModelModule): ConvOptions | undefined {
   if (m.kind !== "conv1d" && m.kind !== "conv2d") return undefined;
   return {
     stride: m.stride!,

@@ -1,7 +1,6 @@
 // Test-only: seeded random LoKr layers, parameters and inputs for the property and gradient tests.
-import { createRng, type Rng, type Tensor, toFloat64 } from "@lycoris-ts/kernels";
+import { type ConvOptions, createRng, type Rng, type Tensor, toFloat64 } from "@lycoris-ts/kernels";
 import {
-  type ConvGeometry,
   initLoKrParams,
   type LoKrLayerShape,
   type LoKrShapeOptions,
@@ -12,7 +11,7 @@ export interface RandomCase {
   readonly label: string;
   readonly layer: LoKrLayerShape;
   readonly options: LoKrShapeOptions;
-  readonly conv?: ConvGeometry;
+  readonly conv?: ConvOptions;
   /** Input shape (linear: leading dims + in; conv: [N, C, ...spatial]). */
   readonly inputShape: readonly number[];
 }
@@ -44,8 +43,8 @@ const geom = (
   padding: number[] | "same" | "valid",
   dilation: number[],
   groups = 1,
-  paddingMode: ConvGeometry["paddingMode"] = "zeros",
-): ConvGeometry => ({ stride, padding, dilation, groups, paddingMode });
+  paddingMode: ConvOptions["paddingMode"] = "zeros",
+): ConvOptions => ({ stride, padding, dilation, groups, paddingMode });
 
 /** A fixed list of small cases covering every structure, kind and conv geometry feature. */
 export function structureCases(): RandomCase[] {

@@ -1,7 +1,5 @@
-import type { Tensor } from "@lycoris-ts/kernels";
+import { formatShape as fmt, type Tensor } from "@lycoris-ts/kernels";
 import { AdapterError } from "../errors";
-
-const fmt = (shape: readonly number[]) => `[${shape.join(", ")}]`;
 
 /** A difference between the parameters expected for a layer and those found (in a file). */
 export interface ShapeMismatch {

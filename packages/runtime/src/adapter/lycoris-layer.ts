@@ -5,9 +5,11 @@ import {
   conv2d,
   conv2dBackward,
   type FloatArray,
+  formatShape,
   matmul,
   type Rng,
   reshape,
+  sameShape,
   type Tensor,
   tensor,
 } from "@lycoris-ts/kernels";
@@ -22,8 +24,9 @@ import type {
   LayerGeometry,
 } from "../registry/adapter-variant";
 import { mergeIntoWeight } from "../registry/merge-into-weight";
-import { type AdaptableLayer, layerGeometry } from "./layer-geometry";
+import { type AdaptableLayer, layerGeometry, withZeroPadding } from "./layer-geometry";
 import { ParameterDict } from "./parameter-dict";
+import { applyRowMask, rankDropoutMask } from "./rank-dropout";
 
 /**
  * How the adapter path pads a convolution whose base layer uses a padding mode
@@ -163,11 +166,11 @@ export class LycorisLayer extends Module {
       if (t === undefined || !sameShape(t.shape, shape)) {
         throw new AdapterError(
           "invalid_state",
-          `variant ${variant.peftType}: initParameters gave no '${pname}' of shape [${shape}]`,
+          `variant ${variant.peftType}: initParameters gave no '${pname}' of shape ${formatShape(shape)}`,
           {
             field: pname,
-            expected: `[${shape.join(", ")}]`,
-            received: t ? `[${t.shape.join(", ")}]` : "missing",
+            expected: formatShape(shape),
+            received: t ? formatShape(t.shape) : "missing",
           },
         );
       }
@@ -369,34 +372,30 @@ export class LycorisLayer extends Module {
     return a;
   }
 
+  /**
+   * The context of the adapter path: the layer's current geometry with its conv options resolved here,
+   * once, for every variant: zero padding (PEFT's adapter path) unless `adapterPadding` is `"base"`.
+   */
   #ctxFor(a: LayerAdapter): AdapterContext<LycorisConfig> {
     const layer = this.geometry;
-    if (layer.conv === null || this.adapterPadding === "base" || layer.conv.paddingMode === "zeros") {
-      return { ...a.ctx, layer };
-    }
-    return { ...a.ctx, layer: { ...layer, conv: { ...layer.conv, paddingMode: "zeros" } } };
+    return { ...a.ctx, layer: this.adapterPadding === "base" ? layer : withZeroPadding(layer) };
   }
 
   #mergeInto(weight: Tensor<Float32Array>, a: LayerAdapter, scaling: number): void {
     mergeIntoWeight(a.variant, weight, this.paramValues(a.name), a.ctx, scaling);
   }
 
+  /** The rank-dropout mask of one training step: the variant's semantics, else PEFT LoKr's. */
   #rankDropoutMask(a: LayerAdapter): Float32Array | null {
     const cfg = a.ctx.config as LycorisConfig & { rankDropoutScale?: boolean };
     if (!(cfg.rankDropout > 0)) return null;
     if (a.variant.rankDropoutMask) return a.variant.rankDropoutMask(a.ctx, this.#rng);
-    const rows = a.ctx.layer.outFeatures;
-    const mask = new Float32Array(rows);
-    let kept = 0;
-    for (let i = 0; i < rows; i++) {
-      mask[i] = this.#rng.uniform() > cfg.rankDropout ? 1 : 0;
-      kept += mask[i]!;
-    }
-    if (cfg.rankDropoutScale) {
-      const mean = kept / rows;
-      for (let i = 0; i < rows; i++) mask[i] = mask[i]! / mean;
-    }
-    return mask;
+    return rankDropoutMask(
+      a.ctx.layer.outFeatures,
+      cfg.rankDropout,
+      cfg.rankDropoutScale === true,
+      this.#rng,
+    );
   }
 
   #adapterForward(a: LayerAdapter, x: Tensor<Float32Array>): Tensor<Float32Array> {
@@ -466,26 +465,4 @@ export function weightBackward<A extends FloatArray>(
   const conv = layer.conv!;
   const g = layer.kind === "conv1d" ? conv1dBackward(x, w, dy, conv) : conv2dBackward(x, w, dy, conv);
   return { dx: g.dx, dw: g.dw };
-}
-
-function applyRowMask(t: Tensor<Float32Array>, mask: Float32Array, channelsLast: boolean): void {
-  const d = t.data;
-  const rows = mask.length;
-  if (channelsLast) {
-    for (let i = 0; i < d.length; i++) d[i] = d[i]! * mask[i % rows]!;
-    return;
-  }
-  const n = t.shape[0]!;
-  const spatial = d.length / (n * rows);
-  for (let b = 0; b < n; b++) {
-    for (let c = 0; c < rows; c++) {
-      const m = mask[c]!;
-      const off = (b * rows + c) * spatial;
-      for (let s = 0; s < spatial; s++) d[off + s] = d[off + s]! * m;
-    }
-  }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -1,4 +1,4 @@
-import { createRng, type PaddingMode, type Tensor } from "@lycoris-ts/kernels";
+import { createRng, formatShape, type PaddingMode, sameShape, type Tensor } from "@lycoris-ts/kernels";
 import type { ModuleDescription } from "@lycoris-ts/lycoris-config";
 import { Dropout, Identity, ReLU } from "./activations";
 import { Container, ModuleList, Sequential } from "./containers";
@@ -9,7 +9,7 @@ import { Flatten } from "./flatten";
 import { GPT2Conv1D } from "./gpt2-conv1d";
 import { LayerNorm } from "./layer-norm";
 import { Linear } from "./linear";
-import { formatShape, ModelError } from "./model-error";
+import { ModelError } from "./model-error";
 import type { Module } from "./module";
 import { AvgPool2d, MaxPool2d } from "./pooling";
 
@@ -122,12 +122,7 @@ function checkParameters(
   for (let i = 0; i < n; i++) {
     const a = actual[i];
     const e = expected[i];
-    if (
-      a === undefined ||
-      e === undefined ||
-      a.name !== e.name ||
-      formatShape(a.shape) !== formatShape(e.shape)
-    ) {
+    if (a === undefined || e === undefined || a.name !== e.name || !sameShape(a.shape, e.shape)) {
       const field = e?.name ?? a?.name ?? "";
       throw new ModelError(
         "invalid_description",

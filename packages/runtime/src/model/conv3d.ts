@@ -1,7 +1,7 @@
 import type { ConvGrads, ConvOptions, PaddingMode, Tensor } from "@lycoris-ts/kernels";
-import { tensor } from "@lycoris-ts/kernels";
+import { formatShape, tensor } from "@lycoris-ts/kernels";
 import { ConvLayer, type ConvModuleOptions } from "./conv";
-import { formatShape, ModelError } from "./model-error";
+import { ModelError } from "./model-error";
 
 /**
  * A 3-D convolution, as torch `nn.Conv3d`: input `[N, C, D, H, W]`, weight

@@ -1,5 +1,5 @@
-import { type Tensor, tensor } from "@lycoris-ts/kernels";
-import { formatShape, ModelError } from "./model-error";
+import { formatShape, type Tensor, tensor } from "@lycoris-ts/kernels";
+import { ModelError } from "./model-error";
 
 /**
  * Softmax cross-entropy with mean reduction, as torch `F.cross_entropy`:

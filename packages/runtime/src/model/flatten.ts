@@ -1,6 +1,6 @@
-import { type Tensor, tensor } from "@lycoris-ts/kernels";
+import { formatShape, type Tensor, tensor } from "@lycoris-ts/kernels";
 import { checkGradShape } from "./layer-utils";
-import { formatShape, ModelError } from "./model-error";
+import { ModelError } from "./model-error";
 import { Module } from "./module";
 
 /** Merges dims `startDim..endDim` into one, as torch `nn.Flatten` (default: all but the batch dim). */

@@ -16,7 +16,7 @@ export type { LayerNormOptions } from "./layer-norm";
 export { LayerNorm } from "./layer-norm";
 export { Linear } from "./linear";
 export type { ModelErrorDetails, ModelErrorKind } from "./model-error";
-export { formatShape, ModelError } from "./model-error";
+export { ModelError } from "./model-error";
 export type { LoadStateDictOptions } from "./module";
 export { Module } from "./module";
 export { Parameter } from "./parameter";

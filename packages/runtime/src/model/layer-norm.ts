@@ -1,6 +1,6 @@
-import { type Tensor, tensor, zeros } from "@lycoris-ts/kernels";
+import { formatShape, type Tensor, tensor, zeros } from "@lycoris-ts/kernels";
 import { checkGradShape, checkInt } from "./layer-utils";
-import { formatShape, ModelError } from "./model-error";
+import { ModelError } from "./model-error";
 import { Module } from "./module";
 import { Parameter } from "./parameter";
 

@@ -1,5 +1,5 @@
-import { type Tensor, tensor } from "@lycoris-ts/kernels";
-import { formatShape, ModelError } from "./model-error";
+import { formatShape, type Tensor, tensor } from "@lycoris-ts/kernels";
+import { ModelError } from "./model-error";
 
 /** Throws `invalid_input` unless `x` has `rank` dims (or one of `ranks`) and, when given, `dim` at `axis`. */
 export function checkInput(

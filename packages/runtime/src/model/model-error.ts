@@ -52,8 +52,3 @@ export class ModelError extends LycorisError {
     this.received = details.received ?? null;
   }
 }
-
-/** Formats a shape the way error messages show it: `[2, 3]`. */
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
-}

@@ -1,5 +1,5 @@
-import type { Tensor } from "@lycoris-ts/kernels";
-import { formatShape, ModelError } from "./model-error";
+import { formatShape, sameShape, type Tensor } from "@lycoris-ts/kernels";
+import { ModelError } from "./model-error";
 import type { Parameter } from "./parameter";
 
 /** Options of {@link Module.loadStateDict}. */
@@ -253,8 +253,4 @@ function checkName(name: string): void {
 
 function joinName(prefix: string, name: string): string {
   return prefix === "" ? name : `${prefix}.${name}`;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -1,3 +1,4 @@
+import { formatShape as shapeText } from "@lycoris-ts/kernels";
 import type { ParameterProblem, ParameterShapes, ParameterStructure } from "./parameter-structure";
 
 /** Checks a `describeParameters` hook makes on one module's shapes; the first failed check ends it. */
@@ -15,8 +16,6 @@ export interface ParameterShapeCheck {
 class Failed {
   constructor(readonly problem: ParameterProblem) {}
 }
-
-const shapeText = (s: readonly number[]) => `[${s.join(", ")}]`;
 
 function shapeCheck(shapes: ParameterShapes): ParameterShapeCheck {
   const fail = (kind: ParameterProblem["kind"], message: string): never => {

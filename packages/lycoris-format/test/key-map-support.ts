@@ -1,0 +1,76 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseSafetensorsHeader, type TensorInfo } from "@lycoris-ts/runtime";
+
+/** The ComfyUI key-layout fixtures (see fixtures/lycoris-layouts/FORMAT.md and README.md). */
+export const LAYOUTS = fileURLToPath(new URL("../../../fixtures/lycoris-layouts/", import.meta.url));
+
+export interface ExpectedSlice {
+  readonly dim: number;
+  readonly start: number;
+  readonly size: number;
+}
+
+export interface ExpectedTarget {
+  readonly comfy_key: { readonly key: string; readonly offset?: ExpectedSlice; readonly function?: string };
+  readonly checkpoint: { readonly tensor: string; readonly offset?: ExpectedSlice } | null;
+  readonly applied: boolean;
+  readonly algo: string;
+}
+
+export interface ExpectedCase {
+  readonly name: string;
+  readonly family: string;
+  readonly modules: Readonly<
+    Record<string, { readonly file_keys: readonly string[]; readonly targets: readonly ExpectedTarget[] }>
+  >;
+  readonly not_loaded: readonly string[];
+  readonly mapped_but_not_applied: readonly { readonly key: string; readonly offset?: ExpectedSlice }[];
+  readonly patched_comfy_keys: Readonly<
+    Record<
+      string,
+      {
+        readonly checkpoint: Readonly<Record<string, string | number>>;
+        readonly patches: readonly {
+          readonly offset: readonly number[] | null;
+          readonly function: string | null;
+          readonly kind: string;
+        }[];
+      }
+    >
+  >;
+  readonly patched_checkpoint_tensors: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface IndexCase {
+  readonly name: string;
+  readonly family: string;
+  readonly sliced_targets: number;
+  readonly num_modules: number;
+  readonly not_loaded: number;
+  readonly mapped_but_not_applied: number;
+}
+
+export function indexCases(): IndexCase[] {
+  return (JSON.parse(readFileSync(`${LAYOUTS}index.json`, "utf8")) as { cases: IndexCase[] }).cases;
+}
+
+export function expectedOf(name: string): ExpectedCase {
+  return JSON.parse(readFileSync(`${LAYOUTS}${name}/expected.json`, "utf8")) as ExpectedCase;
+}
+
+/** The base checkpoint's tensor list, from its stored header (the data section is not in the repo). */
+export function baseTensors(name: string): readonly TensorInfo[] {
+  const json = readFileSync(`${LAYOUTS}${name}/base.header.json`);
+  const header = JSON.parse(json.toString("utf8")) as Record<string, { data_offsets?: [number, number] }>;
+  const dataBytes = Math.max(0, ...Object.values(header).map((t) => t.data_offsets?.[1] ?? 0));
+  const bytes = new Uint8Array(8 + json.length);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+  bytes.set(json, 8);
+  return parseSafetensorsHeader(bytes, { fileSize: bytes.length + dataBytes }).tensors;
+}
+
+export function adapterNames(name: string): string[] {
+  const bytes = new Uint8Array(readFileSync(`${LAYOUTS}${name}/adapter.safetensors`));
+  return parseSafetensorsHeader(bytes).tensors.map((t) => t.name);
+}
