@@ -1,7 +1,11 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import { adapterConfigToJson, type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import type { KohyaModuleShapes, LayerGeometry } from "@lycoris-ts/runtime";
-import { PEFT_KEY_PREFIX } from "@lycoris-ts/runtime";
+import {
+  diffParameterShapes,
+  type KohyaModuleShapes,
+  type LayerGeometry,
+  PEFT_KEY_PREFIX,
+} from "@lycoris-ts/runtime";
 import { checkLycorisModuleFits, lycorisLayerGeometry } from "./lycoris-geometry";
 import type { LycorisAdapter, LycorisModule } from "./lycoris-module";
 import { shapeText } from "./shape-text";
@@ -91,13 +95,11 @@ function peftRank(
 
 function layoutMismatch(m: LycorisModule, config: LycorisConfig, layer: LayerGeometry): string | null {
   const { r, alpha } = resolveRankAndAlpha(config, m.moduleName);
-  const layout = m.variant.parameterLayout({ config, r, alpha, layer });
-  const want = new Map(layout.params.map(([n, s]) => [n, shapeText(s)] as const));
-  const have = new Map(Object.entries(m.params).map(([n, t]) => [n, shapeText(t.shape)] as const));
-  const names = [...new Set([...want.keys(), ...have.keys()])];
-  const diff = names.filter((n) => want.get(n) !== have.get(n));
+  const want = new Map(m.variant.parameterLayout({ config, r, alpha, layer }).params);
+  const diff = diffParameterShapes(want, moduleShapes(m, layer).shapes);
   if (diff.length === 0) return null;
-  return diff.map((n) => `${n}: file ${have.get(n) ?? "absent"}, PEFT ${want.get(n) ?? "absent"}`).join("; ");
+  const text = (s: readonly number[] | null) => (s === null ? "absent" : shapeText(s));
+  return diff.map((d) => `${d.param}: file ${text(d.found)}, PEFT ${text(d.expected)}`).join("; ");
 }
 
 /**
