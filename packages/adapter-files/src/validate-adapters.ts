@@ -7,6 +7,7 @@ import { shapeText } from "./layout-check";
 import { locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, type OpenedAdapter, openAdapters } from "./open-adapter";
 import { openBaseModel } from "./open-base-model";
+import type { AdapterConfigFile } from "./read-adapter-config";
 import type { TensorFile } from "./tensor-file";
 
 /** Outcome of one check. */
@@ -38,124 +39,124 @@ export interface ValidateReport {
   readonly ok: boolean;
 }
 
-async function validateAdapter(adapter: OpenedAdapter, base: TensorFile | null): Promise<AdapterValidation> {
-  const checks: ValidationCheck[] = [];
-  const problem = (subject: string, message: string, level: CheckLevel = "error") =>
-    checks.push({ level, subject, message });
-  const cf = adapter.configFile!;
-  const { groups, reader } = adapter;
-  const config = cf.config;
-  checks.push({
-    level: "ok",
-    subject: "config",
-    message: `${cf.peftType} config is valid (r=${config.r}, alpha=${config.alpha})`,
-  });
+/** Collects the problems of one group of checks; `done(okMessage)` adds an ok line when there were none. */
+class CheckList {
+  readonly checks: ValidationCheck[] = [];
+  #start = 0;
 
-  // tensor names
-  const before = checks.length;
+  begin(): void {
+    this.#start = this.checks.length;
+  }
+
+  problem(subject: string, message: string, level: CheckLevel = "error"): void {
+    this.checks.push({ level, subject, message });
+  }
+
+  done(subject: string, message: string): void {
+    if (this.checks.length === this.#start) this.checks.push({ level: "ok", subject, message });
+  }
+}
+
+/** Tensor names: PEFT keys, float dtypes, the variant's parameter names, modules_to_save copies, targets. */
+function checkTensorNames(c: CheckList, adapter: OpenedAdapter, cf: AdapterConfigFile): void {
+  const { groups, reader } = adapter;
+  c.begin();
   for (const info of reader.header.tensors) {
     if (!info.name.startsWith(PEFT_KEY_PREFIX)) {
-      problem(info.name, `tensor name does not start with '${PEFT_KEY_PREFIX}' (PEFT's key naming)`);
+      c.problem(info.name, `tensor name does not start with '${PEFT_KEY_PREFIX}' (PEFT's key naming)`);
     }
-    if (!isFloatDtype(info.dtype)) problem(info.name, `dtype ${info.dtype} is not a float dtype`);
+    if (!isFloatDtype(info.dtype)) c.problem(info.name, `dtype ${info.dtype} is not a float dtype`);
   }
   for (const m of groups.modules) {
     if (m.variant !== cf.variant) {
-      problem(
+      const type = m.variant?.peftType ?? "of no known type";
+      c.problem(
         m.module,
-        `parameters ${[...m.params.keys()].join(", ")} are ${m.variant?.peftType ?? "of no known type"}, but peft_type is ${cf.peftType}`,
+        `parameters ${[...m.params.keys()].join(", ")} are ${type}, but peft_type is ${cf.peftType}`,
       );
       continue;
     }
     for (const p of m.params.keys()) {
-      if (!cf.variant.parameterNames.includes(p)) {
-        problem(
-          `${m.module}.${p}`,
-          `'${p}' is not a ${cf.peftType} parameter name (${cf.variant.parameterNames.join(", ")})`,
-        );
-      }
+      if (cf.variant.parameterNames.includes(p)) continue;
+      const names = cf.variant.parameterNames.join(", ");
+      c.problem(`${m.module}.${p}`, `'${p}' is not a ${cf.peftType} parameter name (${names})`);
     }
   }
   for (const [baseName, info] of groups.replacements) {
     const module = baseName.includes(".") ? baseName.slice(0, baseName.lastIndexOf(".")) : baseName;
-    if (!isModuleToSave(config, module)) {
-      problem(info.name, `neither a ${cf.peftType} parameter nor a copy of a module in modules_to_save`);
+    if (!isModuleToSave(cf.config, module)) {
+      c.problem(info.name, `neither a ${cf.peftType} parameter nor a copy of a module in modules_to_save`);
     }
   }
-  const targets = config.targetModules;
-  if (Array.isArray(targets)) {
-    for (const m of groups.modules) {
-      if (!matchesNameOrSuffix(m.module, targets as readonly string[])) {
-        problem(m.module, `not matched by target_modules ${JSON.stringify(targets)}`, "warning");
-      }
+  const targets = cf.config.targetModules;
+  for (const m of Array.isArray(targets) ? groups.modules : []) {
+    if (!matchesNameOrSuffix(m.module, targets as readonly string[])) {
+      c.problem(m.module, `not matched by target_modules ${JSON.stringify(targets)}`, "warning");
     }
   }
-  if (groups.modules.length === 0) problem("tensor names", "the adapter adapts no module", "warning");
-  if (checks.length === before) {
-    checks.push({
-      level: "ok",
-      subject: "tensor names",
-      message: `${reader.header.tensors.length} tensors: ${cf.peftType} parameters of ${groups.modules.length} modules${groups.replacements.size > 0 ? `, ${groups.replacements.size} modules_to_save tensors` : ""}`,
-    });
-  }
+  if (groups.modules.length === 0) c.problem("tensor names", "the adapter adapts no module", "warning");
+  const copies = groups.replacements.size > 0 ? `, ${groups.replacements.size} modules_to_save tensors` : "";
+  c.done(
+    "tensor names",
+    `${reader.header.tensors.length} tensors: ${cf.peftType} parameters of ${groups.modules.length} modules${copies}`,
+  );
+}
 
-  // factor shapes (no base)
-  const beforeShapes = checks.length;
+/** Every module and copy against the base model. */
+function checkAgainstBase(
+  c: CheckList,
+  adapter: OpenedAdapter,
+  cf: AdapterConfigFile,
+  base: TensorFile,
+): void {
+  const { groups } = adapter;
+  c.begin();
   for (const m of groups.modules) {
     if (m.variant !== cf.variant) continue;
-    const d = await describeModule(m, config, reader);
-    for (const p of d.problems) problem(m.module, p);
+    const fit = fitModuleToBase(base, m, cf.config, cf.variant);
+    if (!fit.ok) c.problem(m.module, fit.message);
   }
-  if (checks.length === beforeShapes) {
-    checks.push({
-      level: "ok",
-      subject: "factor shapes",
-      message: `consistent with ${cf.peftType}'s layout for the configured r / rank_pattern in ${groups.modules.length} modules`,
-    });
+  const copies = [
+    ...[...groups.replacements].map(([n, i]) => [n, i, "the copy", "replaces", "error"] as const),
+    ...[...groups.baseLayer].map(
+      ([n, i]) => [n, i, "the saved base layer", "saved base-layer weight of", "warning"] as const,
+    ),
+  ];
+  for (const [baseName, info, what, relation, missingLevel] of copies) {
+    const target = base.info(baseName);
+    if (target === undefined)
+      c.problem(info.name, `${relation} '${baseName}', which is not in the base model`, missingLevel);
+    else if (shapeText(target.shape) !== shapeText(info.shape)) {
+      c.problem(
+        info.name,
+        `shape mismatch: base '${baseName}' is ${shapeText(target.shape)}, ${what} is ${shapeText(info.shape)}`,
+      );
+    }
   }
+  const n = groups.modules.length;
+  c.done("base", `all ${n} adapted modules are in the base model and their factors fit the base weights`);
+}
 
-  // against the base
-  if (base !== null) {
-    const beforeBase = checks.length;
-    for (const m of groups.modules) {
-      if (m.variant !== cf.variant) continue;
-      const fit = fitModuleToBase(base, m, config, cf.variant);
-      if (!fit.ok) problem(m.module, fit.message);
-    }
-    for (const [baseName, info] of groups.replacements) {
-      const target = base.info(baseName);
-      if (target === undefined) problem(info.name, `replaces '${baseName}', which is not in the base model`);
-      else if (shapeText(target.shape) !== shapeText(info.shape)) {
-        problem(
-          info.name,
-          `shape mismatch: base '${baseName}' is ${shapeText(target.shape)}, the copy is ${shapeText(info.shape)}`,
-        );
-      }
-    }
-    for (const [baseName, info] of groups.baseLayer) {
-      const target = base.info(baseName);
-      if (target === undefined)
-        problem(
-          info.name,
-          `saved base-layer weight of '${baseName}', which is not in the base model`,
-          "warning",
-        );
-      else if (shapeText(target.shape) !== shapeText(info.shape)) {
-        problem(
-          info.name,
-          `shape mismatch: base '${baseName}' is ${shapeText(target.shape)}, the saved base layer is ${shapeText(info.shape)}`,
-        );
-      }
-    }
-    if (checks.length === beforeBase) {
-      checks.push({
-        level: "ok",
-        subject: "base",
-        message: `all ${groups.modules.length} adapted modules are in the base model and their factors fit the base weights`,
-      });
-    }
+async function validateAdapter(adapter: OpenedAdapter, base: TensorFile | null): Promise<AdapterValidation> {
+  const cf = adapter.configFile!;
+  const { groups, reader } = adapter;
+  const c = new CheckList();
+  c.done("config", `${cf.peftType} config is valid (r=${cf.config.r}, alpha=${cf.config.alpha})`);
+  checkTensorNames(c, adapter, cf);
+  c.begin();
+  for (const m of groups.modules) {
+    if (m.variant !== cf.variant) continue;
+    for (const p of (await describeModule(m, cf.config, reader)).problems) c.problem(m.module, p);
   }
-  return { name: adapter.location.name, peftType: cf.peftType, modules: groups.modules.length, checks };
+  const layout = `consistent with ${cf.peftType}'s layout for the configured r / rank_pattern in ${groups.modules.length} modules`;
+  c.done("factor shapes", layout);
+  if (base !== null) checkAgainstBase(c, adapter, cf, base);
+  return {
+    name: adapter.location.name,
+    peftType: cf.peftType,
+    modules: groups.modules.length,
+    checks: c.checks,
+  };
 }
 
 /**
