@@ -18,6 +18,7 @@ export const sharedTestConfig = defineConfig({
       "@lycoris-ts/runtime": here("./packages/runtime/src/index.ts"),
       "@lycoris-ts/lokr": here("./packages/lokr/src/index.ts"),
       "@lycoris-ts/loha": here("./packages/loha/src/index.ts"),
+      "@lycoris-ts/lora": here("./packages/lora/src/index.ts"),
       "@lycoris-ts/lycoris-format": here("./packages/lycoris-format/src/index.ts"),
     },
   },

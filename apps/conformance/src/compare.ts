@@ -41,11 +41,22 @@ export function expectClose(
   return worst;
 }
 
-/** Throws a {@link Mismatch} unless the JSON values are deeply equal. */
+/** Throws a {@link Mismatch} unless the JSON-like values are deeply equal. */
 export function expectEqual(what: string, ours: unknown, peft: unknown): void {
-  if (JSON.stringify(ours) !== JSON.stringify(peft)) {
-    throw new Mismatch(`${what}: ours ${JSON.stringify(ours)}, expected ${JSON.stringify(peft)}`);
-  }
+  const [a, b] = [exactJson(ours), exactJson(peft)];
+  if (a !== b) throw new Mismatch(`${what}: ours ${a}, expected ${b}`);
+}
+
+/** JSON text in which NaN, ±Infinity, -0, bigints and undefined print as themselves (not `null`), so they compare unequal to `null`. */
+function exactJson(value: unknown): string {
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0))) {
+      return `\u0000${Object.is(v, -0) ? "-0" : v}`;
+    }
+    if (typeof v === "bigint") return `\u0000${v}n`;
+    return v === undefined ? "\u0000undefined" : v;
+  });
+  return (text ?? "undefined").replace(/"\\u0000([^"]*)"/g, "$1");
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

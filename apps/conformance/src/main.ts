@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { registerLoHa } from "@lycoris-ts/loha";
 import { registerLoKr } from "@lycoris-ts/lokr";
+import { registerLora } from "@lycoris-ts/lora";
 import { AdapterRegistry } from "@lycoris-ts/runtime";
 import { exists } from "./fixture-files";
 import { formatResult, runDirectory } from "./run-directory";
@@ -8,7 +9,7 @@ import { formatResult, runDirectory } from "./run-directory";
 const USAGE = `usage: pnpm conformance <fixture dir>
 
 Runs every case of a conformance fixture directory whose adapters are all of a registered type
-(LoKr, LoHa):
+(LoKr, LoHa, LoRA):
   - PEFT format (fixtures/peft/FORMAT.md): builds the model, creates the adapters, loads PEFT's saved
     weights and compares everything PEFT recorded, plus errors.json, init.json, factorization.json;
   - kohya/LyCORIS format (fixtures/lycoris/FORMAT.md): reads each adapter.safetensors and compares key
@@ -30,6 +31,7 @@ function main(argv: readonly string[]): number {
   const registry = new AdapterRegistry();
   registerLoKr(registry);
   registerLoHa(registry);
+  registerLora(registry);
   const results = runDirectory(dir, registry, (r) => console.log(formatResult(r)));
   const passed = results.filter((r) => r.status === "pass").length;
   const failed = results.filter((r) => r.status === "fail").length;

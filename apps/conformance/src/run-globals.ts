@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { createRng, normalTensor } from "@lycoris-ts/kernels";
 import { factorization, lokrVariant } from "@lycoris-ts/lokr";
 import { parseModelDescription } from "@lycoris-ts/lycoris-config";
 import {
@@ -16,15 +17,28 @@ interface ErrorCase {
   readonly error_kind: string;
   readonly adapters: ReadonlyArray<{ name: string; peft_type: string; config: Record<string, unknown> }>;
   readonly model: Record<string, unknown> | null;
-  readonly stage: "config" | "inject" | "add_adapter";
+  /** `forward`: the adapted layer's forward raises; `merge`: `merge_and_unload()` raises (peft-lora). */
+  readonly stage: "config" | "inject" | "add_adapter" | "forward" | "merge";
   readonly failing_adapter: string;
   readonly message: string;
+  /** For stage `forward`: the layer and the shape of the random float input. */
+  readonly forward?: { readonly module: string; readonly input_shape: readonly number[] };
 }
 
-/** The part of PEFT's message that does not depend on Python reprs (sets, class paths). */
+/** The part of PEFT's message that does not depend on Python reprs (sets, class paths, module reprs). */
 export function stableMessagePart(message: string): string {
-  const cut = [message.indexOf("{"), message.indexOf("<class")].filter((i) => i >= 0);
+  const moduleRepr = /\b[A-Z][A-Za-z0-9_]*\(/.exec(message)?.index ?? -1;
+  const cut = [message.indexOf("{"), message.indexOf("<class"), moduleRepr].filter((i) => i >= 0);
   return (cut.length > 0 ? message.slice(0, Math.min(...cut)) : message).trim();
+}
+
+/** Runs what PEFT ran after creating the adapters, for the `forward` and `merge` stages. */
+function runLaterStage(e: ErrorCase, peft: PeftModel): void {
+  if (e.stage === "forward" && e.forward) {
+    const x = normalTensor(e.forward.input_shape, createRng(7), 1);
+    peft.model.getSubmodule(e.forward.module).forward(x);
+  }
+  if (e.stage === "merge") peft.mergeAndUnload();
 }
 
 /** Every `errors.json` case whose adapters are all registered: the same error kind at the same stage. */
@@ -55,6 +69,11 @@ export function runErrorCases(dir: string, registry: AdapterRegistry): CaseResul
       });
       stage = "add_adapter";
       for (const a of rest) peft.addAdapter(a.name, a.config);
+      peft.eval();
+      if (e.stage === "forward" || e.stage === "merge") {
+        stage = e.stage;
+        runLaterStage(e, peft);
+      }
       return {
         name,
         status: "fail",
@@ -89,6 +108,39 @@ export function runErrorCases(dir: string, registry: AdapterRegistry): CaseResul
   });
 }
 
+type InitDistribution =
+  | { readonly kind: "zeros" }
+  | { readonly kind: "uniform"; readonly bound: number; readonly fan_in: number }
+  | { readonly kind: "normal"; readonly mean: number; readonly std: number };
+
+/**
+ * Whether `values` look drawn from `d`: inside a uniform's bound, and sample mean and standard deviation
+ * within 5 standard errors of the distribution's (uniform: sd b/√3, relative error of the sample sd
+ * ≈ 0.45/√n; normal: relative error ≈ 0.71/√n). Seeded draws, so the outcome is fixed.
+ */
+function distributionMismatch(values: Float32Array, d: InitDistribution): string | null {
+  const n = values.length;
+  if (d.kind === "zeros") return values.every((v) => v === 0) ? null : "not all zero";
+  let sum = 0;
+  let max = 0;
+  for (const v of values) {
+    sum += v;
+    max = Math.max(max, Math.abs(v));
+  }
+  const mean = sum / n;
+  let sq = 0;
+  for (const v of values) sq += (v - mean) ** 2;
+  const sd = Math.sqrt(sq / n);
+  const [wantSd, relErr] = d.kind === "uniform" ? [d.bound / Math.sqrt(3), 0.45] : [d.std, 0.71];
+  if (d.kind === "uniform" && max > d.bound * (1 + 1e-6)) return `max |value| ${max} beyond bound ${d.bound}`;
+  if (Math.abs(mean - (d.kind === "normal" ? d.mean : 0)) > (5 * wantSd) / Math.sqrt(n)) {
+    return `mean ${mean} too far from the distribution's`;
+  }
+  if (Math.abs(sd - wantSd) > (5 * relErr * wantSd) / Math.sqrt(n))
+    return `std ${sd}, expected about ${wantSd}`;
+  return null;
+}
+
 interface InitCase {
   readonly name: string;
   readonly adapters: ReadonlyArray<{ name: string; peft_type: string; config: Record<string, unknown> }>;
@@ -98,7 +150,15 @@ interface InitCase {
     {
       params: Record<
         string,
-        { shape: number[]; all_zero: boolean; kaiming_uniform_bound: number; fan_in: number }
+        {
+          shape: number[];
+          all_zero: boolean;
+          /** LoKr / LoHa fixtures. */
+          kaiming_uniform_bound?: number;
+          fan_in?: number;
+          /** peft-lora fixtures: the rule read from PEFT's code. */
+          distribution?: InitDistribution;
+        }
       >;
       zero_params: string[];
       delta_all_zero: boolean;
@@ -145,7 +205,15 @@ export function runInitCases(dir: string, registry: AdapterRegistry): CaseResult
           if (allZero !== ep.all_zero)
             throw new Error(`${mod}.${pname}: all_zero ${allZero}, PEFT ${ep.all_zero}`);
           const max = p.data.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-          if (!ep.all_zero && max > ep.kaiming_uniform_bound * (1 + 1e-6)) {
+          if (ep.distribution !== undefined) {
+            const bad = distributionMismatch(p.data.data, ep.distribution);
+            if (bad !== null) throw new Error(`${mod}.${pname}: ${bad} (${JSON.stringify(ep.distribution)})`);
+          }
+          if (
+            !ep.all_zero &&
+            ep.kaiming_uniform_bound !== undefined &&
+            max > ep.kaiming_uniform_bound * (1 + 1e-6)
+          ) {
             throw new Error(
               `${mod}.${pname}: max |value| ${max} beyond PEFT's Kaiming bound ${ep.kaiming_uniform_bound}`,
             );

@@ -3,6 +3,7 @@ import * as errors from "@lycoris-ts/errors";
 import * as kernels from "@lycoris-ts/kernels";
 import * as loha from "@lycoris-ts/loha";
 import * as lokr from "@lycoris-ts/lokr";
+import * as lora from "@lycoris-ts/lora";
 import * as config from "@lycoris-ts/lycoris-config";
 import * as runtime from "@lycoris-ts/runtime";
 import { describe, expect, it } from "vitest";
@@ -40,6 +41,7 @@ function indexNames(pkg: string): string[] {
 describe.each([
   ["lokr", lokr],
   ["loha", loha],
+  ["lora", lora],
 ] as const)("@lycoris-ts/%s public surface", (pkg, mod) => {
   it("re-exports no shared module wholesale", () => {
     const index = readFileSync(new URL(`../../../packages/${pkg}/src/index.ts`, import.meta.url), "utf8");

@@ -1,5 +1,5 @@
 import { type FloatArray, kaimingUniform, matmul, reshape, type Tensor, zeros } from "@lycoris-ts/kernels";
-import { LycorisConfig, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
+import { configFromFileOptions, LycorisConfig, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
 import {
   type AdapterContext,
   type AdapterRegistry,
@@ -11,10 +11,10 @@ import {
 } from "@lycoris-ts/runtime";
 import { loconDescribeParameters, loconLayerCandidates } from "./locon-file-hooks";
 
-/** LoCon's config: the shared LyCORIS options, nothing else. */
+/** LoCon's config: the shared LyCORIS options, nothing else (`[]`: no own options; unknown keys are rejected). */
 export class LoConConfig extends LycorisConfig {
   constructor(options: LycorisConfigOptions = {}) {
-    super("LOCON", options);
+    super("LOCON", options, []);
   }
 
   /** Lets `getPeftModel` find the variant without a registry lookup. */
@@ -42,7 +42,7 @@ export const loconVariant: AdapterVariant<LoConConfig> = {
   prefix: "locon_",
   parameterNames: ["locon_a", "locon_b"],
   supportedKinds: ["linear", "conv1d", "conv2d"],
-  createConfig: (options) => new LoConConfig(options),
+  createConfig: (options) => configFromFileOptions((o) => new LoConConfig(o), options),
 
   parameterLayout: (ctx) => ({
     params: [

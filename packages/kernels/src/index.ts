@@ -12,6 +12,7 @@ export { conv1d, conv1dBackward, conv2d, conv2dBackward } from "./ops/conv";
 export type { Qr, Svd } from "./ops/decompositions";
 export { qr, svd } from "./ops/decompositions";
 export { add, addScaledInPlace, hadamard, scale } from "./ops/elementwise";
+export { gatherRows, scatterAddRows } from "./ops/gather-rows";
 export { kron } from "./ops/kron";
 export type { KronApplyGrads } from "./ops/kron-apply";
 export { kronApply, kronApplyBackward } from "./ops/kron-apply";

@@ -1,4 +1,4 @@
-import { LycorisConfig, LycorisConfigError, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
+import { invalidValueError, LycorisConfig, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
 import type { AdapterVariant } from "@lycoris-ts/runtime";
 import { lohaVariant } from "./loha-variant";
 
@@ -21,19 +21,9 @@ export class LoHaConfig extends LycorisConfig {
   readonly useEffectiveConv2d: boolean;
 
   constructor(options: LoHaConfigOptions = {}) {
-    super("LOHA", options);
+    super("LOHA", options, ["useEffectiveConv2d"] satisfies (keyof LoHaConfigOptions)[]);
     const v = options.useEffectiveConv2d ?? false;
-    if (typeof v !== "boolean") {
-      throw new LycorisConfigError(
-        "invalid_value",
-        "Invalid value for `useEffectiveConv2d`: expected a boolean.",
-        {
-          field: "useEffectiveConv2d",
-          expected: "a boolean",
-          received: v,
-        },
-      );
-    }
+    if (typeof v !== "boolean") throw invalidValueError("useEffectiveConv2d", "a boolean", v);
     this.useEffectiveConv2d = v;
   }
 

@@ -1,4 +1,5 @@
 import type { ConvOptions } from "@lycoris-ts/kernels";
+import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import { type AdapterContext, type AdapterVariant, rankDropoutMask } from "@lycoris-ts/runtime";
 import { lohaDescribeParameters } from "./files/loha-describe-parameters";
 import { lohaKohya } from "./files/loha-kohya";
@@ -9,14 +10,14 @@ import { lohaForward } from "./functional/forward";
 import { initLoHaParams } from "./functional/init-params";
 import { lohaMergeInto } from "./functional/merge";
 import { LOHA_PARAM_NAMES, lohaParamShapes } from "./functional/param-shapes";
-import type { LoHaLayerShape, LoHaShapeOptions } from "./functional/types";
+import type { LoHaLayerKind, LoHaLayerShape, LoHaShapeOptions } from "./functional/types";
 import { LoHaConfig, type LoHaConfigOptions } from "./loha-config";
 
 /** The layer shape the LoHa math takes, from the runtime's context. */
 export function lohaLayerShape(ctx: AdapterContext<LoHaConfig>): LoHaLayerShape {
   const { layer } = ctx;
   return {
-    kind: layer.kind,
+    kind: layer.kind as LoHaLayerKind, // supportedKinds: only linear, conv1d and conv2d reach LoHa
     outFeatures: layer.outFeatures,
     inFeatures: layer.inFeatures,
     kernelSize: layer.kernelSize,
@@ -44,7 +45,7 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
   prefix: "hada_",
   parameterNames: LOHA_PARAM_NAMES,
   supportedKinds: ["linear", "conv1d", "conv2d"],
-  createConfig: (options) => new LoHaConfig(options as LoHaConfigOptions),
+  createConfig: (options) => configFromFileOptions((o) => new LoHaConfig(o as LoHaConfigOptions), options),
   parameterLayout(ctx) {
     const { structure, params } = lohaParamShapes(lohaLayerShape(ctx), lohaShapeOptions(ctx));
     return { params, structure: { effective_conv: structure.effectiveConv } };

@@ -1,4 +1,9 @@
-import { LycorisConfig, LycorisConfigError, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
+import {
+  invalidValueError,
+  LycorisConfig,
+  type LycorisConfigOptions,
+  peftSilentWarningMessage,
+} from "@lycoris-ts/lycoris-config";
 import type { AdapterVariant } from "@lycoris-ts/runtime";
 import { lokrVariant } from "./lokr-variant";
 
@@ -8,7 +13,10 @@ export interface LoKrConfigOptions extends LycorisConfigOptions {
   useEffectiveConv2d?: boolean;
   /** `decompose_both`: also factor the left Kronecker factor into `lokr_w1_a @ lokr_w1_b` (default false). */
   decomposeBoth?: boolean;
-  /** `decompose_factor`: target size of the factorisation (`-1`: most balanced; default -1). */
+  /**
+   * `decompose_factor`: target size of the factorisation (`-1`: most balanced; default -1). As in PEFT, 0 and
+   * values below -1 act like 1 (every dimension splits as `(1, dimension)`); they are accepted with a warning.
+   */
   decomposeFactor?: number;
   /** `rank_dropout_scale`: divide the rank-dropout mask by its mean (default false). */
   rankDropoutScale?: boolean;
@@ -20,15 +28,19 @@ export interface LoKrConfigOptions extends LycorisConfigOptions {
   deltaLayout?: "peft" | "kronecker";
 }
 
+/** LoKr's own options (the compiler keeps this list complete). */
+const LOKR_OPTIONS: Readonly<Record<Exclude<keyof LoKrConfigOptions, keyof LycorisConfigOptions>, true>> =
+  Object.freeze({
+    useEffectiveConv2d: true,
+    decomposeBoth: true,
+    decomposeFactor: true,
+    rankDropoutScale: true,
+    deltaLayout: true,
+  });
+
 function bool(field: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") {
-    throw new LycorisConfigError("invalid_value", `Invalid value for \`${field}\`: expected a boolean.`, {
-      field,
-      expected: "a boolean",
-      received: value,
-    });
-  }
+  if (typeof value !== "boolean") throw invalidValueError(field, "a boolean", value);
   return value;
 }
 
@@ -48,34 +60,20 @@ export class LoKrConfig extends LycorisConfig {
   declare readonly deltaLayout: "peft" | "kronecker";
 
   constructor(options: LoKrConfigOptions = {}) {
-    super("LOKR", options);
+    super("LOKR", options, Object.keys(LOKR_OPTIONS));
     this.useEffectiveConv2d = bool("useEffectiveConv2d", options.useEffectiveConv2d, false);
     this.decomposeBoth = bool("decomposeBoth", options.decomposeBoth, false);
     const factor = options.decomposeFactor ?? -1;
-    if (!Number.isInteger(factor) || factor === 0 || factor < -1) {
-      throw new LycorisConfigError(
-        "invalid_value",
-        "Invalid value for `decomposeFactor`: expected -1 or a positive integer.",
-        {
-          field: "decomposeFactor",
-          expected: "-1 or a positive integer",
-          received: factor,
-        },
-      );
+    if (!Number.isInteger(factor)) throw invalidValueError("decomposeFactor", "an integer", factor);
+    // PEFT's factorization splits 0 and factors below -1 as (1, dimension), like 1, without a word.
+    if (factor === 0 || factor < -1) {
+      this.warn(peftSilentWarningMessage("decompose_factor_as_one", "decompose_factor", factor));
     }
     this.decomposeFactor = factor;
     this.rankDropoutScale = bool("rankDropoutScale", options.rankDropoutScale, false);
     const layout = options.deltaLayout ?? "peft";
     if (layout !== "peft" && layout !== "kronecker") {
-      throw new LycorisConfigError(
-        "invalid_value",
-        'Invalid value for `deltaLayout`: expected "peft" or "kronecker".',
-        {
-          field: "deltaLayout",
-          expected: '"peft" | "kronecker"',
-          received: layout,
-        },
-      );
+      throw invalidValueError("deltaLayout", '"peft" or "kronecker"', layout);
     }
     Object.defineProperty(this, "deltaLayout", { value: layout, enumerable: false });
   }

@@ -1,4 +1,5 @@
 import type { ConvOptions } from "@lycoris-ts/kernels";
+import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
 import { lokrDescribeParameters } from "./files/lokr-describe-parameters";
 import { lokrKohya } from "./files/lokr-kohya";
@@ -10,14 +11,14 @@ import { lokrForward } from "./functional/forward";
 import { initLoKrParams } from "./functional/init-params";
 import { lokrMergeInto } from "./functional/merge-into";
 import { lokrParamShapes } from "./functional/param-shapes";
-import type { LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
+import type { LoKrLayerKind, LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
 import { LoKrConfig, type LoKrConfigOptions } from "./lokr-config";
 
 /** The layer shape the LoKr math takes, from the runtime's context. */
 export function lokrLayerShape(ctx: AdapterContext<LoKrConfig>): LoKrLayerShape {
   const { layer } = ctx;
   return {
-    kind: layer.kind,
+    kind: layer.kind as LoKrLayerKind, // supportedKinds: only linear, conv1d and conv2d reach LoKr
     outFeatures: layer.outFeatures,
     inFeatures: layer.inFeatures,
     kernelSize: layer.kernelSize,
@@ -49,7 +50,7 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
   prefix: "lokr_",
   parameterNames: LOKR_PARAM_NAMES,
   supportedKinds: ["linear", "conv1d", "conv2d"],
-  createConfig: (options) => new LoKrConfig(options as LoKrConfigOptions),
+  createConfig: (options) => configFromFileOptions((o) => new LoKrConfig(o as LoKrConfigOptions), options),
   parameterLayout(ctx) {
     const { structure, params } = lokrParamShapes(lokrLayerShape(ctx), lokrShapeOptions(ctx));
     return {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseModelDescription } from "@lycoris-ts/lycoris-config";
+import { adapterConfigBehaviour as behaviour, parseModelDescription } from "@lycoris-ts/lycoris-config";
 import { buildModelFromDescription, readSafetensorsSync, savePeftAdapter } from "@lycoris-ts/runtime";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadAdapter, loadPeftModel } from "../src/index";
@@ -12,19 +12,6 @@ const index = JSON.parse(readFileSync(join(fixtures, "index.json"), "utf8")) as 
   cases: { name: string; peft_types: string[] }[];
 };
 const cases = index.cases.filter((c) => c.peft_types.every((t) => t === "LOKR")).map((c) => c.name);
-
-/** Fields of adapter_config.json that are bookkeeping, not behaviour (FORMAT.md). */
-const BOOKKEEPING = ["peft_version", "auto_mapping", "base_model_name_or_path", "revision"];
-const SET_FIELDS = ["target_modules", "exclude_modules"];
-
-function behaviour(json: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(json)) {
-    if (BOOKKEEPING.includes(k)) continue;
-    out[k] = SET_FIELDS.includes(k) && Array.isArray(v) ? [...v].sort() : v;
-  }
-  return out;
-}
 
 const tmp: string[] = [];
 afterAll(() => {

@@ -4,7 +4,7 @@ import { PythonFloat, pythonJsonDumps } from "./python-json";
 import { camelToSnake, snakeToCamel } from "./snake-case";
 
 /** Fields PEFT declares as floats (written `0.0`, not `0`). */
-const FLOAT_FIELDS = new Set(["rank_dropout", "module_dropout"]);
+const FLOAT_FIELDS = new Set(["rank_dropout", "module_dropout", "lora_dropout"]);
 
 /** Options of {@link adapterConfigToJson}. */
 export interface AdapterConfigToJsonOptions {
@@ -84,4 +84,24 @@ export function parseAdapterConfigJson(text: string | Record<string, unknown>): 
     options[snakeToCamel(key)] = value;
   }
   return { peftType, options };
+}
+
+/** `adapter_config.json` fields that are bookkeeping, not behaviour (PEFT's fixtures' FORMAT.md). */
+const BOOKKEEPING_FIELDS = ["peft_version", "auto_mapping", "base_model_name_or_path", "revision"];
+/** Fields PEFT holds as sets: their stored order is unspecified. */
+const SET_FIELDS = ["target_modules", "exclude_modules"];
+
+/**
+ * The part of a parsed `adapter_config.json` that decides behaviour, for comparing two files (ours and
+ * PEFT's): bookkeeping fields (`peft_version`, `auto_mapping`, `base_model_name_or_path`, `revision`) left
+ * out, set-valued fields (`target_modules`, `exclude_modules` as lists) sorted, keys sorted.
+ */
+export function adapterConfigBehaviour(json: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(json).sort()) {
+    if (BOOKKEEPING_FIELDS.includes(key)) continue;
+    const value = json[key];
+    out[key] = SET_FIELDS.includes(key) && Array.isArray(value) ? [...value].sort() : value;
+  }
+  return out;
 }

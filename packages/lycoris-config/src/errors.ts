@@ -1,7 +1,9 @@
-import { LycorisError } from "@lycoris-ts/errors";
+import { describeValue, LycorisError } from "@lycoris-ts/errors";
+
 /**
- * What went wrong, as a stable classification. The first ten are the `error_kind` values of PEFT's
- * conformance fixtures (`errors.json`); the last three are ours.
+ * What went wrong, as a stable classification. Most are the `error_kind` values of PEFT's conformance
+ * fixtures (`errors.json`); `invalid_value`, `invalid_regex`, `invalid_adapter_config`, `not_supported`
+ * (a PEFT option this library does not implement, named in the message) and `unknown_option` are ours.
  */
 export type LycorisErrorKind =
   | "layers_pattern_without_layers_to_transform"
@@ -14,9 +16,13 @@ export type LycorisErrorKind =
   | "invalid_task_type"
   | "mixed_peft_types"
   | "duplicate_adapter_name"
+  | "layers_to_transform_with_regex_target"
+  | "layers_pattern_with_regex_target"
+  | "not_supported"
   | "invalid_value"
   | "invalid_regex"
-  | "invalid_adapter_config";
+  | "invalid_adapter_config"
+  | "unknown_option";
 
 /** Details carried by every {@link LycorisConfigError}. */
 export interface LycorisConfigErrorDetails {
@@ -47,4 +53,16 @@ export class LycorisConfigError extends LycorisError {
     this.expected = details.expected;
     this.received = details.received;
   }
+}
+
+/**
+ * The `invalid_value` error of a config field ("Invalid value for `field`: expected …, got <value>."),
+ * the value printed as itself ({@link describeValue}: `NaN`, `Infinity`, `8n`, `undefined`).
+ */
+export function invalidValueError(field: string, expected: string, received: unknown): LycorisConfigError {
+  return new LycorisConfigError(
+    "invalid_value",
+    `Invalid value for \`${field}\`: expected ${expected}, got ${describeValue(received)}.`,
+    { field, expected, received },
+  );
 }

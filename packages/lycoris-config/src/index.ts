@@ -1,8 +1,9 @@
 export type { AdapterConfigToJsonOptions, ParsedAdapterConfig } from "./adapter-config-json";
-export { adapterConfigToJson, parseAdapterConfigJson } from "./adapter-config-json";
+export { adapterConfigBehaviour, adapterConfigToJson, parseAdapterConfigJson } from "./adapter-config-json";
+export { configFromFileOptions } from "./config-from-file-options";
 export { DEFAULT_TARGET_MODULES, defaultTargetModules } from "./default-target-modules";
 export type { LycorisConfigErrorDetails, LycorisErrorKind } from "./errors";
-export { LycorisConfigError } from "./errors";
+export { invalidValueError, LycorisConfigError } from "./errors";
 export type { InitWeights, LycorisConfigOptions } from "./lycoris-config";
 export { LycorisConfig } from "./lycoris-config";
 export { findMinimalTargetModules, MIN_TARGET_MODULES_FOR_OPTIMIZATION } from "./minimal-target-modules";
@@ -11,6 +12,12 @@ export { parseModelDescription } from "./model-description";
 export type { ModuleMatch, ModuleMatcher } from "./module-matching";
 export { createModuleMatcher, matchesNameOrSuffix } from "./module-matching";
 export { isModuleToSave } from "./modules-to-save";
+export type { PeftSilentWarning, PeftSilentWarningId } from "./peft-silent-warnings";
+export {
+  findPeftSilentWarning,
+  PEFT_SILENT_WARNINGS,
+  peftSilentWarningMessage,
+} from "./peft-silent-warnings";
 export type { PythonMatchMode } from "./python-regex";
 export { compilePythonRegex, translatePythonRegex } from "./python-regex";
 export type { RankAndAlpha } from "./rank-pattern";

@@ -1,4 +1,6 @@
-import { LycorisConfigError } from "./errors";
+import { invalidValueError, LycorisConfigError } from "./errors";
+import { peftSilentWarningMessage } from "./peft-silent-warnings";
+import { pythonStrRepr } from "./python-repr";
 import { isPeftTaskType, PEFT_TASK_TYPES, type PeftTaskType } from "./task-type";
 
 /** `init_weights`: PEFT's default initialisation (`true`), none (`false`), or LyCORIS' scheme (`"lycoris"`). */
@@ -44,21 +46,58 @@ export interface LycorisConfigOptions {
   autoMapping?: Record<string, unknown> | null;
 }
 
+/** Every option of {@link LycorisConfigOptions} (the compiler keeps this list complete). */
+const SHARED_OPTIONS: Readonly<Record<keyof LycorisConfigOptions, true>> = Object.freeze({
+  r: true,
+  alpha: true,
+  rankDropout: true,
+  moduleDropout: true,
+  initWeights: true,
+  targetModules: true,
+  excludeModules: true,
+  layersToTransform: true,
+  layersPattern: true,
+  rankPattern: true,
+  alphaPattern: true,
+  modulesToSave: true,
+  inferenceMode: true,
+  taskType: true,
+  baseModelNameOrPath: true,
+  revision: true,
+  peftVersion: true,
+  autoMapping: true,
+});
+
 function invalid(field: string, expected: string, received: unknown): never {
+  throw invalidValueError(field, expected, received);
+}
+
+/** PEFT's dataclass constructor rejects unexpected keyword arguments (`TypeError`); so do we, naming them all. */
+function rejectUnknownOptions(className: string, o: Record<string, unknown>, own: readonly string[]): void {
+  const unknown = Object.keys(o).filter(
+    (k) => o[k] !== undefined && !Object.hasOwn(SHARED_OPTIONS, k) && !own.includes(k),
+  );
+  if (unknown.length === 0) return;
+  const known = [...Object.keys(SHARED_OPTIONS), ...own];
   throw new LycorisConfigError(
-    "invalid_value",
-    `Invalid value for \`${field}\`: expected ${expected}, got ${describe(received)}.`,
-    { field, expected, received },
+    "unknown_option",
+    `Unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `\`${k}\``).join(", ")} for ${className} (PEFT raises TypeError: unexpected keyword argument); its options are ${known.join(", ")}.`,
+    { field: unknown[0]!, expected: `an option of ${className}: ${known.join(", ")}`, received: unknown },
   );
 }
 
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+/**
+ * Adds a warning to `config.warnings` (package-internal; configs add their own with `warn`). `"first"`
+ * puts it before the constructor's warnings, where PEFT would have printed it.
+ */
+export function addConfigWarning(
+  config: LycorisConfig,
+  message: string,
+  at: "first" | "last" = "last",
+): void {
+  const list = config.warnings as string[];
+  if (at === "first") list.unshift(message);
+  else list.push(message);
 }
 
 function finiteNumber(field: string, value: unknown, fallback: number): number {
@@ -113,6 +152,12 @@ function pythonTruthy(value: unknown): boolean {
  * }
  * ```
  * Every own enumerable field of an instance (subclass fields included) is written to `adapter_config.json`.
+ *
+ * A variant config passes the names of its own options as the third argument; then an unknown option key is
+ * rejected (`"unknown_option"`) as PEFT's dataclass constructor rejects an unexpected keyword argument.
+ * Without the list, any key is accepted (subclasses written before the check existed keep working).
+ * Values PEFT accepts without a word although they are unusual (a dropout outside [0, 1], a negative alpha)
+ * are accepted and reported in {@link LycorisConfig.warnings}.
  */
 export class LycorisConfig {
   /** `peft_type`, e.g. `"LOKR"`. */
@@ -135,11 +180,24 @@ export class LycorisConfig {
   readonly revision: string | null;
   readonly peftVersion: string | null;
   readonly autoMapping: Readonly<Record<string, unknown>> | null;
+  /**
+   * Warnings about values PEFT accepts or ignores silently (the documented list `PEFT_SILENT_WARNINGS`), and
+   * PEFT's own warning about ignored unknown keys of a loaded file. A `PeftModel` reports them through its
+   * `onWarning` when it creates an adapter from this config. Not written to `adapter_config.json`.
+   */
+  declare readonly warnings: readonly string[];
 
-  constructor(peftType: string, options: LycorisConfigOptions = {}) {
+  /**
+   * @param peftType - PEFT's `peft_type`, e.g. `"LOKR"`.
+   * @param options - The shared options and the variant's own.
+   * @param ownOptions - The names of the variant's own options (see the class description).
+   */
+  constructor(peftType: string, options: LycorisConfigOptions = {}, ownOptions?: readonly string[]) {
+    Object.defineProperty(this, "warnings", { value: [], enumerable: false });
     if (typeof peftType !== "string" || peftType === "") invalid("peftType", "a non-empty string", peftType);
     if (typeof options !== "object" || options === null) invalid("options", "an object", options);
     const o = options as Record<string, unknown>;
+    if (ownOptions !== undefined) rejectUnknownOptions(new.target.name, o, ownOptions);
     this.peftType = peftType;
     this.r = finiteNumber("r", o.r, 8);
     this.alpha = finiteNumber("alpha", o.alpha, 8);
@@ -213,5 +271,22 @@ export class LycorisConfig {
         },
       );
     }
+
+    for (const [field, p] of [
+      ["rank_dropout", this.rankDropout],
+      ["module_dropout", this.moduleDropout],
+    ] as const) {
+      if (p < 0 || p > 1) this.warn(peftSilentWarningMessage("dropout_outside_unit_interval", field, p));
+    }
+    if (this.alpha < 0) this.warn(peftSilentWarningMessage("negative_alpha", "alpha", this.alpha));
+    for (const [key, a] of Object.entries(this.alphaPattern)) {
+      if (a < 0)
+        this.warn(peftSilentWarningMessage("negative_alpha", `alpha_pattern[${pythonStrRepr(key)}]`, a));
+    }
+  }
+
+  /** Records a warning in {@link LycorisConfig.warnings} (for variant configs' own checks). */
+  protected warn(message: string): void {
+    addConfigWarning(this, message);
   }
 }

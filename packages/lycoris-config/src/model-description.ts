@@ -1,3 +1,4 @@
+import { describeValue } from "@lycoris-ts/errors";
 import { LycorisConfigError } from "./errors";
 import { snakeToCamel } from "./snake-case";
 
@@ -46,7 +47,7 @@ export interface ModelDescription {
 function bad(field: string, expected: string, received: unknown): never {
   throw new LycorisConfigError(
     "invalid_value",
-    `Invalid model description: \`${field}\` must be ${expected}.`,
+    `Invalid model description: \`${field}\` must be ${expected}, got ${describeValue(received)}.`,
     {
       field,
       expected,

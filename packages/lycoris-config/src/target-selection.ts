@@ -4,6 +4,7 @@ import type { LycorisConfig } from "./lycoris-config";
 import { findMinimalTargetModules, MIN_TARGET_MODULES_FOR_OPTIMIZATION } from "./minimal-target-modules";
 import type { ModelDescription, ModuleKind } from "./model-description";
 import { createModuleMatcher, matchesNameOrSuffix } from "./module-matching";
+import { peftSilentWarningMessage } from "./peft-silent-warnings";
 import { pythonRepr, pythonSetRepr, pythonStr } from "./python-repr";
 import { resolveRankAndAlpha } from "./rank-pattern";
 
@@ -105,9 +106,12 @@ export function selectTargetModules(
   if (config.targetModules === null) {
     const defaults = defaultTargetModules(model.modelType);
     if (defaults === null) {
+      // PEFT's wording mentions `target_parameters` for the configs that have that field (LoRA).
       throw new LycorisConfigError(
         "target_modules_required",
-        "Please specify `target_modules` in `peft_config`",
+        "targetParameters" in config
+          ? "Please specify `target_modules` or `target_parameters`in `peft_config`"
+          : "Please specify `target_modules` in `peft_config`",
         {
           field: "targetModules",
           expected: "target modules, or a model type with PEFT defaults",
@@ -133,15 +137,13 @@ export function selectTargetModules(
   }
 
   if (typeof targetModules === "string") {
-    if (config.layersToTransform !== null) {
-      warnings.push(
-        `layers_to_transform=${pythonRepr(config.layersToTransform)} is ignored because target_modules is a regular expression (PEFT ignores it silently).`,
-      );
-    }
-    if (config.layersPattern !== null) {
-      warnings.push(
-        `layers_pattern=${pythonRepr(config.layersPattern)} is ignored because target_modules is a regular expression (PEFT ignores it silently).`,
-      );
+    for (const [field, value] of [
+      ["layers_to_transform", config.layersToTransform],
+      ["layers_pattern", config.layersPattern],
+    ] as const) {
+      if (value !== null) {
+        warnings.push(peftSilentWarningMessage("regex_target_ignores_layer_selection", field, value));
+      }
     }
   } else if (targetModules.length >= MIN_TARGET_MODULES_FOR_OPTIMIZATION) {
     const list = targetModules;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  adapterConfigBehaviour,
   adapterConfigToJson,
   LycorisConfig,
   LycorisConfigError,
@@ -130,6 +131,20 @@ describe("adapter_config.json boundary", () => {
     );
     expect(peftType).toBe("LOKR");
     expect(options).toEqual({ rankPattern: { "model.layers_0": 2 }, decomposeBoth: true, r: 4 });
+  });
+
+  it("compares two files by behaviour: bookkeeping left out, target/exclude sets in any order", () => {
+    const ours = {
+      r: 4,
+      target_modules: ["q", "v"],
+      exclude_modules: null,
+      peft_version: "x",
+      revision: null,
+    };
+    const theirs = { target_modules: ["v", "q"], r: 4, exclude_modules: null, auto_mapping: { a: 1 } };
+    expect(adapterConfigBehaviour(ours)).toEqual(adapterConfigBehaviour(theirs));
+    expect(adapterConfigBehaviour({ ...theirs, r: 8 })).not.toEqual(adapterConfigBehaviour(ours));
+    expect(adapterConfigBehaviour({ target_modules: ".*q" })).toEqual({ target_modules: ".*q" });
   });
 
   it.each([["not json"], ["[1]"], ['{"r": 4}'], ['{"peft_type": 3}']])(

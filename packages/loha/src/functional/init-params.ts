@@ -1,3 +1,4 @@
+import { describeValue } from "@lycoris-ts/errors";
 import { kaimingUniform, type Rng, type Tensor, zeros } from "@lycoris-ts/kernels";
 import { LoHaMathError } from "./loha-math-error";
 import { lohaParamShapes } from "./param-shapes";
@@ -25,10 +26,10 @@ export function initLoHaParams(
   rng: Rng,
 ): Record<string, Tensor<Float32Array>> {
   if (initWeights !== true && initWeights !== false && initWeights !== "lycoris") {
-    throw new LoHaMathError(`unknown LoHa init_weights ${JSON.stringify(initWeights)}`, {
+    throw new LoHaMathError(`unknown LoHa init_weights ${describeValue(initWeights)}`, {
       field: "init_weights",
       expected: 'true, false or "lycoris"',
-      received: JSON.stringify(initWeights),
+      received: describeValue(initWeights),
     });
   }
   const zeroW2b = initWeights !== false;

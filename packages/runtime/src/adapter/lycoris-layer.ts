@@ -24,6 +24,8 @@ import type {
   LayerGeometry,
 } from "../registry/adapter-variant";
 import { mergeIntoWeight } from "../registry/merge-into-weight";
+import { type DroppedInput, dropInput, dropInputBackward } from "./input-dropout";
+import { applyInputMajorWeight, inputMajorWeightBackward } from "./input-major-weight";
 import { type AdaptableLayer, layerGeometry, withZeroPadding } from "./layer-geometry";
 import { ParameterDict } from "./parameter-dict";
 import { applyRowMask, rankDropoutMask } from "./rank-dropout";
@@ -54,7 +56,11 @@ export interface LycorisLayerOptions {
 
 interface ForwardRecord {
   readonly x: Tensor<Float32Array>;
-  readonly used: ReadonlyArray<{ adapter: LayerAdapter; mask: Float32Array | null }>;
+  readonly used: ReadonlyArray<{
+    adapter: LayerAdapter;
+    mask: Float32Array | null;
+    dropped: DroppedInput | null;
+  }>;
 }
 
 /**
@@ -126,7 +132,7 @@ export class LycorisLayer extends Module {
     for (const [pname, dict] of this.children()) {
       if (!(dict instanceof ParameterDict)) continue;
       const p = dict.get(adapter);
-      if (p !== null) out.set(pname, p);
+      if (p !== null) out.set(dict.leaf === null ? pname : `${pname}.${dict.leaf}`, p);
     }
     return out;
   }
@@ -174,14 +180,17 @@ export class LycorisLayer extends Module {
           },
         );
       }
-      let dict = this.children().get(pname);
+      // A dotted name (LoRA's `lora_A.weight`) is a dict of per-adapter entries holding the leaf, as in torch.
+      const dot = pname.indexOf(".");
+      const dictName = dot < 0 ? pname : pname.slice(0, dot);
+      let dict = this.children().get(dictName);
       if (!(dict instanceof ParameterDict)) {
-        dict = new ParameterDict();
-        this.registerModule(pname, dict);
+        dict = new ParameterDict(dot < 0 ? null : pname.slice(dot + 1));
+        this.registerModule(dictName, dict);
       }
       (dict as ParameterDict).set(name, new Parameter(t, true));
     }
-    this.#adapters.set(name, { name, variant, ctx, scaling: alpha / r });
+    this.#adapters.set(name, { name, variant, ctx, scaling: variant.scaling?.(ctx) ?? alpha / r });
   }
 
   /** Removes adapter `name` (unmerge it first if merged). */
@@ -305,7 +314,8 @@ export class LycorisLayer extends Module {
       return base.forward(x);
     }
     const y = base.forward(x);
-    const used: Array<{ adapter: LayerAdapter; mask: Float32Array | null }> = [];
+    const used: Array<{ adapter: LayerAdapter; mask: Float32Array | null; dropped: DroppedInput | null }> =
+      [];
     for (const name of this.#active) {
       const a = this.#adapters.get(name);
       if (a === undefined) continue;
@@ -317,10 +327,11 @@ export class LycorisLayer extends Module {
         continue;
       }
       const mask = this.training ? this.#rankDropoutMask(a) : null;
-      const d = this.#adapterForward(a, x);
-      if (mask !== null) applyRowMask(d, mask, a.ctx.layer.kind === "linear");
+      const dropped = this.training ? dropInput(x, a.variant.inputDropout?.(a.ctx) ?? 0, this.#rng) : null;
+      const d = this.#adapterForward(a, dropped?.x ?? x);
+      if (mask !== null) applyRowMask(d, mask, a.ctx.layer.conv === null);
       addScaledInPlace(y, d, 1);
-      used.push({ adapter: a, mask });
+      used.push({ adapter: a, mask, dropped });
     }
     this.#record = this.training || this.keepInputs ? { x, used } : null;
     return y;
@@ -340,13 +351,14 @@ export class LycorisLayer extends Module {
       );
     }
     const dx = this.baseLayer.backward(dy);
-    for (const { adapter: a, mask } of rec.used) {
+    for (const { adapter: a, mask, dropped } of rec.used) {
       let dyA = dy;
       if (mask !== null) {
         dyA = tensor(Float32Array.from(dy.data), dy.shape);
-        applyRowMask(dyA, mask, a.ctx.layer.kind === "linear");
+        applyRowMask(dyA, mask, a.ctx.layer.conv === null);
       }
-      const { dx: dxA, grads } = this.#adapterBackward(a, rec.x, dyA);
+      const { dx: dxA, grads } = this.#adapterBackward(a, dropped?.x ?? rec.x, dyA);
+      if (dropped !== null) dropInputBackward(dxA, dropped);
       addScaledInPlace(dx, dxA, 1);
       for (const [pname, p] of this.parametersOf(a.name)) {
         const g = grads[pname];
@@ -431,12 +443,13 @@ export class LycorisLayer extends Module {
   }
 }
 
-/** `linear(x, w)` or `conv(x, w)` with the layer's geometry, no bias. */
+/** `linear(x, w)`, `conv(x, w)`, `x · w` (GPT-2 `Conv1D`) or the embedding lookup in `w`, with the layer's geometry, no bias. */
 export function applyWeight<A extends FloatArray>(
   x: Tensor<A>,
   w: Tensor<A>,
   layer: LayerGeometry,
 ): Tensor<A> {
+  if (layer.kind === "gpt2_conv1d" || layer.kind === "embedding") return applyInputMajorWeight(x, w, layer);
   if (layer.kind === "linear") {
     const inF = layer.inFeatures;
     const rows = x.data.length / inF;
@@ -454,6 +467,9 @@ export function weightBackward<A extends FloatArray>(
   dy: Tensor<A>,
   layer: LayerGeometry,
 ): { dx: Tensor<A>; dw: Tensor<A> } {
+  if (layer.kind === "gpt2_conv1d" || layer.kind === "embedding") {
+    return inputMajorWeightBackward(x, w, dy, layer);
+  }
   if (layer.kind === "linear") {
     const inF = layer.inFeatures;
     const rows = x.data.length / inF;

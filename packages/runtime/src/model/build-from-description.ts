@@ -1,3 +1,4 @@
+import { describeValue } from "@lycoris-ts/errors";
 import { createRng, formatShape, type PaddingMode, sameShape, type Tensor } from "@lycoris-ts/kernels";
 import type { ModuleDescription } from "@lycoris-ts/lycoris-config";
 import { Dropout, Identity, ReLU } from "./activations";
@@ -67,7 +68,7 @@ export function buildModelFromDescription(
       throw new ModelError("invalid_description", `module name '${String(d.name)}' is not a dotted path`, {
         field: String(d.name),
         expected: "a non-empty dotted path",
-        received: JSON.stringify(d.name),
+        received: describeValue(d.name),
       });
     }
     const dot = d.name.lastIndexOf(".");
@@ -233,8 +234,8 @@ function raw(d: ModuleDescription, key: string): unknown {
 function bad(d: ModuleDescription, key: string, expected: string, v: unknown): never {
   throw new ModelError(
     "invalid_description",
-    `module '${d.name}' (${d.kind}): '${key}' must be ${expected}, got ${JSON.stringify(v)}`,
-    { field: `${d.name}.${key}`, expected, received: JSON.stringify(v) ?? "undefined" },
+    `module '${d.name}' (${d.kind}): '${key}' must be ${expected}, got ${describeValue(v)}`,
+    { field: `${d.name}.${key}`, expected, received: describeValue(v) },
   );
 }
 

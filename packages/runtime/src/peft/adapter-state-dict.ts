@@ -62,10 +62,17 @@ export function savesEmbeddingLayers(targetModules: string | readonly string[] |
 /**
  * Splits saved PEFT keys by module: `base_model.model.<module>.<param>` →
  * module path and parameter name (the parameter name is the last dotted part,
- * or `base_layer.<p>` for saved embedding base weights).
+ * or `base_layer.<p>` for saved embedding base weights). A key ending in one of
+ * `parameterNames` (a variant's names, which may be dotted, as LoRA's
+ * `lora_A.weight`) is split before that name.
  */
-export function splitPeftKey(key: string): { module: string; param: string } {
+export function splitPeftKey(
+  key: string,
+  parameterNames: readonly string[] = [],
+): { module: string; param: string } {
   const body = key.startsWith(PEFT_KEY_PREFIX) ? key.slice(PEFT_KEY_PREFIX.length) : key;
+  const named = parameterNames.find((p) => p.includes(".") && body.endsWith(`.${p}`));
+  if (named !== undefined) return { module: body.slice(0, -named.length - 1), param: named };
   const baseIdx = body.lastIndexOf(".base_layer.");
   if (baseIdx >= 0) return { module: body.slice(0, baseIdx), param: body.slice(baseIdx + 1) };
   const dot = body.lastIndexOf(".");
@@ -98,7 +105,7 @@ export function loadAdapterStateDict(
     m.set(param, t);
   };
   for (const [key, t] of weights) {
-    const { module, param } = splitPeftKey(key);
+    const { module, param } = splitPeftKey(key, variant.parameterNames);
     if (param.startsWith("base_layer.")) add(baseWeights, module, param.slice("base_layer.".length), t);
     else if (param.startsWith(variant.prefix)) add(byModule, module, param, t);
     else add(toSave, module, param, t);

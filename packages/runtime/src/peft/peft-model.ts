@@ -6,7 +6,7 @@ import {
   selectTargetModules,
 } from "@lycoris-ts/lycoris-config";
 import { describeModel, type ModelFacts } from "../adapter/describe-model";
-import { isAdaptableLayer } from "../adapter/layer-geometry";
+import { isAdaptableLayer, layerGeometry } from "../adapter/layer-geometry";
 import { type AdapterPadding, LycorisLayer } from "../adapter/lycoris-layer";
 import { ModulesToSaveWrapper } from "../adapter/modules-to-save";
 import { AdapterError } from "../errors";
@@ -31,9 +31,12 @@ export interface PeftModelOptions extends ModelFacts {
    */
   readonly description?: ModelDescription;
   /**
-   * Receives the warnings PEFT would print (a `layers_to_transform` ignored for a regex target, embedding
-   * layers saved, ...). Default: `process.emitWarning` in Node (`console.warn` elsewhere). They are also
-   * collected in {@link PeftModel.warnings}.
+   * Receives the warnings PEFT would print (embedding layers saved, unknown keys of a loaded config ignored,
+   * ...) and the documented ones we add where PEFT is silent (`PEFT_SILENT_WARNINGS` of
+   * `@lycoris-ts/lycoris-config`: a `layers_to_transform` ignored for a regex target, a dropout outside
+   * [0, 1], ...). A config's own {@link LycorisConfig.warnings} are reported when an adapter is created
+   * from it. Default: `process.emitWarning` in Node (`console.warn` elsewhere). They are also collected in
+   * {@link PeftModel.warnings}.
    */
   readonly onWarning?: ((message: string) => void) | null;
 }
@@ -335,6 +338,9 @@ export class PeftModel {
           },
         );
       }
+      const layer = m instanceof LycorisLayer ? m.geometry : layerGeometry(m);
+      const existing = m instanceof LycorisLayer;
+      for (const w of variant.prepareLayer?.({ config, r, alpha, layer }, existing) ?? []) this.warn(w);
       return { path, m, r, alpha };
     });
     const initRng = createRng(Math.floor(this.#rng.uniform() * 2 ** 31));
@@ -351,6 +357,7 @@ export class PeftModel {
       }
       layer.addAdapter(name, variant, config, r, alpha, initRng);
     }
+    for (const w of config.warnings) this.warn(w);
     for (const w of selection.warnings) this.warn(w);
     this.peftConfig.set(name, config);
     this.#targets.set(name, [...selection.targets]);

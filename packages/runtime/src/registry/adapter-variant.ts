@@ -3,13 +3,20 @@ import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
 import type { KohyaFormat } from "./kohya-format";
 import type { ParameterProblem, ParameterShapes, ParameterStructure } from "./parameter-structure";
 
-/** Layer kinds an adapter variant can adapt. */
-export type AdaptableKind = "linear" | "conv1d" | "conv2d";
+/**
+ * Layer kinds an adapter variant can adapt: torch's Linear, Conv1d, Conv2d and
+ * Embedding, and transformers' GPT-2 `Conv1D` (a linear layer with a
+ * transposed `[in, out]` weight). A variant lists the ones it supports in
+ * {@link AdapterVariant.supportedKinds}.
+ */
+export type AdaptableKind = "linear" | "conv1d" | "conv2d" | "embedding" | "gpt2_conv1d";
 
 /**
  * What a variant sees of the base layer it adapts. For convolutions,
  * `inFeatures` is `in_channels / groups` (the weight's second dimension), as
- * PEFT computes shapes from the weight.
+ * PEFT computes shapes from the weight. For an embedding, `inFeatures` is
+ * `num_embeddings` and `outFeatures` `embedding_dim`; for a GPT-2 `Conv1D`,
+ * `nx` and `nf` (its weight is `[nx, nf]`).
  */
 export interface LayerGeometry {
   readonly kind: AdaptableKind;
@@ -18,7 +25,10 @@ export interface LayerGeometry {
   /** Kernel size (`[]` for linear layers). */
   readonly kernelSize: readonly number[];
   readonly groups: number;
-  /** The base weight's shape: `[out, in]` or `[out, in / groups, ...kernel]`. */
+  /**
+   * The base weight's shape: `[out, in]`, `[out, in / groups, ...kernel]`, `[nx, nf]` (GPT-2 `Conv1D`) or
+   * `[num_embeddings, embedding_dim]` (embedding).
+   */
   readonly weightShape: readonly number[];
   /** Stride, padding, dilation, groups and padding mode of a conv base layer; `null` for linear. */
   readonly conv: ConvOptions | null;
@@ -67,7 +77,25 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
   readonly parameterNames: readonly string[];
   /** Layer kinds this variant adapts (default: linear, conv1d, conv2d). */
   readonly supportedKinds?: readonly AdaptableKind[];
-  /** Builds the variant's config from camelCase options (as parsed from `adapter_config.json`). */
+  /**
+   * PEFT's per-layer checks and adjustments when it adds this adapter to a layer: throws (a typed error)
+   * for a layer the variant cannot adapt, may adjust the config as PEFT does, and returns the warnings PEFT
+   * prints. `existing` says the layer already carries other adapters (PEFT then skips its layer-creation
+   * steps). Called for every target in injection order, before the model changes.
+   */
+  prepareLayer?(ctx: AdapterContext<C>, existing: boolean): readonly string[];
+  /** The adapter's initial scaling (default `alpha / r`; LoRA's rsLoRA: `alpha / √r`). */
+  scaling?(ctx: AdapterContext<C>): number;
+  /**
+   * Probability of the dropout applied in training to the input of the adapter path only (LoRA's
+   * `lora_dropout`); default 0. Kept elements are scaled by `1 / (1 − p)`, as torch's `nn.Dropout`.
+   */
+  inputDropout?(ctx: AdapterContext<C>): number;
+  /**
+   * Builds the variant's config from camelCase options as parsed from `adapter_config.json`. Wrap the
+   * constructor in `configFromFileOptions` (`@lycoris-ts/lycoris-config`) so that keys a newer PEFT wrote
+   * are ignored with PEFT's warning instead of rejected, as PEFT's `from_peft_type` does.
+   */
   createConfig(options: Readonly<Record<string, unknown>>): C;
   /** Names and shapes of the parameters for one layer. */
   parameterLayout(ctx: AdapterContext<C>): ParameterLayout;
@@ -89,7 +117,8 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
   /**
    * The adapter's output contribution for input `x` without bias: `linear(x, ΔW)`
    * or `conv(x, ΔW)` with the base layer's geometry and zero padding, ideally
-   * without materialising ΔW.
+   * without materialising ΔW (or the variant's own term where PEFT's differs,
+   * as LoRA's `lora_B(lora_A(x))` on a dilated conv).
    */
   forward?<A extends FloatArray>(
     x: Tensor<A>,

@@ -1,0 +1,12 @@
+export type { LoraBackwardResult } from "./backward";
+export { loraBackward } from "./backward";
+export type { LoraConvPath } from "./conv-path";
+export { checkLoraOutputShape, loraConvPath } from "./conv-path";
+export { loraDeltaWeight } from "./delta-weight";
+export { loraForward } from "./forward";
+export { checkLoraInit, initLoraParams } from "./init-params";
+export type { LoraErrorDetails, LoraErrorKind } from "./lora-error";
+export { LoraError } from "./lora-error";
+export type { LoraParamShapes } from "./param-shapes";
+export { checkLoraRank, LORA_PARAM_NAMES, loraNumParams, loraParamShapes } from "./param-shapes";
+export type { LoraConvGeometry, LoraInitWeights, LoraLayerKind, LoraLayerShape, LoraParams } from "./types";

@@ -1,0 +1,66 @@
+/**
+ * LoRA adapters with PEFT's semantics and file format (`LoraConfig` core options; Linear, Conv1d/Conv2d,
+ * GPT-2 `Conv1D` and Embedding): LoRA's own API (the config, the variant, the math, the file entry points),
+ * plus the names of the shared runtime a LoRA user needs, listed one by one below and in the README
+ * ("Runtime names re-exported here"). Anything else of the runtime comes from `@lycoris-ts/runtime`.
+ */
+
+// The error family, tensors and the shared config
+export { isLycorisError, LycorisError } from "@lycoris-ts/errors";
+export type { Tensor } from "@lycoris-ts/kernels";
+export { createRng, tensor } from "@lycoris-ts/kernels";
+export type { LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
+export { LycorisConfig, LycorisConfigError } from "@lycoris-ts/lycoris-config";
+// Runtime: building a model, training it, the PEFT model, adapter and safetensors files, the registry
+export type {
+  AdamWOptions,
+  AdapterPadding,
+  ConvModuleOptions,
+  LoadPeftModelOptions,
+  PeftModelOptions,
+} from "@lycoris-ts/runtime";
+export {
+  AdamW,
+  AdapterError,
+  AdapterFileError,
+  AdapterRegistry,
+  AvgPool2d,
+  adapterStateDict,
+  buildModelFromDescription,
+  Container,
+  Conv1d,
+  Conv2d,
+  crossEntropyLoss,
+  Dropout,
+  Embedding,
+  Flatten,
+  GPT2Conv1D,
+  getPeftModel,
+  Identity,
+  initModuleParameters,
+  LayerNorm,
+  Linear,
+  LycorisLayer,
+  loadAdapterStateDict,
+  MaxPool2d,
+  ModelError,
+  Module,
+  ModuleList,
+  Parameter,
+  PeftModel,
+  parseSafetensors,
+  ReLU,
+  readSafetensors,
+  readSafetensorsSync,
+  SafetensorsError,
+  Sequential,
+  savePeftAdapter,
+  serializeSafetensors,
+  writeSafetensors,
+} from "@lycoris-ts/runtime";
+// LoRA
+export * from "./functional/index";
+export type { LoraConfigOptions, UnsupportedLoraOptions } from "./lora-config";
+export { LoraConfig } from "./lora-config";
+export { loadAdapter, loadPeftModel, registerLora } from "./lora-entry-points";
+export { loraLayerShape, loraVariant } from "./lora-variant";
