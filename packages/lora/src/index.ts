@@ -27,7 +27,6 @@ export {
   AvgPool2d,
   adapterStateDict,
   buildModelFromDescription,
-  Container,
   Conv1d,
   Conv2d,
   crossEntropyLoss,
