@@ -15,6 +15,7 @@ export const sharedTestConfig = defineConfig({
       "@lycoris-ts/errors": here("./packages/errors/src/index.ts"),
       "@lycoris-ts/lycoris-config": here("./packages/lycoris-config/src/index.ts"),
       "@lycoris-ts/kernels": here("./packages/kernels/src/index.ts"),
+      "@lycoris-ts/safetensors": here("./packages/safetensors/src/index.ts"),
       "@lycoris-ts/runtime": here("./packages/runtime/src/index.ts"),
       "@lycoris-ts/lokr": here("./packages/lokr/src/index.ts"),
       "@lycoris-ts/loha": here("./packages/loha/src/index.ts"),

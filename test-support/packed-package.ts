@@ -105,7 +105,7 @@ function bytesUnder(dir: string): number {
  * README's opening example as written, and a bundle of the package without other variants' code.
  */
 export function describePackedPackage(spec: PackedPackageSpec): void {
-  const libs = ["errors", "lycoris-config", "kernels", "runtime", spec.name];
+  const libs = ["errors", "lycoris-config", "kernels", "safetensors", "runtime", spec.name];
   const pkg = `@lycoris-ts/${spec.name}`;
   let project = "";
   // One adapter on a seeded Linear(16, 16): PEFT's trainable-parameters line and max |merged − unmerged|.

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Tensor } from "@lycoris-ts/kernels";
-import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/runtime";
+import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/run-cli";
 

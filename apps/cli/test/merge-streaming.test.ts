@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SafetensorsReader, writeSafetensors } from "@lycoris-ts/runtime";
+import { SafetensorsReader, writeSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/run-cli";
 

@@ -6,7 +6,7 @@ import {
   readSafetensorsSync,
   SafetensorsReader,
   writeSafetensors,
-} from "@lycoris-ts/runtime";
+} from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtureCases } from "./support/fixtures";
 import { runCli } from "./support/run-cli";

@@ -9,11 +9,10 @@ import {
   initModuleParameters,
   Linear,
   ReLU,
-  readSafetensorsSync,
   Sequential,
   savePeftAdapter,
-  writeSafetensors,
 } from "@lycoris-ts/runtime";
+import { readSafetensorsSync, writeSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getLoConModel, LoConConfig } from "../../../examples/custom-variant/src/locon";
 import { PLUGIN_BUILD_DIR } from "./support/build-cli";

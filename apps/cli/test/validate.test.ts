@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readSafetensorsSync, writeSafetensors } from "@lycoris-ts/runtime";
+import { readSafetensorsSync, writeSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtureCases } from "./support/fixtures";
 import { lines, runCli } from "./support/run-cli";

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Tensor } from "@lycoris-ts/kernels";
-import { decodeTensorBytes, parseSafetensorsHeader, readSafetensorsSync } from "@lycoris-ts/runtime";
+import { decodeTensorBytes, parseSafetensorsHeader, readSafetensorsSync } from "@lycoris-ts/safetensors";
 
 /** Reads and parses a JSON file. */
 export function readJson<T = Record<string, unknown>>(path: string): T {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ConvOptions, conv1d, conv2d, matmul, type Tensor } from "@lycoris-ts/kernels";
-import { readSafetensorsSync } from "@lycoris-ts/runtime";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 
 /** One entry of `fixtures/lycoris/index.json`. */
 export interface LycorisCaseEntry {

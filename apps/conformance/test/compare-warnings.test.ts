@@ -89,6 +89,10 @@ describe("the runner applies the rule to a whole case", () => {
     const dir = editedCase("lokr-linear-full", (c) => {
       c.adapters[0]!.config.rank_dropout = 1.5;
     });
+    // the adapter PEFT would have saved from that config (the runner also compares the saved config)
+    const savedConfig = join(dir, "adapter", "adapter_config.json");
+    const saved = JSON.parse(readFileSync(savedConfig, "utf8"));
+    writeFileSync(savedConfig, JSON.stringify({ ...saved, rank_dropout: 1.5 }));
     const r = runCase(dir, registry);
     expect(r.status, r.detail).toBe("pass");
   });

@@ -10,12 +10,8 @@ import {
   lycorisToPeft,
   readLycorisAdapter,
 } from "@lycoris-ts/lycoris-format";
-import {
-  AdapterRegistry,
-  PEFT_KEY_PREFIX,
-  readAdapterConfig,
-  readSafetensorsSync,
-} from "@lycoris-ts/runtime";
+import { AdapterRegistry, PEFT_KEY_PREFIX, readAdapterConfig } from "@lycoris-ts/runtime";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import { describe, expect, it } from "vitest";
 import { loadLycorisCase, lycorisCaseEntries, worstRelative } from "../src/lycoris-fixture-case";
 

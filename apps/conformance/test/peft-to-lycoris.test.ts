@@ -13,14 +13,8 @@ import {
   peftToLycoris,
   readLycorisAdapter,
 } from "@lycoris-ts/lycoris-format";
-import {
-  AdapterRegistry,
-  PEFT_KEY_PREFIX,
-  parseSafetensors,
-  readPeftAdapterDir,
-  readSafetensorsSync,
-  serializeSafetensors,
-} from "@lycoris-ts/runtime";
+import { AdapterRegistry, PEFT_KEY_PREFIX, readPeftAdapterDir } from "@lycoris-ts/runtime";
+import { parseSafetensors, readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 import { describe, expect, it } from "vitest";
 import { loadLycorisCase, lycorisCaseEntries, worstRelative } from "../src/lycoris-fixture-case";
 

@@ -55,7 +55,7 @@ function fixtureAdapters(): Map<string, FixtureModule[]> {
           r: e.r,
           alpha: e.alpha,
           shapes: new Map(Object.entries(e.params)),
-          structure: e.structure,
+          structure: e.structure ?? {},
           layer: geometryFromWeightShape(m.weight_shape)!,
         });
       }

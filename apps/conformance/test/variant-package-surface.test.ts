@@ -6,11 +6,12 @@ import * as lokr from "@lycoris-ts/lokr";
 import * as lora from "@lycoris-ts/lora";
 import * as config from "@lycoris-ts/lycoris-config";
 import * as runtime from "@lycoris-ts/runtime";
+import * as safetensors from "@lycoris-ts/safetensors";
 import { describe, expect, it } from "vitest";
 
 // The variant packages re-export a documented list of shared names (not `export *` of the runtime):
 // the list in each index.ts is exactly the README's table, and every such name is the shared object itself.
-const shared: Record<string, unknown> = { ...errors, ...kernels, ...config, ...runtime };
+const shared: Record<string, unknown> = { ...errors, ...kernels, ...config, ...runtime, ...safetensors };
 
 function readmeNames(pkg: string): string[] {
   const readme = readFileSync(new URL(`../../../packages/${pkg}/README.md`, import.meta.url), "utf8");

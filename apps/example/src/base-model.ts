@@ -3,12 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createRng } from "@lycoris-ts/kernels";
-import {
-  initModuleParameters,
-  type Module,
-  readSafetensorsSync,
-  writeSafetensors,
-} from "@lycoris-ts/runtime";
+import { initModuleParameters, type Module } from "@lycoris-ts/runtime";
+import { readSafetensorsSync, writeSafetensors } from "@lycoris-ts/safetensors";
 import type { Dataset } from "./data";
 import { BASE_ARCHITECTURE, createBaseModel, NUM_CLASSES } from "./model";
 import { type TrainOptions, trainNetwork } from "./train";

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { tensor } from "@lycoris-ts/kernels";
-import { loadPeftModel, readSafetensorsSync, writeSafetensors } from "@lycoris-ts/runtime";
+import { loadPeftModel } from "@lycoris-ts/runtime";
+import { readSafetensorsSync, writeSafetensors } from "@lycoris-ts/safetensors";
 import { registerVariants } from "./adapter-config";
 import { loadBaseModel } from "./base-model";
 import { IMAGE_SIZE } from "./data";

@@ -1,11 +1,7 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import { peftToLycoris } from "@lycoris-ts/lycoris-format";
-import {
-  type AdapterRegistry,
-  DEFAULT_ADAPTER_NAME,
-  serializeSafetensors,
-  writeFileAtomic,
-} from "@lycoris-ts/runtime";
+import { type AdapterRegistry, DEFAULT_ADAPTER_NAME } from "@lycoris-ts/runtime";
+import { writeSafetensors } from "@lycoris-ts/safetensors";
 import { checkOutputPath } from "./check-output-path";
 import type { AdapterInput, FileInput, FileOutput } from "./file-input";
 import { locateAdapters, selectAdapters } from "./locate-adapters";
@@ -57,18 +53,6 @@ async function readPeftAdapter(o: ConvertPeftToKohyaOptions) {
   }
 }
 
-/** Writes bytes to a path (atomically) or a stream. */
-async function writeOutput(out: FileOutput, bytes: Uint8Array): Promise<void> {
-  if (typeof out === "string") return writeFileAtomic(out, bytes);
-  const writer = out.getWriter();
-  try {
-    await writer.write(bytes);
-    await writer.close();
-  } finally {
-    writer.releaseLock();
-  }
-}
-
 /**
  * Writes one adapter of a PEFT directory as a kohya / LyCORIS-format `.safetensors` file whose
  * loader ΔW equals PEFT's (see lycoris-format's `peftToLycoris`).
@@ -91,7 +75,7 @@ export async function convertPeftToKohya(o: ConvertPeftToKohyaOptions): Promise<
       ...(o.moduleRoot === undefined ? {} : { moduleRoot: o.moduleRoot }),
       ...(shapes === null ? {} : { weightShape: (m: string) => shapes.info(`${m}.weight`)?.shape }),
     });
-    await writeOutput(o.out, serializeSafetensors(written.tensors, { metadata: written.metadata }));
+    await writeSafetensors(o.out, written.tensors, { metadata: written.metadata });
     const algo = written.modules[0]?.algo ?? "";
     return {
       algo,

@@ -1,7 +1,8 @@
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
 import { isLycorisKeyNaming, kohyaVariantOf, kohyaVariants } from "@lycoris-ts/lycoris-format";
-import type { AdapterRegistry, AdapterVariant, TensorInfo } from "@lycoris-ts/runtime";
+import type { AdapterRegistry, AdapterVariant } from "@lycoris-ts/runtime";
 import { PEFT_KEY_PREFIX, splitPeftKey } from "@lycoris-ts/runtime";
+import type { TensorInfo } from "@lycoris-ts/safetensors";
 
 /** Key naming of an adapter file: PEFT (`base_model.model.<module>.<param>`) or kohya/LyCORIS (`lycoris_<module>.<param>`). */
 export type KeyNaming = "peft" | "kohya";

@@ -1,4 +1,4 @@
-import { SafetensorsError } from "@lycoris-ts/runtime";
+import { SafetensorsError } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
 import { type FileInput, inputName } from "./file-input";
 import { nodeFs } from "./node-builtins";

@@ -1,6 +1,6 @@
 import { isModuleToSave, type LycorisConfig } from "@lycoris-ts/lycoris-config";
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
-import { isFloatDtype } from "@lycoris-ts/runtime";
+import { isFloatDtype } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
 import { fitModuleToBase } from "./fit-module-to-base";
 import { shapeText } from "./layout-check";

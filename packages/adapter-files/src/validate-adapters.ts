@@ -1,5 +1,6 @@
 import { isModuleToSave, matchesNameOrSuffix } from "@lycoris-ts/lycoris-config";
-import { type AdapterRegistry, isFloatDtype, PEFT_KEY_PREFIX } from "@lycoris-ts/runtime";
+import { type AdapterRegistry, PEFT_KEY_PREFIX } from "@lycoris-ts/runtime";
+import { isFloatDtype } from "@lycoris-ts/safetensors";
 import { describeModule } from "./describe-module";
 import { type AdapterInput, type FileInput, inputName } from "./file-input";
 import { fitModuleToBase } from "./fit-module-to-base";

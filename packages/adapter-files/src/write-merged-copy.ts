@@ -1,5 +1,5 @@
 import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
-import type { FloatDtype, TensorInfo } from "@lycoris-ts/runtime";
+import type { FloatDtype, TensorInfo } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
 import type { FileOutput } from "./file-input";
 import type { OnProgress } from "./progress";

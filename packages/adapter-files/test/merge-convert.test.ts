@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readSafetensorsSync } from "@lycoris-ts/runtime";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   AdapterFilesError,
@@ -58,6 +58,21 @@ describe("mergeAdapters", () => {
       expect(events.every((e) => e.total === s.tensors)).toBe(true);
     });
   }
+
+  it("into a WritableStream: the same bytes as the file output", async () => {
+    const name = "lokr-mixed-kinds";
+    const chunks: Uint8Array[] = [];
+    const sink = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) });
+    const o = {
+      base: join(PEFT, name, "base.safetensors"),
+      adapter: join(PEFT, name, "adapter"),
+      registry: reg,
+    };
+    await mergeAdapters({ ...o, out: sink });
+    const file = join(tmp, "stream-twin.safetensors");
+    await mergeAdapters({ ...o, out: file });
+    expect(Buffer.concat(chunks).equals(readFileSync(file))).toBe(true);
+  });
 
   it("an abort between tensors rejects with `aborted` and leaves nothing at the output", async () => {
     const out = join(tmp, "aborted.safetensors");

@@ -11,7 +11,7 @@ export type { Tensor } from "@lycoris-ts/kernels";
 export { createRng, tensor } from "@lycoris-ts/kernels";
 export type { LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
 export { LycorisConfig, LycorisConfigError } from "@lycoris-ts/lycoris-config";
-// Runtime: building a model, training it, the PEFT model, adapter and safetensors files, the registry
+// Runtime: building a model, training it, the PEFT model, adapter files, the registry; then safetensors files
 export type {
   AdamWOptions,
   AdapterPadding,
@@ -47,16 +47,18 @@ export {
   ModuleList,
   Parameter,
   PeftModel,
-  parseSafetensors,
   ReLU,
+  Sequential,
+  savePeftAdapter,
+} from "@lycoris-ts/runtime";
+export {
+  parseSafetensors,
   readSafetensors,
   readSafetensorsSync,
   SafetensorsError,
-  Sequential,
-  savePeftAdapter,
   serializeSafetensors,
   writeSafetensors,
-} from "@lycoris-ts/runtime";
+} from "@lycoris-ts/safetensors";
 // LoKr
 export * from "./functional/index";
 export type { LoKrConfigOptions } from "./lokr-config";

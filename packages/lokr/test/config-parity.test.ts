@@ -3,13 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findPeftSilentWarning, parseModelDescription } from "@lycoris-ts/lycoris-config";
-import {
-  buildModelFromDescription,
-  Container,
-  Linear,
-  type LycorisLayer,
-  readSafetensorsSync,
-} from "@lycoris-ts/runtime";
+import { buildModelFromDescription, Container, Linear, type LycorisLayer } from "@lycoris-ts/runtime";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { getPeftModel, LoKrConfig, LycorisConfigError, loadPeftModel, lokrVariant } from "../src/index";
 

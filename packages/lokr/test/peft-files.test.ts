@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { adapterConfigBehaviour as behaviour, parseModelDescription } from "@lycoris-ts/lycoris-config";
-import { buildModelFromDescription, readSafetensorsSync, savePeftAdapter } from "@lycoris-ts/runtime";
+import { buildModelFromDescription, savePeftAdapter } from "@lycoris-ts/runtime";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadAdapter, loadPeftModel } from "../src/index";
 

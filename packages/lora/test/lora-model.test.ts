@@ -1,9 +1,9 @@
 import { createRng, normalTensor, type Tensor, tensor } from "@lycoris-ts/kernels";
 import { LycorisConfigError } from "@lycoris-ts/lycoris-config";
+import { Container } from "@lycoris-ts/runtime";
 import { describe, expect, it } from "vitest";
 import {
   AdamW,
-  Container,
   Conv2d,
   Embedding,
   GPT2Conv1D,

@@ -1,6 +1,6 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { parseSafetensors } from "@lycoris-ts/runtime";
+import { parseSafetensors } from "@lycoris-ts/safetensors";
 import { KohyaKeyMap, KohyaNameError } from "./kohya-names";
 import {
   type KohyaVariant,

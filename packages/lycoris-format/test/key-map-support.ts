@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseSafetensorsHeader, type TensorInfo } from "@lycoris-ts/runtime";
+import { parseSafetensorsHeader, type TensorInfo } from "@lycoris-ts/safetensors";
 
 /** The ComfyUI key-layout fixtures (see fixtures/lycoris-layouts/FORMAT.md and README.md). */
 export const LAYOUTS = fileURLToPath(new URL("../../../fixtures/lycoris-layouts/", import.meta.url));

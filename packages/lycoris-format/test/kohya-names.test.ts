@@ -1,19 +1,9 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseSafetensorsHeader } from "@lycoris-ts/runtime";
+import { parseSafetensorsHeader } from "@lycoris-ts/safetensors";
 import { describe, expect, test } from "vitest";
+import { caseDirs, LYCORIS_FIXTURES } from "../../../test-support/fixtures";
 import { KohyaKeyMap, KohyaNameError, kohyaKeyToPeft, kohyaModuleKey, peftKeyToKohya } from "../src/index";
-
-const LYCORIS_FIXTURES = fileURLToPath(new URL("../../../fixtures/lycoris/", import.meta.url));
-
-/** The case directories of the LyCORIS fixture set. */
-function caseDirs(root: string): string[] {
-  return readdirSync(root)
-    .sort()
-    .map((name) => join(root, name))
-    .filter((path) => statSync(path).isDirectory());
-}
 
 interface LycorisExpected {
   file_keys: string[];

@@ -2,7 +2,8 @@ import { kron, type Tensor, tensor } from "@lycoris-ts/kernels";
 import { lohaVariant } from "@lycoris-ts/loha";
 import { lokrVariant } from "@lycoris-ts/lokr";
 import { LycorisConfig, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
-import { AdapterRegistry, type AdapterVariant, serializeSafetensors } from "@lycoris-ts/runtime";
+import { AdapterRegistry, type AdapterVariant } from "@lycoris-ts/runtime";
+import { serializeSafetensors } from "@lycoris-ts/safetensors";
 import { describe, expect, it } from "vitest";
 import {
   checkLycorisModuleFits,

@@ -1,14 +1,20 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { SafetensorsError } from "@lycoris-ts/safetensors";
 import { describe, expect, test } from "vitest";
+import {
+  caseDirs,
+  LYCORIS_FIXTURES,
+  PEFT_FIXTURES,
+  rawSafetensors,
+  tempDir,
+} from "../../../test-support/fixtures";
 import {
   AdapterFileError,
   type PeftAdapterFiles,
   readPeftAdapterDir,
-  SafetensorsError,
   writePeftAdapterDir,
 } from "../src/io/index";
-import { caseDirs, LYCORIS_FIXTURES, PEFT_FIXTURES, rawSafetensors, tempDir } from "./support/io-fixtures";
 
 interface ExpectedJson {
   adapters: string[];

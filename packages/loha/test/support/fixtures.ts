@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ConvOptions, Tensor } from "@lycoris-ts/kernels";
-import { readSafetensorsSync } from "@lycoris-ts/runtime";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import type { LoHaLayerShape } from "../../src/functional/index";
 
 /** Root of the public PEFT fixtures. */

@@ -6,12 +6,10 @@ import {
   getPeftModel,
   Linear,
   LoKrConfig,
-  parseSafetensors,
-  readSafetensorsSync,
   Sequential,
-  serializeSafetensors,
   tensor,
 } from "@lycoris-ts/lokr";
+import { parseSafetensors, readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 
 export function run(): { line: string; diff: number; keys: string[]; bytes: number; fileAccess: string } {
   const rng = createRng(3);

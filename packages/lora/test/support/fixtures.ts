@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Tensor } from "@lycoris-ts/kernels";
-import { decodeTensorBytes, parseSafetensorsHeader } from "@lycoris-ts/runtime";
+import { decodeTensorBytes, parseSafetensorsHeader } from "@lycoris-ts/safetensors";
 import type { LoraConvGeometry, LoraLayerShape } from "../../src/functional";
 
 export const fixturesDir = fileURLToPath(new URL("../../../../fixtures/peft-lora/", import.meta.url));

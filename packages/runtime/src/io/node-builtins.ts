@@ -1,21 +1,17 @@
-import type * as Crypto from "node:crypto";
-import type * as Fs from "node:fs";
 import type * as FsPromises from "node:fs/promises";
 import type * as Path from "node:path";
 import { AdapterFileError } from "./adapter-file-error";
 
 interface Builtins {
-  "node:fs": typeof Fs;
   "node:fs/promises": typeof FsPromises;
   "node:path": typeof Path;
-  "node:crypto": typeof Crypto;
 }
 
 /**
  * A Node.js built-in module, fetched when file IO is actually used
  * (`process.getBuiltinModule`, Node >= 20.16) rather than imported: the
- * package then bundles for browsers, where everything but file IO works
- * (parse and serialize safetensors from bytes there).
+ * package then bundles for browsers, where everything but adapter
+ * directories works (safetensors bytes and Blobs: `@lycoris-ts/safetensors`).
  */
 function builtin<K extends keyof Builtins>(id: K): Builtins[K] {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
@@ -30,11 +26,7 @@ function builtin<K extends keyof Builtins>(id: K): Builtins[K] {
   return mod as Builtins[K];
 }
 
-/** `node:fs`, loaded on first use. */
-export const nodeFs = (): typeof Fs => builtin("node:fs");
 /** `node:fs/promises`, loaded on first use. */
 export const nodeFsPromises = (): typeof FsPromises => builtin("node:fs/promises");
 /** `node:path`, loaded on first use. */
 export const nodePath = (): typeof Path => builtin("node:path");
-/** `node:crypto`, loaded on first use. */
-export const nodeCrypto = (): typeof Crypto => builtin("node:crypto");

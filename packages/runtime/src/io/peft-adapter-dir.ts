@@ -1,10 +1,12 @@
 import type { Tensor } from "@lycoris-ts/kernels";
+import {
+  readSafetensors,
+  SafetensorsError,
+  serializeSafetensors,
+  writeFileAtomic,
+} from "@lycoris-ts/safetensors";
 import { AdapterFileError } from "./adapter-file-error";
 import { nodeFsPromises, nodePath } from "./node-builtins";
-import { SafetensorsError } from "./safetensors-error";
-import { readSafetensors } from "./safetensors-file";
-import { serializeSafetensors } from "./safetensors-serialize";
-import { writeFileAtomic } from "./write-file-atomic";
 
 /** PEFT's file names inside an adapter directory. */
 export const ADAPTER_CONFIG_NAME = "adapter_config.json";

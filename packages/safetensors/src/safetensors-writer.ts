@@ -1,15 +1,9 @@
 import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
-import {
-  type FloatDtype,
-  isFloatDtype,
-  isSafetensorsDtype,
-  type SafetensorsDtype,
-} from "./safetensors-dtype";
-import { checkWriteDtype, encodeTensorData, type PlannedTensor, planSafetensors } from "./safetensors-encode";
+import { type ByteSink, openFileSink, streamSink } from "./byte-sink";
+import { type FloatDtype, isFloatDtype, isSafetensorsDtype, type SafetensorsDtype } from "./dtype";
+import type { SafetensorsHeader } from "./parse-safetensors-header";
+import { checkWriteDtype, encodeTensorData, type PlannedTensor, planSafetensors } from "./plan-safetensors";
 import { SafetensorsError } from "./safetensors-error";
-import { ioError } from "./safetensors-file";
-import type { SafetensorsHeader } from "./safetensors-header";
-import { AtomicFile } from "./write-file-atomic";
 
 /** A tensor announced to {@link SafetensorsWriter.create} before its data is known. */
 export interface TensorToStream {
@@ -32,10 +26,17 @@ function checkStreamDtype(name: string, dtype: string): SafetensorsDtype {
 
 /**
  * Streaming safetensors writer: the header (every name, shape and dtype) is written first, then
- * each tensor's data is written to its place as it becomes available, in any order, so a caller
- * never holds more than one tensor. The file is built under a temporary name and appears under
- * `path` only when `close()` succeeds with every tensor written; `abort()` (or a failed
- * `close()`) removes it. The layout is the same as `serializeSafetensors` gives.
+ * each tensor's data as it becomes available, so a caller never holds more than one tensor. The
+ * layout is the same as `serializeSafetensors` gives.
+ *
+ * - To a path (Node.js): tensors may come in any order; the file is built under a temporary name
+ *   and appears under `path` only when `close()` succeeds with every tensor written (fsync, then
+ *   rename); `abort()` (or a failed `close()`) removes it.
+ * - To a `WritableStream<Uint8Array>` (browsers and Node; wrap a Node stream with
+ *   `Writable.toWeb`, any byte sink with `new WritableStream({ write })`): bytes go out front to
+ *   back, so write tensors in `writer.header.tensors` order to hold one tensor at a time (a tensor
+ *   written early is kept in memory until its turn). `close()` closes the stream, `abort()`
+ *   aborts it.
  *
  * @example
  * const w = await SafetensorsWriter.create("out.safetensors", [{ name: "w", shape: [2, 2] }]);
@@ -47,25 +48,24 @@ export class SafetensorsWriter {
   private finished = false;
 
   private constructor(
-    /** The final path. */
-    readonly path: string,
     /** The header being written, with absolute positions. */
     readonly header: SafetensorsHeader,
     private readonly dataOffset: number,
     planned: readonly PlannedTensor[],
-    private readonly file: AtomicFile,
+    private readonly sink: ByteSink,
   ) {
     this.byName = new Map(planned.map((p) => [p.name, p]));
     this.pendingNames = new Set(planned.map((p) => p.name));
   }
 
   /**
-   * Creates the temporary file and writes the header.
+   * Creates the temporary file (or takes the stream's writer) and writes the header.
    *
-   * @throws SafetensorsError for an invalid name/shape/dtype (before touching the disk) or `io`.
+   * @param target a path (Node.js only) or a `WritableStream<Uint8Array>`.
+   * @throws SafetensorsError for an invalid name/shape/dtype (before touching the target) or `io`.
    */
   static async create(
-    path: string,
+    target: string | WritableStream<Uint8Array>,
     tensors: readonly TensorToStream[],
     opts: { readonly metadata?: Readonly<Record<string, string>>; readonly dtype?: FloatDtype } = {},
   ): Promise<SafetensorsWriter> {
@@ -77,18 +77,12 @@ export class SafetensorsWriter {
       })),
       opts.metadata ?? null,
     );
-    let file: AtomicFile;
+    const sink = typeof target === "string" ? await openFileSink(target, plan.fileSize) : streamSink(target);
     try {
-      file = await AtomicFile.create(path);
-    } catch (cause) {
-      throw ioError(path, "a writable directory", cause);
-    }
-    try {
-      await file.writeAt(plan.headerBytes, 0);
-      if (plan.fileSize > plan.headerBytes.length) await file.handle.truncate(plan.fileSize);
-    } catch (cause) {
-      await file.abort();
-      throw ioError(path, "a writable file", cause);
+      await sink.writeAt(plan.headerBytes, 0);
+    } catch (error) {
+      await sink.abort();
+      throw error;
     }
     const header: SafetensorsHeader = {
       tensors: plan.tensors.map((p) => ({
@@ -101,7 +95,12 @@ export class SafetensorsWriter {
       metadata: opts.metadata === undefined ? null : { ...opts.metadata },
       dataOffset: plan.dataOffset,
     };
-    return new SafetensorsWriter(path, header, plan.dataOffset, plan.tensors, file);
+    return new SafetensorsWriter(header, plan.dataOffset, plan.tensors, sink);
+  }
+
+  /** The final path (`<stream>` when writing to a stream). */
+  get path(): string {
+    return this.sink.name;
   }
 
   /** Names announced but not written yet. */
@@ -116,18 +115,7 @@ export class SafetensorsWriter {
    *   (shape differs from the announced one), `io`.
    */
   async write(name: string, tensor: Tensor<FloatArray>): Promise<void> {
-    if (this.finished)
-      throw new SafetensorsError("io", name, "an open writer", "closed", { path: this.path });
-    const planned = this.byName.get(name);
-    if (planned === undefined || !this.pendingNames.has(name)) {
-      throw new SafetensorsError(
-        "not_found",
-        name,
-        "a tensor announced to create() and not yet written",
-        planned === undefined ? "an unknown name" : "already written",
-        { path: this.path },
-      );
-    }
+    const planned = this.pendingEntry(name);
     const same =
       tensor.shape.length === planned.shape.length && tensor.shape.every((d, i) => d === planned.shape[i]);
     let numel = 1;
@@ -192,10 +180,10 @@ export class SafetensorsWriter {
   private async put(name: string, planned: PlannedTensor, bytes: Uint8Array): Promise<void> {
     this.pendingNames.delete(name);
     try {
-      await this.file.writeAt(bytes, this.dataOffset + planned.begin);
-    } catch (cause) {
+      await this.sink.writeAt(bytes, this.dataOffset + planned.begin);
+    } catch (error) {
       this.pendingNames.add(name);
-      throw ioError(this.path, "a writable file", cause);
+      throw error;
     }
   }
 
@@ -219,16 +207,12 @@ export class SafetensorsWriter {
       );
     }
     this.finished = true;
-    try {
-      await this.file.commit();
-    } catch (cause) {
-      throw ioError(this.path, "a writable file", cause);
-    }
+    await this.sink.commit();
   }
 
-  /** Discards the temporary file; `path` is left as it was. Safe to call twice. */
+  /** Discards the temporary file (`path` is left as it was) or aborts the stream. Safe to call twice. */
   async abort(): Promise<void> {
     this.finished = true;
-    await this.file.abort();
+    await this.sink.abort();
   }
 }

@@ -1,6 +1,6 @@
 import type { FloatArray, Tensor } from "@lycoris-ts/kernels";
-import type { FloatDtype } from "./safetensors-dtype";
-import { checkedNumel, checkWriteDtype, encodeTensorData, planSafetensors } from "./safetensors-encode";
+import type { FloatDtype } from "./dtype";
+import { checkedNumel, checkWriteDtype, encodeTensorData, planSafetensors } from "./plan-safetensors";
 import { SafetensorsError } from "./safetensors-error";
 
 /** Tensors to write: a map or a plain record, name → tensor. */

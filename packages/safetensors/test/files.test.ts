@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { findSafetensorsFiles, rawSafetensors, tempDir } from "../../../test-support/fixtures";
 import {
   parseSafetensors,
   readSafetensors,
@@ -11,8 +12,7 @@ import {
   serializeSafetensors,
   writeFileAtomic,
   writeSafetensors,
-} from "../src/io/index";
-import { findSafetensorsFiles, rawSafetensors, tempDir } from "./support/io-fixtures";
+} from "../src/index";
 
 const fixture = findSafetensorsFiles().find((f) => f.endsWith("lokr-multi-adapter/base.safetensors"))!;
 

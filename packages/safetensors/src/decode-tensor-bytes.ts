@@ -1,5 +1,5 @@
 import { decodeBF16, decodeF16, type Tensor } from "@lycoris-ts/kernels";
-import { isFloatDtype, type SafetensorsDtype } from "./safetensors-dtype";
+import { isFloatDtype, type SafetensorsDtype } from "./dtype";
 import { SafetensorsError } from "./safetensors-error";
 
 const littleEndian = (): boolean => new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -1,4 +1,6 @@
-import { dtypeBits, isSafetensorsDtype, type SafetensorsDtype } from "./safetensors-dtype";
+import { describeValue } from "@lycoris-ts/errors";
+import { checkHeaderJson } from "./check-header-json";
+import { dtypeBits, isSafetensorsDtype, type SafetensorsDtype } from "./dtype";
 import { SafetensorsError } from "./safetensors-error";
 
 /** One tensor's entry in a safetensors header, with absolute file positions. */
@@ -76,15 +78,14 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, maxHeader
   return n;
 }
 
+/** A value as it appears in an error message: its type and a bounded preview (`describeValue`). */
 const describe = (value: unknown): string => {
   if (value === null) return "null";
-  if (Array.isArray(value)) return `array ${truncate(JSON.stringify(value))}`;
+  if (Array.isArray(value)) return `array ${describeValue(value, 80)}`;
   if (typeof value === "object") return "object";
-  if (typeof value === "string") return `string ${truncate(JSON.stringify(value))}`;
+  if (typeof value === "string") return `string ${describeValue(value, 80)}`;
   return `${typeof value} ${String(value)}`;
 };
-
-const truncate = (s: string): string => (s.length > 80 ? `${s.slice(0, 77)}...` : s);
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -178,10 +179,11 @@ function expectedByteLength(entry: RawEntry): number {
  *
  * `bytes` is the whole file, or its first `8 + N` bytes together with `opts.fileSize`. Checks,
  * in order: the 8-byte length against the cap and the file size (before allocating anything),
- * UTF-8 and JSON, the header being an object, `__metadata__` being string → string, every
- * entry's dtype (known), shape (integers ≥ 0), offsets (integers, begin ≤ end), the byte length
- * (element count × dtype size = end − begin), offsets contiguous and non-overlapping from 0,
- * and the data section ending exactly at the end of the file.
+ * UTF-8, nesting at most 64 deep and no key twice in one object, JSON, the header being an
+ * object, `__metadata__` being string → string, every entry's dtype (known), shape (integers
+ * ≥ 0), offsets (integers, begin ≤ end), the byte length (element count × dtype size = end −
+ * begin), offsets contiguous and non-overlapping from 0, and the data section ending exactly at
+ * the end of the file.
  *
  * @throws SafetensorsError naming the offending tensor or header key.
  */
@@ -198,12 +200,13 @@ export function parseSafetensorsHeader(bytes: Uint8Array, opts: ParseHeaderOptio
   } catch (cause) {
     throw new SafetensorsError("invalid_json", "header", "UTF-8 text", "invalid UTF-8 bytes", { cause });
   }
+  checkHeaderJson(text);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new SafetensorsError("invalid_json", "header", "a JSON object", truncate(detail), { cause });
+    throw new SafetensorsError("invalid_json", "header", "a JSON object", detail.slice(0, 120), { cause });
   }
   if (!isRecord(json)) {
     throw new SafetensorsError("invalid_header", "header", "a JSON object", describe(json));

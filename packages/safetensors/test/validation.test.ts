@@ -1,12 +1,13 @@
 import { describe, expect, test } from "vitest";
+import { f32Bytes, rawSafetensors } from "../../../test-support/fixtures";
 import {
   decodeTensorBytes,
   parseSafetensors,
   parseSafetensorsHeader,
   SafetensorsError,
+  SafetensorsReader,
   serializeSafetensors,
-} from "../src/io/index";
-import { f32Bytes, rawSafetensors } from "./support/io-fixtures";
+} from "../src/index";
 
 /** Runs `fn` and returns the SafetensorsError it throws (fails the test otherwise). */
 function caught(fn: () => unknown): SafetensorsError {
@@ -83,7 +84,7 @@ describe("parseSafetensorsHeader rejects each kind of bad file, naming field / e
     expect(caught(() => parseSafetensorsHeader(rawSafetensors("[1,2]")))).toMatchObject({
       kind: "invalid_header",
       field: "header",
-      received: "array [1,2]",
+      received: "array [1, 2]",
     });
     expect(caught(() => parseSafetensorsHeader(rawSafetensors({ w: 3 })))).toMatchObject({
       kind: "invalid_header",
@@ -95,7 +96,7 @@ describe("parseSafetensorsHeader rejects each kind of bad file, naming field / e
       kind: "invalid_header",
       field: "w",
       expected: "shape as an array of integers >= 0",
-      received: "array [2,-1]",
+      received: "array [2, -1]",
     });
     const fracShape = { w: { dtype: "F32", shape: [1.5], data_offsets: [0, 8] } };
     expect(caught(() => parseSafetensorsHeader(rawSafetensors(fracShape, twoFloats))).kind).toBe(
@@ -113,6 +114,63 @@ describe("parseSafetensorsHeader rejects each kind of bad file, naming field / e
       kind: "invalid_header",
       expected: "dtype as a string",
     });
+  });
+
+  test("deeply nested JSON (10,000 levels, a 20 KB file) is a typed error, from every reader", async () => {
+    const deep = `{"t":${"[".repeat(10_000)}${"]".repeat(10_000)}}`;
+    const file = rawSafetensors(deep);
+    expect(file.length).toBeGreaterThan(20_000);
+    const e = caught(() => parseSafetensorsHeader(file));
+    expect(e).toMatchObject({ kind: "invalid_header", field: "header" });
+    expect(e.expected).toContain("nested at most 64 levels");
+    expect(caught(() => parseSafetensors(file)).kind).toBe("invalid_header");
+    await expect(SafetensorsReader.open(new Blob([file]))).rejects.toMatchObject({ kind: "invalid_header" });
+    // objects too, and deep values under __metadata__ or inside an entry
+    const objects = `{"t":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}`;
+    expect(caught(() => parseSafetensorsHeader(rawSafetensors(objects))).kind).toBe("invalid_header");
+    const inShape = `{"w":{"dtype":"F32","shape":${"[".repeat(3000)}${"]".repeat(3000)},"data_offsets":[0,8]}}`;
+    expect(caught(() => parseSafetensorsHeader(rawSafetensors(inShape, twoFloats))).kind).toBe(
+      "invalid_header",
+    );
+    // at the limit the nesting itself is accepted and the entry is refused for what it is
+    const atLimit = `{"t":${"[".repeat(63)}${"]".repeat(63)}}`;
+    expect(caught(() => parseSafetensorsHeader(rawSafetensors(atLimit)))).toMatchObject({
+      kind: "invalid_header",
+      field: "t",
+      expected: "an object {dtype, shape, data_offsets}",
+    });
+  });
+
+  test("duplicate keys: a tensor name, __metadata__, or a field twice is refused, not last-one-wins", () => {
+    const w = '{"dtype":"F32","shape":[2],"data_offsets":[0,8]}';
+    expect(
+      caught(() => parseSafetensorsHeader(rawSafetensors(`{"w":${w},"w":${w}}`, twoFloats))),
+    ).toMatchObject({ kind: "invalid_header", field: "w", received: "'w' twice" });
+    // the same name spelled with an escape is the same key
+    expect(
+      caught(() => parseSafetensorsHeader(rawSafetensors(`{"w":${w},"\u0077":${w}}`, twoFloats))),
+    ).toMatchObject({ kind: "invalid_header", field: "w" });
+    const twoMeta = `{"__metadata__":{"a":"1"},"w":${w},"__metadata__":{"a":"2"}}`;
+    expect(caught(() => parseSafetensorsHeader(rawSafetensors(twoMeta, twoFloats)))).toMatchObject({
+      kind: "invalid_header",
+      field: "__metadata__",
+    });
+    const twoDtypes = `{"w":{"dtype":"I64","dtype":"F32","shape":[2],"data_offsets":[0,8]}}`;
+    expect(caught(() => parseSafetensorsHeader(rawSafetensors(twoDtypes, twoFloats)))).toMatchObject({
+      kind: "invalid_header",
+      field: "w.dtype",
+    });
+    const metaKey = `{"__metadata__":{"k":"1","k":"2"},"w":${w}}`;
+    expect(caught(() => parseSafetensorsHeader(rawSafetensors(metaKey, twoFloats)))).toMatchObject({
+      kind: "invalid_header",
+      field: "__metadata__.k",
+    });
+    // different keys that only look alike, and repeated values, are fine
+    const fine = `{"__metadata__":{"w":"w","k":"w"},"w":${w},"w ":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}}`;
+    expect(parseSafetensorsHeader(rawSafetensors(fine, twoFloats)).tensors.map((t) => t.name)).toEqual([
+      "w",
+      "w ",
+    ]);
   });
 
   test("unknown_dtype", () => {

@@ -1,10 +1,12 @@
+// Test helpers shared by the packages' tests: the repository's fixture files and hand-built
+// safetensors bytes. Not part of any package.
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The repository's fixture root (`/fixtures`), found relative to this file. */
-export const FIXTURES = fileURLToPath(new URL("../../../../fixtures/", import.meta.url));
+/** The repository's fixture root (`/fixtures`). */
+export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 export const PEFT_FIXTURES = join(FIXTURES, "peft");
 export const LYCORIS_FIXTURES = join(FIXTURES, "lycoris");
 
@@ -33,18 +35,6 @@ export function caseDirs(root: string): string[] {
 /** A fresh temporary directory. */
 export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `lycoris-io-${tag}-`));
-}
-
-/** Small seeded PRNG (mulberry32): deterministic test data and mutations. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   isFloatDtype,
   isSafetensorsDtype,
   type SafetensorsDtype,
-} from "./safetensors-dtype";
+} from "./dtype";
 import { SafetensorsError } from "./safetensors-error";
 
 /** A tensor's place in a file about to be written. */

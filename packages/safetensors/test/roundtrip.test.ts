@@ -8,14 +8,15 @@ import {
 } from "@lycoris-ts/kernels";
 import { f16round, getFloat16, setFloat16 } from "@petamoriken/float16";
 import { describe, expect, test } from "vitest";
+import { FIXTURES, findSafetensorsFiles, rawSafetensors } from "../../../test-support/fixtures";
+import { seededRandom } from "../fuzz/mutations.mjs";
 import {
   type FloatDtype,
   isFloatDtype,
   parseSafetensors,
   parseSafetensorsHeader,
   serializeSafetensors,
-} from "../src/io/index";
-import { FIXTURES, findSafetensorsFiles, rawSafetensors, seededRandom } from "./support/io-fixtures";
+} from "../src/index";
 
 const allFiles = findSafetensorsFiles();
 /** Files holding integer tensors (PEFT LoRA's embedding token ids), which the float serializer does not write. */

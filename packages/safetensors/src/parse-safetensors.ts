@@ -1,7 +1,7 @@
 import type { Tensor } from "@lycoris-ts/kernels";
-import { decodeTensorBytes } from "./safetensors-decode";
-import type { SafetensorsDtype } from "./safetensors-dtype";
-import { type ParseHeaderOptions, parseSafetensorsHeader } from "./safetensors-header";
+import { decodeTensorBytes } from "./decode-tensor-bytes";
+import type { SafetensorsDtype } from "./dtype";
+import { type ParseHeaderOptions, parseSafetensorsHeader } from "./parse-safetensors-header";
 
 /** Options of {@link parseSafetensors}. */
 export interface ParseSafetensorsOptions extends Pick<ParseHeaderOptions, "maxHeaderBytes"> {

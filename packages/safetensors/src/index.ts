@@ -1,0 +1,17 @@
+export { decodeTensorBytes } from "./decode-tensor-bytes";
+export type { FloatDtype, SafetensorsDtype } from "./dtype";
+export { dtypeBits, isFloatDtype, isSafetensorsDtype } from "./dtype";
+export type { ParseSafetensorsOptions, SafetensorsContents } from "./parse-safetensors";
+export { parseSafetensors } from "./parse-safetensors";
+export type { ParseHeaderOptions, SafetensorsHeader, TensorInfo } from "./parse-safetensors-header";
+export { DEFAULT_MAX_HEADER_BYTES, parseSafetensorsHeader } from "./parse-safetensors-header";
+export { readSafetensors, readSafetensorsSync } from "./read-safetensors";
+export type { SafetensorsErrorKind } from "./safetensors-error";
+export { SafetensorsError } from "./safetensors-error";
+export { SafetensorsReader } from "./safetensors-reader";
+export type { TensorToStream } from "./safetensors-writer";
+export { SafetensorsWriter } from "./safetensors-writer";
+export type { SerializeOptions, TensorsToWrite } from "./serialize-safetensors";
+export { serializeSafetensors } from "./serialize-safetensors";
+export { writeFileAtomic } from "./write-file-atomic";
+export { writeSafetensors } from "./write-safetensors";
