@@ -1,3 +1,4 @@
+import { AdapterFilesError } from "@lycoris-ts/adapter-files";
 import { LycorisError } from "@lycoris-ts/errors";
 import { CliError } from "./cli-error";
 
@@ -12,8 +13,9 @@ export function oneLine(message: string): string {
 
 /**
  * The one line the CLI prints for `error` (without the `error: ` prefix). Errors of this project's
- * packages carry messages meant for users and are printed as they are; anything else is marked
- * as unexpected, with a hint to rerun with `--debug`.
+ * packages (`instanceof LycorisError`: the one place that checks) carry messages meant for users and
+ * are printed as they are, as are Node.js system errors; anything else is marked as unexpected, with
+ * a hint to rerun with `--debug`.
  */
 export function formatError(error: unknown): string {
   if (error instanceof Error) {
@@ -25,7 +27,10 @@ export function formatError(error: unknown): string {
   return `unexpected error: ${oneLine(String(error))} (rerun with --debug for a stack trace)`;
 }
 
-/** The exit code for `error`: a {@link CliError}'s own, else 1. */
+/** The exit code for `error`: a {@link CliError}'s own, 2 for a missing adapter choice, 130 when aborted, else 1. */
 export function exitCodeOf(error: unknown): number {
-  return error instanceof CliError ? error.exitCode : 1;
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof AdapterFilesError && error.kind === "choose_adapter") return 2;
+  if (error instanceof AdapterFilesError && error.kind === "aborted") return 130;
+  return 1;
 }

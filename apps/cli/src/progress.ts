@@ -1,39 +1,39 @@
+import type { OnProgress } from "@lycoris-ts/adapter-files";
 import cliProgress from "cli-progress";
 
-/** Progress over a known number of steps. */
-export interface Progress {
-  /** One step done; `label` names what was just processed. */
-  tick(label: string): void;
+/** A progress bar fed by a library's progress callback. */
+export interface ProgressBar {
+  readonly onProgress: OnProgress;
   /** Ends the display (call on success and on failure). */
   stop(): void;
 }
 
-const SILENT: Progress = { tick: () => undefined, stop: () => undefined };
-
 /**
- * A cli-progress bar on stderr (also when stderr is not a terminal: then a line every few
- * seconds and at the end), or a silent no-op when `enabled` is false.
+ * A cli-progress bar on stderr, started by the first progress event (also when stderr is not a
+ * terminal: then a line every few seconds and at the end), or nothing when `enabled` is false.
  */
-export function createProgress(title: string, total: number, unit: string, enabled: boolean): Progress {
-  if (!enabled) return SILENT;
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      noTTYOutput: true,
-      notTTYSchedule: 2000,
-      hideCursor: true,
-      format: `${title} [{bar}] {percentage}% | {value}/{total} ${unit} | {label}`,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0, { label: "" });
-  let stopped = false;
+export function progressBar(title: string, unit: string, enabled: boolean): ProgressBar {
+  let bar: cliProgress.SingleBar | null = null;
   return {
-    tick: (label) => bar.increment(1, { label }),
+    onProgress: (e) => {
+      if (!enabled) return;
+      if (bar === null) {
+        bar = new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            noTTYOutput: true,
+            notTTYSchedule: 2000,
+            hideCursor: true,
+            format: `${title} [{bar}] {percentage}% | {value}/{total} ${unit} | {label}`,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(e.total, e.done, { label: e.item });
+      } else bar.update(e.done, { label: e.item });
+    },
     stop: () => {
-      if (stopped) return;
-      stopped = true;
-      bar.stop();
+      bar?.stop();
+      bar = null;
     },
   };
 }

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { peftKeyToKohya, splitPeftKey } from "@lycoris-ts/runtime";
+import { peftKeyToKohya } from "@lycoris-ts/lycoris-format";
+import { splitPeftKey } from "@lycoris-ts/runtime";
 import { readSafetensorsSync, writeSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { adapterDirOf, fixtureCases } from "./support/fixtures";

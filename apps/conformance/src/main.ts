@@ -9,7 +9,7 @@ import { formatResult, runDirectory } from "./run-directory";
 const USAGE = `usage: pnpm conformance <fixture dir>
 
 Runs every case of a conformance fixture directory whose adapters are all of a registered type
-(LOKR, LOHA, LORA):
+(LoKr, LoHa, LoRA):
   - PEFT format (fixtures/peft/FORMAT.md): builds the model, creates the adapters, loads PEFT's saved
     weights and compares everything PEFT recorded, plus errors.json, init.json, factorization.json;
   - kohya/LyCORIS format (fixtures/lycoris/FORMAT.md): reads each adapter.safetensors and compares key

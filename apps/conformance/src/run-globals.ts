@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { createRng, normalTensor } from "@lycoris-ts/kernels";
-import { factorization } from "@lycoris-ts/lokr";
+import { factorization, lokrVariant } from "@lycoris-ts/lokr";
 import { parseModelDescription } from "@lycoris-ts/lycoris-config";
 import {
   type AdapterRegistry,
@@ -242,7 +242,7 @@ export function runInitCases(dir: string, registry: AdapterRegistry): CaseResult
 /** `factorization.json` against LoKr's `factorization` (when LoKr is registered). */
 export function runFactorization(dir: string, registry: AdapterRegistry): CaseResult[] {
   const path = join(dir, "factorization.json");
-  if (!exists(path) || registry.find("LOKR") === undefined) return [];
+  if (!exists(path) || registry.find(lokrVariant.peftType) === undefined) return [];
   const table = readJson<{ rows: [number, number, number, number][]; function?: string }>(path);
   if (table.function !== undefined && !/peft/i.test(table.function)) {
     // LyCORIS' own split (fixtures/lycoris): for writers that mimic LyCORIS; PEFT's differs by design.

@@ -9,6 +9,7 @@ import {
   PeftModel,
   type PeftModelOptions,
 } from "@lycoris-ts/runtime";
+import { loconDescribeParameters, loconLayerCandidates } from "./locon-file-hooks";
 
 /** LoCon's config: the shared LyCORIS options, nothing else (`[]`: no own options; unknown keys are rejected). */
 export class LoConConfig extends LycorisConfig {
@@ -68,6 +69,10 @@ export const loconVariant: AdapterVariant<LoConConfig> = {
       locon_b: scaled(matmul(d, p.locon_a!, { transB: true }), scaling),
     };
   },
+
+  // for `lycoris --plugin`: inspect, validate, merge (no kohya hook: LoCon files are LoRA's format)
+  describeParameters: loconDescribeParameters,
+  layerCandidates: loconLayerCandidates,
 };
 
 /** Registers LoCon so saved LoCon directories load by `peft_type`. */

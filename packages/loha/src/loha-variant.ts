@@ -1,6 +1,9 @@
 import type { ConvOptions } from "@lycoris-ts/kernels";
 import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import { type AdapterContext, type AdapterVariant, rankDropoutMask } from "@lycoris-ts/runtime";
+import { lohaDescribeParameters } from "./files/loha-describe-parameters";
+import { lohaKohya } from "./files/loha-kohya";
+import { lohaLayerCandidates } from "./files/loha-layer-candidates";
 import { lohaBackward } from "./functional/backward";
 import { lohaDeltaWeight } from "./functional/delta-weight";
 import { lohaDeltaWeightSvd } from "./functional/delta-weight-svd";
@@ -57,6 +60,9 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
   mergeInto: (weight, params, ctx, scaling) => lohaMergeInto(weight, params, lohaLayerShape(ctx), scaling),
   // PEFT's LoHa always divides the rank-dropout mask by its mean (it has no `rank_dropout_scale`)
   rankDropoutMask: (ctx, rng) => rankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, true, rng),
+  describeParameters: lohaDescribeParameters,
+  layerCandidates: lohaLayerCandidates,
+  kohya: lohaKohya,
   deltaWeightSvd: (params, ctx, scaling, opts) =>
     lohaDeltaWeightSvd(params, lohaLayerShape(ctx), scaling, opts),
 };

@@ -1,6 +1,10 @@
 import type { ConvOptions } from "@lycoris-ts/kernels";
 import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
+import { lokrDescribeParameters } from "./files/lokr-describe-parameters";
+import { lokrKohya } from "./files/lokr-kohya";
+import { lokrLayerCandidates } from "./files/lokr-layer-candidates";
+import { LOKR_PARAM_NAMES } from "./files/lokr-parameter-names";
 import { lokrBackward } from "./functional/backward";
 import { lokrDeltaWeight } from "./functional/delta-weight";
 import { lokrDeltaWeightSvd } from "./functional/delta-weight-svd";
@@ -45,7 +49,7 @@ function conv(ctx: AdapterContext<LoKrConfig>): ConvOptions | undefined {
 export const lokrVariant: AdapterVariant<LoKrConfig> = {
   peftType: "LOKR",
   prefix: "lokr_",
-  parameterNames: ["lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2"],
+  parameterNames: LOKR_PARAM_NAMES,
   supportedKinds: ["linear", "conv1d", "conv2d"],
   createConfig: (options) => configFromFileOptions((o) => new LoKrConfig(o as LoKrConfigOptions), options),
   parameterLayout(ctx) {
@@ -70,6 +74,9 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
     lokrBackward(x, params, lokrLayerShape(ctx), scaling, dy, conv(ctx), { layout: ctx.config.deltaLayout }),
   mergeInto: (weight, params, ctx, scaling) =>
     lokrMergeInto(weight, params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
+  describeParameters: lokrDescribeParameters,
+  layerCandidates: lokrLayerCandidates,
+  kohya: lokrKohya,
   deltaWeightSvd: (params, ctx, scaling, opts) =>
     lokrDeltaWeightSvd(params, lokrLayerShape(ctx), scaling, { ...opts, layout: ctx.config.deltaLayout }),
 };

@@ -1,5 +1,5 @@
 /**
- * kohya / LyCORIS ("webui") format LoKr and LoHa files: read them (keys resolved against a model's module
+ * kohya / LyCORIS ("webui") format files (LoKr, LoHa: every registered variant with a `kohya` hook): read them (keys resolved against a model's module
  * names), compute ΔW and merged weights with the kohya loaders' rules (ComfyUI's rank/scale rules, DoRA),
  * and convert them to PEFT adapters where PEFT can represent them; write PEFT LoKr / LoHa adapters as such files. See docs/lycoris-format.md.
  */
@@ -22,6 +22,17 @@ export type {
 } from "./key-map/key-map-types";
 export type { MapAdapterKeysOptions } from "./key-map/map-adapter-keys";
 export { assertAdapterKeysPlaced, mapAdapterKeys } from "./key-map/map-adapter-keys";
+export type { KohyaKeyMatch } from "./kohya-names";
+export {
+  KohyaKeyMap,
+  KohyaNameError,
+  kohyaKeyToPeft,
+  kohyaModuleKey,
+  LYCORIS_PREFIX,
+  peftKeyToKohya,
+} from "./kohya-names";
+export type { KohyaVariant } from "./kohya-variants";
+export { isLycorisKeyNaming, kohyaToPeftParam, kohyaVariantOf, kohyaVariants } from "./kohya-variants";
 export type { LycorisBase } from "./lycoris-delta";
 export { DORA_EPS, lycorisDeltaWeight, mergeLycorisModule } from "./lycoris-delta";
 export type { LycorisFormatErrorKind } from "./lycoris-format-error";
@@ -40,4 +51,4 @@ export type {
 } from "./peft-to-lycoris";
 export { peftToLycoris } from "./peft-to-lycoris";
 export type { ReadLycorisOptions } from "./read-lycoris-adapter";
-export { isLycorisKeyNaming, readLycorisAdapter } from "./read-lycoris-adapter";
+export { readLycorisAdapter } from "./read-lycoris-adapter";

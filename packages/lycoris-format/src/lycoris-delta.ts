@@ -20,7 +20,7 @@ function geometryOf(b: LycorisBase): LayerGeometry {
   return b as LayerGeometry;
 }
 
-/** `scale · raw` with the registry variant (PEFT's rebuild; Conv1d full `lokr_w2` in ComfyUI's layout). */
+/** `scale · raw` with the registry variant (PEFT's rebuild of the factors). */
 function scaledRaw(m: LycorisModule, layer: LayerGeometry): Tensor<Float32Array> {
   const err = checkLycorisModuleFits(m, layer.weightShape);
   if (err !== null) throw err;

@@ -7,7 +7,7 @@ export type LycorisFormatErrorKind =
   | "unmatched_key"
   /** A key whose module part names two or more modules of the model. */
   | "ambiguous_key"
-  /** A module lacks a tensor its structure needs (e.g. `lokr_w1_b` next to `lokr_w1_a`). */
+  /** A module lacks a tensor its structure needs (e.g. the second factor of a low-rank pair). */
   | "missing_tensor"
   /** Factor shapes that do not fit each other or the base weight. */
   | "shape_mismatch"

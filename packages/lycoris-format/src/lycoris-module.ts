@@ -2,13 +2,14 @@ import type { Tensor } from "@lycoris-ts/kernels";
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
 import type { AdapterVariant } from "@lycoris-ts/runtime";
 
-/** The two algorithms a kohya / LyCORIS file may hold, as PEFT `peft_type`s. */
-export type LycorisAlgo = "LOKR" | "LOHA";
+/** The algorithm of a module: the `peft_type` of the registered variant that holds it. */
+export type LycorisAlgo = string;
 
-/** Factor structure of one module, decided from tensor names (and shapes) alone. */
-export type LycorisStructure =
-  | { readonly algo: "LOKR"; readonly w1: "full" | "lowrank"; readonly w2: "full" | "lowrank" | "tucker" }
-  | { readonly algo: "LOHA"; readonly tucker: boolean };
+/**
+ * Factor structure of one module, decided from tensor names and shapes alone: the algorithm and the
+ * variant's structure flags (`describeParameters(...).flags`, e.g. LoKr's `w1` / `w2` forms).
+ */
+export type LycorisStructure = { readonly algo: LycorisAlgo } & Readonly<Record<string, string | boolean>>;
 
 /** One adapted module of a kohya / LyCORIS-format file, resolved to the model. */
 export interface LycorisModule {
@@ -20,11 +21,11 @@ export interface LycorisModule {
   readonly prefix: string;
   readonly algo: LycorisAlgo;
   readonly structure: LycorisStructure;
-  /** The registry variant that rebuilds ΔW (`registry.get(algo)`). */
+  /** The registry variant that holds the module and rebuilds ΔW (`registry.get(algo)`). */
   readonly variant: AdapterVariant<LycorisConfig>;
-  /** Factors under PEFT's parameter names (`lokr_w1`, `hada_w1_a`, ...), float32 row-major. */
+  /** Factors under the variant's PEFT parameter names and layouts, float32 row-major. */
   readonly params: Readonly<Record<string, Tensor<Float32Array>>>;
-  /** The rank as the kohya loaders infer it; `null` for LoKr with both factors full. */
+  /** The rank as the kohya loaders infer it (the variant's `describeParameters`); `null` when every factor is full. */
   readonly rank: number | null;
   /** The stored `alpha`, or `null` when the file has none for this module. */
   readonly alpha: number | null;

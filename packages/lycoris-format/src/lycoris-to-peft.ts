@@ -1,7 +1,11 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import { adapterConfigToJson, type LycorisConfig, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import type { LayerGeometry } from "@lycoris-ts/runtime";
-import { PEFT_KEY_PREFIX } from "@lycoris-ts/runtime";
+import {
+  diffParameterShapes,
+  type KohyaModuleShapes,
+  type LayerGeometry,
+  PEFT_KEY_PREFIX,
+} from "@lycoris-ts/runtime";
 import { checkLycorisModuleFits, lycorisLayerGeometry } from "./lycoris-geometry";
 import type { LycorisAdapter, LycorisModule } from "./lycoris-module";
 import { shapeText } from "./shape-text";
@@ -15,7 +19,7 @@ export interface LycorisToPeftOptions {
 /** A LyCORIS adapter expressed as a PEFT adapter whose PEFT delta equals the loader delta. */
 export interface PeftConversion {
   readonly ok: true;
-  /** `LOKR` or `LOHA`. */
+  /** The variant's `peft_type`. */
   readonly peftType: string;
   /** The PEFT config object (r, alpha, `rank_pattern`, `alpha_pattern`, `target_modules`, ...). */
   readonly config: LycorisConfig;
@@ -72,51 +76,41 @@ function networkDim(
   return fromMeta ?? jsonNumber(wrapper, "linear_dim");
 }
 
-/** Factor splits `(out_l, out_k)`, `(in_m, in_n)` of a LoKr module from its shapes. */
-function lokrSplits(
-  m: LycorisModule,
-  layer: LayerGeometry,
-): { outL: number; inM: number; outK: number; inN: number } {
-  const p = m.params;
-  const outL = (p.lokr_w1 ?? p.lokr_w1_a)!.shape[0]!;
-  const inM = (p.lokr_w1 ?? p.lokr_w1_b)!.shape[1]!;
-  return { outL, inM, outK: layer.outFeatures / outL, inN: layer.inFeatures / inM };
+/** A module as the variant's `kohya` hook sees it. */
+function moduleShapes(m: LycorisModule, layer: LayerGeometry): KohyaModuleShapes {
+  return { shapes: new Map(Object.entries(m.params).map(([n, t]) => [n, t.shape] as const)), layer };
 }
 
-/** PEFT's r for a module: its rank, or for LoKr with both factors full a dim that keeps PEFT's factors full. */
+/** PEFT's r for a module: its rank, or without one (every factor full) a dim that keeps PEFT's factors full. */
 function peftRank(
   m: LycorisModule,
   layer: LayerGeometry,
   metadata: Readonly<Record<string, string>> | null,
-  decomposeBoth: boolean,
+  options: Readonly<Record<string, unknown>>,
 ): number {
   if (m.rank !== null) return m.rank;
-  const s = lokrSplits(m, layer);
-  const needed = Math.max(
-    Math.ceil(Math.max(s.outK, s.inN) / 2),
-    decomposeBoth ? Math.ceil(Math.max(s.outL, s.inM) / 2) : 1,
-  );
+  const needed = m.variant.kohya?.fullFactorRank?.(moduleShapes(m, layer).shapes, layer, options) ?? 1;
   return Math.max(networkDim(metadata, layer) ?? needed, needed);
 }
 
 function layoutMismatch(m: LycorisModule, config: LycorisConfig, layer: LayerGeometry): string | null {
   const { r, alpha } = resolveRankAndAlpha(config, m.moduleName);
-  const layout = m.variant.parameterLayout({ config, r, alpha, layer });
-  const want = new Map(layout.params.map(([n, s]) => [n, shapeText(s)] as const));
-  const have = new Map(Object.entries(m.params).map(([n, t]) => [n, shapeText(t.shape)] as const));
-  const names = [...new Set([...want.keys(), ...have.keys()])];
-  const diff = names.filter((n) => want.get(n) !== have.get(n));
+  const want = new Map(m.variant.parameterLayout({ config, r, alpha, layer }).params);
+  const diff = diffParameterShapes(want, moduleShapes(m, layer).shapes);
   if (diff.length === 0) return null;
-  return diff.map((n) => `${n}: file ${have.get(n) ?? "absent"}, PEFT ${want.get(n) ?? "absent"}`).join("; ");
+  const text = (s: readonly number[] | null) => (s === null ? "absent" : shapeText(s));
+  return diff.map((d) => `${d.param}: file ${text(d.found)}, PEFT ${text(d.expected)}`).join("; ");
 }
 
 /**
  * Converts a LyCORIS adapter to PEFT's format where PEFT can express it: one algorithm, no DoRA,
- * and factor shapes that PEFT's own layout (one `decompose_factor`, `decompose_both`,
- * `use_effective_conv2d`, per-module `rank_pattern`) reproduces exactly. PEFT's `alpha / r` is
- * made equal to the loader's scale: `alpha = scale · r` (`alpha_pattern` where modules differ);
- * LoKr modules with both factors full get `r` = the network dim from the metadata (raised so
- * that PEFT also creates full factors) and `alpha = r`. Factors are copied unchanged.
+ * and factor shapes that PEFT's own layout reproduces exactly under one of the option sets the
+ * variant proposes (`kohya.peftOptions`; LoKr: `decompose_factor`, `decompose_both`,
+ * `use_effective_conv2d`) with per-module `rank_pattern`. PEFT's `alpha / r` is made equal to the
+ * loader's scale: `alpha = scale · r` (`alpha_pattern` where modules differ); modules without a
+ * rank (every factor full) get `r` = the network dim from the metadata (raised to the variant's
+ * `kohya.fullFactorRank` so that PEFT also creates full factors) and `alpha = r`. Factors are
+ * copied unchanged.
  */
 export function lycorisToPeft(
   adapter: LycorisAdapter,
@@ -126,7 +120,10 @@ export function lycorisToPeft(
   if (mods.length === 0) return { ok: false, reason: "the adapter has no modules" };
   const algos = [...new Set(mods.map((m) => m.algo))];
   if (algos.length > 1) {
-    return { ok: false, reason: "the file mixes LoKr and LoHa modules; a PEFT adapter has one peft_type" };
+    return {
+      ok: false,
+      reason: `the file mixes ${algos.join(" and ")} modules; a PEFT adapter has one peft_type`,
+    };
   }
   const dora = mods.find((m) => m.doraScale !== null);
   if (dora !== undefined) {
@@ -145,15 +142,14 @@ export function lycorisToPeft(
     layers.set(m.moduleName, lycorisLayerGeometry(shape));
   }
   const variant = mods[0]!.variant;
-  const lokr = algos[0] === "LOKR";
-  const decomposeBoth = mods.some((m) => m.structure.algo === "LOKR" && m.structure.w1 === "lowrank");
-  const useEffectiveConv2d = mods.some(
-    (m) =>
-      (m.structure.algo === "LOKR" && m.structure.w2 === "tucker") ||
-      (m.structure.algo === "LOHA" && m.structure.tucker),
-  );
+  const candidates = variant.kohya?.peftOptions(
+    mods.map((m) => moduleShapes(m, layers.get(m.moduleName)!)),
+  ) ?? [{}];
   const ranks = new Map(
-    mods.map((m) => [m.moduleName, peftRank(m, layers.get(m.moduleName)!, adapter.metadata, decomposeBoth)]),
+    mods.map((m) => [
+      m.moduleName,
+      peftRank(m, layers.get(m.moduleName)!, adapter.metadata, candidates[0] ?? {}),
+    ]),
   );
   const alphas = new Map(mods.map((m) => [m.moduleName, m.scale * ranks.get(m.moduleName)!]));
   const r = mostCommon([...ranks.values()]);
@@ -164,30 +160,16 @@ export function lycorisToPeft(
     if (ranks.get(m.moduleName) !== r) rankPattern[m.moduleName] = ranks.get(m.moduleName)!;
     if (alphas.get(m.moduleName) !== alpha) alphaPattern[m.moduleName] = alphas.get(m.moduleName)!;
   }
-  const factorCandidates = lokr
-    ? [
-        -1,
-        ...[
-          ...new Set(
-            mods.flatMap((m) => {
-              const s = lokrSplits(m, layers.get(m.moduleName)!);
-              return [s.outL, s.inM, s.outK, s.inN];
-            }),
-          ),
-        ].sort((a, b) => a - b),
-      ]
-    : [null];
   let firstProblem = "";
-  for (const factor of factorCandidates) {
+  for (const candidate of candidates) {
     const config = variant.createConfig({
+      ...candidate,
       r,
       alpha,
       rankPattern,
       alphaPattern,
       targetModules: mods.map((m) => m.moduleName),
       initWeights: false,
-      useEffectiveConv2d,
-      ...(lokr ? { decomposeBoth, decomposeFactor: factor } : {}),
     });
     let problem: string | null = null;
     for (const m of mods) {
@@ -219,6 +201,6 @@ export function lycorisToPeft(
   }
   return {
     ok: false,
-    reason: `PEFT's factor layout does not reproduce the file's shapes for any decompose_factor (${lokr ? "PEFT has one factor per adapter and no unbalanced factorization; " : ""}first: ${firstProblem})`,
+    reason: `PEFT's factor layout does not reproduce the file's shapes for any of the ${candidates.length} ${variant.peftType} option sets tried (${candidates.length > 1 ? "PEFT has one layout setting per adapter and no per-module factorization; " : ""}first: ${firstProblem})`,
   };
 }

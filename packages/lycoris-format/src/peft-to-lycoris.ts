@@ -1,6 +1,13 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import { type LycorisConfig, parseAdapterConfigJson, resolveRankAndAlpha } from "@lycoris-ts/lycoris-config";
-import { type AdapterRegistry, PEFT_KEY_PREFIX, splitPeftKey } from "@lycoris-ts/runtime";
+import {
+  type AdapterRegistry,
+  type AdapterVariant,
+  type KohyaFormat,
+  PEFT_KEY_PREFIX,
+  splitPeftKey,
+} from "@lycoris-ts/runtime";
+import { kohyaTypeList, kohyaVariants, peftToKohyaName } from "./kohya-variants";
 import { LycorisFormatError } from "./lycoris-format-error";
 import type { LycorisAlgo } from "./lycoris-module";
 import { shapeText } from "./shape-text";
@@ -15,7 +22,7 @@ export interface PeftAdapterInput {
 
 /** Options of {@link peftToLycoris}. */
 export interface PeftToLycorisOptions {
-  /** Registry holding the adapter's variant (`LOKR` / `LOHA`); builds the config PEFT would use. */
+  /** Registry holding the adapter's variant (with a `kohya` hook); builds the config PEFT would use. */
   readonly registry: AdapterRegistry;
   /** File prefix of every key (`lycoris`, `lora_unet`, `lora_te`, ...); default `"lycoris"`. */
   readonly prefix?: string;
@@ -45,8 +52,9 @@ export interface PeftToLycorisModule {
   /** The stored `alpha` tensor's value. */
   readonly storedAlpha: number;
   /**
-   * `true` when PEFT's scaling was multiplied into `lokr_w1` (LoKr with both factors full: the
-   * loaders use scale 1 and ignore alpha); `false` when `storedAlpha = scaling · rank` carries it.
+   * `true` when PEFT's scaling was multiplied into the variant's `kohya.scaleParameter` (a module
+   * without a rank, every factor full: the loaders use scale 1 and ignore alpha); `false` when
+   * `storedAlpha = scaling · rank` carries it.
    */
   readonly scaleBaked: boolean;
 }
@@ -65,11 +73,6 @@ export interface PeftToLycorisResult {
    */
   readonly dropped: readonly string[];
 }
-
-const ALGO_BY_TYPE: Readonly<Record<string, { algo: LycorisAlgo; prefix: string; name: string }>> = {
-  LOKR: { algo: "LOKR", prefix: "lokr_", name: "lokr" },
-  LOHA: { algo: "LOHA", prefix: "hada_", name: "loha" },
-};
 
 const PREFIX_RE = /^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$/;
 
@@ -110,12 +113,33 @@ function mostCommon(values: readonly number[]): number {
   return best;
 }
 
-/** The kohya loaders' rank of a module's factors (null: LoKr with both factors full). */
-function loaderRank(algo: LycorisAlgo, p: Readonly<Record<string, Tensor<Float32Array>>>): number | null {
-  if (algo === "LOHA") return p.hada_w1_b?.shape[0] ?? null;
-  const w2b = p.lokr_w2_b;
-  if (w2b !== undefined) return w2b.shape[0]!;
-  return p.lokr_w1_b?.shape[0] ?? null;
+/** The kohya loaders' rank of a module's factors (the variant's `describeParameters`; null: every factor full). */
+function loaderRank(
+  variant: AdapterVariant<LycorisConfig>,
+  module: string,
+  params: Readonly<Record<string, Tensor<Float32Array>>>,
+): number | null {
+  const d = variant.describeParameters?.(
+    new Map(Object.entries(params).map(([n, t]) => [n, t.shape] as const)),
+  );
+  if (d === undefined || d.ok) return d?.rank ?? null;
+  throw new LycorisFormatError("invalid_module", module, `module '${module}': ${d.message}`);
+}
+
+/** A module's tensors under kohya names: Conv1d Tucker cores 3-D, the scale baked in where there is no rank. */
+function kohyaTensors(
+  module: string,
+  kohya: KohyaFormat,
+  params: Readonly<Record<string, Tensor<Float32Array>>>,
+  bake: number | null,
+  weightShape: readonly number[] | undefined,
+): Array<[string, Tensor<Float32Array>]> {
+  return Object.entries(params).map(([name, t]) => {
+    let out = t;
+    if (kohya.tuckerCores?.includes(name) === true) out = lycorisCore(module, name, t, weightShape);
+    if (bake !== null && name === kohya.scaleParameter) out = scaled(t, bake);
+    return [peftToKohyaName(kohya, name), out];
+  });
 }
 
 function groupWeights(
@@ -147,15 +171,15 @@ function groupWeights(
 }
 
 /**
- * Writes a PEFT LoKr / LoHa adapter as a kohya / LyCORIS-format file (tensors + metadata) whose
- * ΔW under the kohya loaders' rules (ComfyUI: rank from `lokr_w2_b` / `lokr_w1_b` / `hada_w1_b`,
- * scale `alpha / rank`) equals PEFT's `scaling · raw` with `scaling = alpha / r` as PEFT resolves
- * them (`rank_pattern` / `alpha_pattern` included):
+ * Writes a PEFT adapter (of a variant with a `kohya` hook: LoKr, LoHa) as a kohya / LyCORIS-format
+ * file (tensors + metadata) whose ΔW under the kohya loaders' rules (ComfyUI: the rank the
+ * variant's `describeParameters` reads, scale `alpha / rank`) equals PEFT's `scaling · raw` with
+ * `scaling = alpha / r` as PEFT resolves them (`rank_pattern` / `alpha_pattern` included):
  *
  * - where the loaders derive a rank from a decomposed factor, the stored `alpha` is
  *   `scaling · rank` and the factors are copied unchanged;
- * - LoKr with both factors full (loaders: scale 1, alpha ignored): `lokr_w1` is multiplied by
- *   `scaling` and `alpha = r` is stored (`scaleBaked: true`);
+ * - modules without a rank (every factor full; loaders: scale 1, alpha ignored): the variant's
+ *   `kohya.scaleParameter` is multiplied by `scaling` and `alpha = r` is stored (`scaleBaked: true`);
  * - PEFT's Conv1d Tucker cores `(r, r, k, 1)` are written `(r, r, k)` as LyCORIS does.
  *
  * Keys are `<prefix>_<module path below moduleRoot, "." → "_">.<tensor>`. Saved copies of an
@@ -163,7 +187,7 @@ function groupWeights(
  *
  * @throws LycorisFormatError `not_convertible` naming the keys when the adapter holds what a
  *   LyCORIS file cannot express (modules_to_save copies or other non-factor tensors), for
- *   peft types other than LOKR / LOHA, modules outside `moduleRoot`, or an ambiguous Conv1d core;
+ *   variants without a `kohya` hook, modules outside `moduleRoot`, or an ambiguous Conv1d core;
  *   `ambiguous_key` when two modules get the same key; `invalid_module` for an empty adapter.
  * @throws LycorisConfigError for an invalid config; AdapterError when the registry lacks the type.
  */
@@ -177,21 +201,23 @@ export function peftToLycoris(input: PeftAdapterInput, options: PeftToLycorisOpt
     );
   }
   const parsed = parseAdapterConfigJson({ ...input.config });
-  const kind = ALGO_BY_TYPE[parsed.peftType];
-  if (kind === undefined) {
+  const variants = kohyaVariants(options.registry);
+  const kv = variants.find((v) => v.variant.peftType.toUpperCase() === parsed.peftType.toUpperCase());
+  if (kv === undefined) {
     throw new LycorisFormatError(
       "not_convertible",
       "",
-      `peft_type ${parsed.peftType}: only LOKR and LOHA adapters have a kohya / LyCORIS form`,
+      `peft_type ${parsed.peftType}: only ${kohyaTypeList(variants)} adapters have a kohya / LyCORIS form`,
     );
   }
-  const config: LycorisConfig = options.registry.get(parsed.peftType).createConfig(parsed.options);
-  const { modules: groups, dropped, foreign } = groupWeights(input.weights, kind.prefix);
+  const { variant, kohya } = kv;
+  const config: LycorisConfig = variant.createConfig(parsed.options);
+  const { modules: groups, dropped, foreign } = groupWeights(input.weights, variant.prefix);
   if (foreign.length > 0) {
     throw new LycorisFormatError(
       "not_convertible",
       splitPeftKey(foreign[0]!).module,
-      `a kohya / LyCORIS file holds only ${kind.name} factors; cannot express ${foreign.length} tensor${foreign.length === 1 ? "" : "s"} (modules_to_save copies or other weights): ${foreign.join(", ")}`,
+      `a kohya / LyCORIS file holds only ${kohya.algo} factors; cannot express ${foreign.length} tensor${foreign.length === 1 ? "" : "s"} (modules_to_save copies or other weights): ${foreign.join(", ")}`,
     );
   }
   if (groups.size === 0) throw new LycorisFormatError("invalid_module", "", "the adapter holds no factors");
@@ -225,26 +251,22 @@ export function peftToLycoris(input: PeftAdapterInput, options: PeftToLycorisOpt
 
     const { r, alpha } = resolveRankAndAlpha(config, module);
     const scaling = alpha / r;
-    const rank = loaderRank(kind.algo, params);
+    const rank = loaderRank(variant, module, params);
     const scaleBaked = rank === null;
     const shape = options.weightShape?.(module);
-    for (const [name, t] of Object.entries(params)) {
-      let out = t;
-      if (name === "lokr_t2" || name === "hada_t1" || name === "hada_t2")
-        out = lycorisCore(module, name, t, shape);
-      if (scaleBaked && name === "lokr_w1") out = scaled(t, scaling);
-      tensors.set(`${fileKey}.${name}`, out);
+    for (const [name, t] of kohyaTensors(module, kohya, params, scaleBaked ? scaling : null, shape)) {
+      tensors.set(`${fileKey}.${name}`, t);
     }
     const storedAlpha = rank === null ? r : scaling * rank;
     tensors.set(`${fileKey}.alpha`, { data: Float32Array.of(storedAlpha), shape: [] });
-    modules.push({ module, fileKey, algo: kind.algo, r, alpha, storedAlpha, scaleBaked });
+    modules.push({ module, fileKey, algo: variant.peftType, r, alpha, storedAlpha, scaleBaked });
   }
 
   const metadata: Record<string, string> = {
     ss_network_module: "lycoris.kohya",
     ss_network_dim: String(mostCommon(modules.map((m) => m.r))),
     ss_network_alpha: pythonFloat(mostCommon(modules.map((m) => m.alpha))),
-    ss_network_args: JSON.stringify({ algo: kind.name }),
+    ss_network_args: JSON.stringify({ algo: kohya.algo }),
   };
   return { tensors, metadata, modules, dropped };
 }

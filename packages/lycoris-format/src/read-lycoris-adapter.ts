@@ -1,9 +1,16 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { KohyaKeyMap, KohyaNameError } from "@lycoris-ts/runtime";
 import { parseSafetensors } from "@lycoris-ts/safetensors";
+import { KohyaKeyMap, KohyaNameError } from "./kohya-names";
+import {
+  type KohyaVariant,
+  kohyaToPeftParam,
+  kohyaTypeList,
+  kohyaVariantOf,
+  kohyaVariants,
+} from "./kohya-variants";
 import { LycorisFormatError } from "./lycoris-format-error";
-import type { LycorisAdapter, LycorisAlgo, LycorisModule, LycorisStructure } from "./lycoris-module";
+import type { LycorisAdapter, LycorisModule } from "./lycoris-module";
 import { resolveLycorisPrefixes } from "./lycoris-prefixes";
 import { shapeText } from "./shape-text";
 
@@ -16,37 +23,31 @@ export interface ReadLycorisOptions {
    * not named here get the FORMAT defaults, or the root under which their keys name modules.
    */
   readonly prefixes?: Readonly<Record<string, string>>;
-  /** Registry holding the `LOKR` and `LOHA` variants that rebuild ΔW. */
+  /** Registry holding the variants (with a `kohya` hook) that the file's modules belong to and that rebuild ΔW. */
   readonly registry: AdapterRegistry;
 }
-
-const LOKR_PARAMS = ["lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2"];
-const LOHA_PARAMS = ["hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2"];
-const KNOWN = new Set(["alpha", "dora_scale", ...LOKR_PARAMS, ...LOHA_PARAMS]);
 
 interface Group {
   readonly fileKey: string;
   readonly tensors: Map<string, Tensor<Float32Array>>;
 }
 
-/** Whether tensor names look like a kohya / LyCORIS LoKr or LoHa file (`<key>.lokr_*` / `<key>.hada_*`). */
-export function isLycorisKeyNaming(names: Iterable<string>): boolean {
-  for (const n of names) {
-    if (/^[^.]+\.(lokr|hada)_[a-z0-9_]+$/.test(n) && !n.startsWith("base_model.model.")) return true;
-  }
-  return false;
-}
+const FORMAT_TENSORS = ["alpha", "dora_scale"];
 
-function groupKeys(tensors: ReadonlyMap<string, Tensor<Float32Array>>): Group[] {
+function groupKeys(
+  tensors: ReadonlyMap<string, Tensor<Float32Array>>,
+  variants: readonly KohyaVariant[],
+): Group[] {
   const groups = new Map<string, Group>();
   for (const [key, t] of tensors) {
     const dot = key.indexOf(".");
     const param = dot > 0 ? key.slice(dot + 1) : "";
-    if (!KNOWN.has(param)) {
+    if (!FORMAT_TENSORS.includes(param) && kohyaVariantOf(param, variants) === undefined) {
+      const known = [...FORMAT_TENSORS, ...variants.flatMap((v) => Object.keys(v.kohya.tensorNames))];
       throw new LycorisFormatError(
         "unknown_key",
         dot > 0 ? key.slice(0, dot) : key,
-        `unknown tensor '${key}': expected <module key>.<${[...KNOWN].join("|")}> (LoKr / LoHa only)`,
+        `unknown tensor '${key}': expected <module key>.<${known.join("|")}> (${kohyaTypeList(variants)} only)`,
       );
     }
     const fileKey = key.slice(0, dot);
@@ -57,164 +58,59 @@ function groupKeys(tensors: ReadonlyMap<string, Tensor<Float32Array>>): Group[] 
   return [...groups.values()];
 }
 
-function need(g: Group, moduleName: string, name: string, why: string): Tensor<Float32Array> {
-  const t = g.tensors.get(name);
-  if (t === undefined) {
+/** The one registered variant whose kohya tensors the module holds. */
+function variantOf(g: Group, moduleName: string, variants: readonly KohyaVariant[]): KohyaVariant {
+  const owners = new Map<KohyaVariant, string>();
+  for (const name of g.tensors.keys()) {
+    const v = kohyaVariantOf(name, variants);
+    if (v !== undefined && !owners.has(v)) owners.set(v, name);
+  }
+  const where = `module '${moduleName}' (${g.fileKey})`;
+  if (owners.size > 1) {
+    const both = [...owners].map(([v, n]) => `${v.variant.peftType} (${n})`).join(" and ");
+    throw new LycorisFormatError("invalid_module", moduleName, `${where} has tensors of both ${both}`);
+  }
+  const [only] = owners.keys();
+  if (only === undefined) {
     throw new LycorisFormatError(
       "missing_tensor",
       moduleName,
-      `module '${moduleName}' (${g.fileKey}): missing tensor '${name}' (${why})`,
+      `${where} has no ${kohyaTypeList(variants)} factors (only ${[...g.tensors.keys()].join(", ")})`,
     );
   }
-  return t;
+  return only;
 }
 
-function expectDim(
-  moduleName: string,
-  what: string,
-  a: Tensor<Float32Array>,
-  ai: number,
-  b: Tensor<Float32Array>,
-  bi: number,
-  names: readonly [string, string],
-): void {
-  if (a.shape[ai] !== b.shape[bi]) {
-    throw new LycorisFormatError(
-      "shape_mismatch",
-      moduleName,
-      `module '${moduleName}': ${what}: ${names[0]} ${shapeText(a.shape)} and ${names[1]} ${shapeText(b.shape)} do not fit (dim ${ai} vs dim ${bi})`,
-    );
-  }
-}
-
-function expectRank(
-  moduleName: string,
-  name: string,
-  t: Tensor<Float32Array>,
-  ranks: readonly number[],
-): void {
-  if (!ranks.includes(t.shape.length)) {
-    throw new LycorisFormatError(
-      "shape_mismatch",
-      moduleName,
-      `module '${moduleName}': ${name} has shape ${shapeText(t.shape)}, expected a ${ranks.join("- or ")}-D tensor`,
-    );
-  }
-}
-
-/** A 3-D Conv1d Tucker core `(r, r, k)` in PEFT's 4-D layout `(r, r, k, 1)`. */
-function peftCore(t: Tensor<Float32Array>): Tensor<Float32Array> {
-  return t.shape.length === 3 ? { data: t.data, shape: [...t.shape, 1] } : t;
-}
-
-function readLoKr(
-  g: Group,
-  m: string,
-): { params: Record<string, Tensor<Float32Array>>; structure: LycorisStructure; rank: number | null } {
+/** The module's factors under the variant's PEFT names, checked and described by the variant. */
+function readFactors(g: Group, moduleName: string, kv: KohyaVariant) {
   const params: Record<string, Tensor<Float32Array>> = {};
-  let rank: number | null = null;
-  let w1: "full" | "lowrank";
-  const full1 = g.tensors.get("lokr_w1");
-  if (full1 !== undefined) {
-    expectRank(m, "lokr_w1", full1, [2]);
-    params.lokr_w1 = full1;
-    w1 = "full";
-  } else {
-    const a = need(g, m, "lokr_w1_a", "no lokr_w1");
-    const b = need(g, m, "lokr_w1_b", "lokr_w1_a needs it");
-    expectRank(m, "lokr_w1_a", a, [2]);
-    expectRank(m, "lokr_w1_b", b, [2]);
-    expectDim(m, "W1 = lokr_w1_a @ lokr_w1_b", a, 1, b, 0, ["lokr_w1_a", "lokr_w1_b"]);
-    params.lokr_w1_a = a;
-    params.lokr_w1_b = b;
-    rank = b.shape[0]!;
-    w1 = "lowrank";
+  for (const [tensor, t] of g.tensors) {
+    if (FORMAT_TENSORS.includes(tensor)) continue;
+    const p = kohyaToPeftParam(kv.kohya, tensor, t.shape);
+    params[p.name] = p.shape === t.shape ? t : { data: t.data, shape: p.shape };
   }
-  let w2: "full" | "lowrank" | "tucker";
-  const full2 = g.tensors.get("lokr_w2");
-  if (full2 !== undefined) {
-    expectRank(m, "lokr_w2", full2, [2, 3, 4]);
-    params.lokr_w2 = full2;
-    w2 = "full";
-  } else {
-    const a = need(g, m, "lokr_w2_a", "no lokr_w2");
-    const b = need(g, m, "lokr_w2_b", "lokr_w2_a needs it");
-    expectRank(m, "lokr_w2_a", a, [2]);
-    expectRank(m, "lokr_w2_b", b, [2]);
-    const t2 = g.tensors.get("lokr_t2");
-    if (t2 !== undefined) {
-      expectRank(m, "lokr_t2", t2, [3, 4]);
-      expectDim(m, "Tucker W2", t2, 0, a, 0, ["lokr_t2", "lokr_w2_a"]);
-      expectDim(m, "Tucker W2", t2, 1, b, 0, ["lokr_t2", "lokr_w2_b"]);
-      params.lokr_t2 = peftCore(t2);
-      w2 = "tucker";
-    } else {
-      expectDim(m, "W2 = lokr_w2_a @ lokr_w2_b", a, 1, b, 0, ["lokr_w2_a", "lokr_w2_b"]);
-      w2 = "lowrank";
-    }
-    params.lokr_w2_a = a;
-    params.lokr_w2_b = b;
-    rank = b.shape[0]!;
-  }
-  return { params, structure: { algo: "LOKR", w1, w2 }, rank };
-}
-
-function readLoHa(
-  g: Group,
-  m: string,
-): { params: Record<string, Tensor<Float32Array>>; structure: LycorisStructure; rank: number } {
-  const params: Record<string, Tensor<Float32Array>> = {};
-  const t1 = g.tensors.get("hada_t1");
-  const t2 = g.tensors.get("hada_t2");
-  const tucker = t1 !== undefined || t2 !== undefined;
-  for (const i of [1, 2] as const) {
-    const a = need(g, m, `hada_w${i}_a`, "LoHa needs four factors");
-    const b = need(g, m, `hada_w${i}_b`, "LoHa needs four factors");
-    expectRank(m, `hada_w${i}_a`, a, [2]);
-    expectRank(m, `hada_w${i}_b`, b, [2]);
-    if (tucker) {
-      const t = need(g, m, `hada_t${i}`, "Tucker LoHa needs both cores");
-      expectRank(m, `hada_t${i}`, t, [3, 4]);
-      expectDim(m, `Tucker factor ${i}`, t, 0, a, 0, [`hada_t${i}`, `hada_w${i}_a`]);
-      expectDim(m, `Tucker factor ${i}`, t, 1, b, 0, [`hada_t${i}`, `hada_w${i}_b`]);
-      params[`hada_t${i}`] = peftCore(t);
-    } else {
-      expectDim(m, `factor ${i}`, a, 1, b, 0, [`hada_w${i}_a`, `hada_w${i}_b`]);
-    }
-    params[`hada_w${i}_a`] = a;
-    params[`hada_w${i}_b`] = b;
-  }
-  const outAxis = tucker ? 1 : 0;
-  expectDim(m, "both Hadamard factors", params.hada_w1_a!, outAxis, params.hada_w2_a!, outAxis, [
-    "hada_w1_a",
-    "hada_w2_a",
-  ]);
-  expectDim(m, "both Hadamard factors", params.hada_w1_b!, 1, params.hada_w2_b!, 1, [
-    "hada_w1_b",
-    "hada_w2_b",
-  ]);
-  return { params, structure: { algo: "LOHA", tucker }, rank: params.hada_w1_b!.shape[0]! };
-}
-
-function algoOf(g: Group, moduleName: string): LycorisAlgo {
-  const names = [...g.tensors.keys()];
-  const lokr = names.some((n) => n.startsWith("lokr_"));
-  const loha = names.some((n) => n.startsWith("hada_"));
-  if (lokr && loha) {
+  const where = `module '${moduleName}' (${g.fileKey})`;
+  const describe = kv.variant.describeParameters;
+  if (describe === undefined) {
     throw new LycorisFormatError(
       "invalid_module",
       moduleName,
-      `module '${moduleName}' (${g.fileKey}) has both lokr_* and hada_* tensors`,
+      `${where}: the ${kv.variant.peftType} variant cannot describe its parameters (no describeParameters hook)`,
     );
   }
-  if (!lokr && !loha) {
+  const d = describe(new Map(Object.entries(params).map(([n, t]) => [n, t.shape] as const)));
+  if (!d.ok) {
     throw new LycorisFormatError(
-      "missing_tensor",
+      d.kind === "missing_parameter" ? "missing_tensor" : "shape_mismatch",
       moduleName,
-      `module '${moduleName}' (${g.fileKey}) has no lokr_* or hada_* factors (only ${names.join(", ")})`,
+      `${where}: ${d.message}`,
     );
   }
-  return lokr ? "LOKR" : "LOHA";
+  const ordered: Record<string, Tensor<Float32Array>> = {};
+  for (const name of [...kv.variant.parameterNames, ...Object.keys(params)]) {
+    if (params[name] !== undefined) ordered[name] = params[name];
+  }
+  return { params: ordered, structure: d };
 }
 
 function toTensors(source: Uint8Array | ReadonlyMap<string, Tensor<Float32Array>>): {
@@ -229,25 +125,29 @@ function toTensors(source: Uint8Array | ReadonlyMap<string, Tensor<Float32Array>
 }
 
 /**
- * Reads a kohya / LyCORIS-format LoKr / LoHa file (bytes of a safetensors file, or its decoded
- * tensors) against a model's module names, with the kohya loaders' (ComfyUI's) rules: the
- * algorithm per module from the tensor names, LoKr rank from `lokr_w1_b` then `lokr_w2_b` (none
- * when both factors are full: scale 1, alpha ignored), LoHa rank `hada_w1_b.shape[0]`, scale
- * `alpha / rank` (1 without alpha). Factors keep their names, which are PEFT's; 3-D Conv1d Tucker
- * cores get PEFT's trailing unit axis.
+ * Reads a kohya / LyCORIS-format file (bytes of a safetensors file, or its decoded tensors) against
+ * a model's module names, with the kohya loaders' (ComfyUI's) rules: the algorithm per module from
+ * the tensor names (the registered variants' `kohya.tensorNames`), the rank as the variant's
+ * `describeParameters` reads it (none when every factor is full: scale 1, alpha ignored), scale
+ * `alpha / rank` (1 without alpha). Factors get the variant's PEFT names; 3-D Conv1d Tucker cores
+ * get PEFT's trailing unit axis.
  *
  * @throws LycorisFormatError for unknown tensor names, keys that name no (or several) modules,
  *   missing tensors and factors whose shapes do not fit each other.
- * @throws AdapterError (`unknown_peft_type`) when the registry lacks `LOKR` / `LOHA`.
  */
 export function readLycorisAdapter(
   source: Uint8Array | ReadonlyMap<string, Tensor<Float32Array>>,
   options: ReadLycorisOptions,
 ): LycorisAdapter {
   const { tensors, metadata } = toTensors(source);
-  const groups = groupKeys(tensors);
+  const variants = kohyaVariants(options.registry);
+  const groups = groupKeys(tensors, variants);
   if (groups.length === 0) {
-    throw new LycorisFormatError("invalid_module", "", "the file holds no LoKr / LoHa tensors");
+    throw new LycorisFormatError(
+      "invalid_module",
+      "",
+      `the file holds no ${kohyaTypeList(variants)} tensors`,
+    );
   }
   const moduleNames = [...options.moduleNames];
   const prefixes = resolveLycorisPrefixes(
@@ -286,8 +186,8 @@ export function readLycorisAdapter(
       );
     }
     seen.set(moduleName, g.fileKey);
-    const algo = algoOf(g, moduleName);
-    const read = algo === "LOKR" ? readLoKr(g, moduleName) : readLoHa(g, moduleName);
+    const kv = variantOf(g, moduleName, variants);
+    const read = readFactors(g, moduleName, kv);
     const alphaT = g.tensors.get("alpha");
     if (alphaT !== undefined && alphaT.data.length !== 1) {
       throw new LycorisFormatError(
@@ -297,16 +197,18 @@ export function readLycorisAdapter(
       );
     }
     const alpha = alphaT === undefined ? null : alphaT.data[0]!;
-    const scale = read.rank === null || alpha === null ? 1 : alpha / read.rank;
+    const rank = read.structure.rank;
+    const scale = rank === null || alpha === null ? 1 : alpha / rank;
+    const algo = kv.variant.peftType;
     modules.push({
       moduleName,
       fileKey: g.fileKey,
       prefix: match.prefix,
       algo,
-      structure: read.structure,
-      variant: options.registry.get(algo),
+      structure: { algo, ...read.structure.flags },
+      variant: kv.variant,
       params: read.params,
-      rank: read.rank,
+      rank,
       alpha,
       scale,
       doraScale: g.tensors.get("dora_scale") ?? null,

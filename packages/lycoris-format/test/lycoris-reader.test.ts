@@ -1,4 +1,6 @@
 import { kron, type Tensor, tensor } from "@lycoris-ts/kernels";
+import { lohaVariant } from "@lycoris-ts/loha";
+import { lokrVariant } from "@lycoris-ts/lokr";
 import { LycorisConfig, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
 import { AdapterRegistry, type AdapterVariant } from "@lycoris-ts/runtime";
 import { serializeSafetensors } from "@lycoris-ts/safetensors";
@@ -13,9 +15,10 @@ import {
 } from "../src/index";
 
 /**
- * A stand-in LOKR variant (linear layers, 2-D factors only): ΔW = scale · kron(W1, W2). The real
- * LoKr math lives in @lycoris-ts/lokr and is checked on the LyCORIS fixtures in apps/conformance;
- * here the stub isolates the reader's rules (names, rank, scale, DoRA, errors).
+ * A stand-in LOKR variant (linear layers, 2-D factors only): ΔW = scale · kron(W1, W2), with LoKr's
+ * own file hooks (kohya names, structure and rank, layer shapes). The real LoKr math lives in
+ * @lycoris-ts/lokr and is checked on the LyCORIS fixtures in apps/conformance; here the stub
+ * isolates the reader's rules (names, rank, scale, DoRA, errors).
  */
 class StubConfig extends LycorisConfig {
   constructor(o: LycorisConfigOptions = {}) {
@@ -49,9 +52,13 @@ const stubLoKr: AdapterVariant<StubConfig> = {
     );
     return { data: k.data.map((v) => v * s), shape: k.shape } as never;
   },
+  describeParameters: lokrVariant.describeParameters!,
+  layerCandidates: lokrVariant.layerCandidates!,
+  kohya: lokrVariant.kohya!,
 };
 const registry = new AdapterRegistry();
 registry.register(stubLoKr);
+registry.register(lohaVariant); // only its names: a module mixing LoKr and LoHa tensors
 
 const moduleNames = [
   "unet",

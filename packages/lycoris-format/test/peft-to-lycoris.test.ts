@@ -1,28 +1,32 @@
 import type { Tensor } from "@lycoris-ts/kernels";
+import { lohaVariant } from "@lycoris-ts/loha";
+import { lokrVariant } from "@lycoris-ts/lokr";
 import { LycorisConfig, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
 import { AdapterRegistry, type AdapterVariant } from "@lycoris-ts/runtime";
 import { describe, expect, it } from "vitest";
 import { LycorisFormatError, type PeftAdapterInput, peftToLycoris } from "../src/index";
 
 /**
- * Stand-in LOKR / LOHA variants: peftToLycoris only builds the config through the registry and
- * never rebuilds ΔW, so no math is needed here. The real variants check the numbers on every
- * PEFT fixture in apps/conformance/test/peft-to-lycoris.test.ts.
+ * Stand-in LOKR / LOHA variants with the real variants' file hooks (kohya names, rank): peftToLycoris
+ * only builds the config through the registry and never rebuilds ΔW, so no math is needed here.
+ * The real variants check the numbers on every PEFT fixture in apps/conformance/test/peft-to-lycoris.test.ts.
  */
-const stub = (peftType: string, prefix: string): AdapterVariant<LycorisConfig> => ({
-  peftType,
-  prefix,
+const stub = (real: AdapterVariant<LycorisConfig>): AdapterVariant<LycorisConfig> => ({
+  peftType: real.peftType,
+  prefix: real.prefix,
   parameterNames: [],
-  createConfig: (o: LycorisConfigOptions) => new LycorisConfig(peftType, o),
+  createConfig: (o: LycorisConfigOptions) => new LycorisConfig(real.peftType, o),
   parameterLayout: () => ({ params: [] }),
   initParameters: () => ({}),
   deltaWeight: () => {
     throw new Error("not used");
   },
+  describeParameters: real.describeParameters!,
+  kohya: real.kohya!,
 });
 const registry = new AdapterRegistry();
-registry.register(stub("LOKR", "lokr_"));
-registry.register(stub("LOHA", "hada_"));
+registry.register(stub(lokrVariant as unknown as AdapterVariant<LycorisConfig>));
+registry.register(stub(lohaVariant as unknown as AdapterVariant<LycorisConfig>));
 
 const t = (shape: number[], start = 1): Tensor<Float32Array> => ({
   data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => start + i),

@@ -1,5 +1,7 @@
 export type { LycorisErrorDetails } from "@lycoris-ts/errors";
 export { isLycorisError, LycorisError } from "@lycoris-ts/errors";
+export type { ShapeMismatch } from "./adapter/check-tensor-shapes";
+export { diffParameterShapes } from "./adapter/check-tensor-shapes";
 export { cloneModule } from "./adapter/clone-module";
 export type { ModelFacts } from "./adapter/describe-model";
 export { describeModel, describeModule } from "./adapter/describe-model";
@@ -45,3 +47,21 @@ export type {
   LayerGeometry,
   ParameterLayout,
 } from "./registry/adapter-variant";
+export type { ParameterShapeCheck } from "./registry/check-parameter-shapes";
+export { describeParameterShapes } from "./registry/check-parameter-shapes";
+export type { KohyaFormat, KohyaModuleShapes } from "./registry/kohya-format";
+export type { LayerHints } from "./registry/layer-candidates";
+export {
+  exactLayerCandidates,
+  foldedLayerCandidates,
+  geometryFromWeightShape,
+  tuckerLayerCandidates,
+} from "./registry/layer-candidates";
+export { mergeIntoWeight } from "./registry/merge-into-weight";
+export type {
+  FactorDescription,
+  FactorForm,
+  ParameterProblem,
+  ParameterShapes,
+  ParameterStructure,
+} from "./registry/parameter-structure";

@@ -5,6 +5,7 @@ import { GPT2Conv1D } from "../model/gpt2-conv1d";
 import { Linear } from "../model/linear";
 import type { Module } from "../model/module";
 import type { AdaptableKind, LayerGeometry } from "../registry/adapter-variant";
+import { geometryFromWeightShape } from "../registry/layer-candidates";
 
 /** The base layers adapters can wrap. */
 export type AdaptableLayer = Linear | ConvNd | GPT2Conv1D | Embedding;
@@ -14,32 +15,24 @@ export function isAdaptableLayer(m: Module): m is AdaptableLayer {
   return m instanceof Linear || m instanceof ConvNd || m instanceof GPT2Conv1D || m instanceof Embedding;
 }
 
-/** The geometry a variant sees of `layer`. */
+/** The geometry a variant sees of `layer`: its weight shape's (`geometryFromWeightShape`) with its conv options. */
 export function layerGeometry(layer: AdaptableLayer): LayerGeometry {
-  if (layer instanceof Linear) return dense("linear", layer.outFeatures, layer.inFeatures);
+  if (layer instanceof Linear) return geometryFromWeightShape([layer.outFeatures, layer.inFeatures])!;
   if (layer instanceof GPT2Conv1D) return dense("gpt2_conv1d", layer.nf, layer.nx);
   if (layer instanceof Embedding) return dense("embedding", layer.embeddingDim, layer.numEmbeddings);
   const conv: ConvOptions = layer.convOptions;
-  return {
-    kind: layer.kind as AdaptableKind,
-    outFeatures: layer.outChannels,
-    inFeatures: layer.inChannels / layer.groups,
-    kernelSize: [...layer.kernelSize],
-    groups: layer.groups,
-    weightShape: [...layer.weight.data.shape],
-    conv,
-  };
+  return geometryFromWeightShape(layer.weight.data.shape, { ...conv, kind: layer.kind as AdaptableKind })!;
 }
 
-/** Linear, GPT-2 `Conv1D` (weight `[in, out]`) and embedding (weight `[num_embeddings, dim]`) geometry. */
-function dense(kind: "linear" | "gpt2_conv1d" | "embedding", out: number, inF: number): LayerGeometry {
+/** GPT-2 `Conv1D` (weight `[in, out]`) and embedding (weight `[num_embeddings, dim]`) geometry. */
+function dense(kind: "gpt2_conv1d" | "embedding", out: number, inF: number): LayerGeometry {
   return {
     kind,
     outFeatures: out,
     inFeatures: inF,
     kernelSize: [],
     groups: 1,
-    weightShape: kind === "linear" ? [out, inF] : [inF, out],
+    weightShape: [inF, out],
     conv: null,
   };
 }

@@ -23,6 +23,7 @@ import type {
   AdapterVariant,
   LayerGeometry,
 } from "../registry/adapter-variant";
+import { mergeIntoWeight } from "../registry/merge-into-weight";
 import { type DroppedInput, dropInput, dropInputBackward } from "./input-dropout";
 import { applyInputMajorWeight, inputMajorWeightBackward } from "./input-major-weight";
 import { type AdaptableLayer, layerGeometry, withZeroPadding } from "./layer-geometry";
@@ -393,12 +394,7 @@ export class LycorisLayer extends Module {
   }
 
   #mergeInto(weight: Tensor<Float32Array>, a: LayerAdapter, scaling: number): void {
-    const params = this.paramValues(a.name);
-    if (a.variant.mergeInto) {
-      a.variant.mergeInto(weight, params, a.ctx, scaling);
-      return;
-    }
-    addScaledInPlace(weight, a.variant.deltaWeight(params, a.ctx, scaling), 1);
+    mergeIntoWeight(a.variant, weight, this.paramValues(a.name), a.ctx, scaling);
   }
 
   /** The rank-dropout mask of one training step: the variant's semantics, else PEFT LoKr's. */

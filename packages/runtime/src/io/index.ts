@@ -1,14 +1,5 @@
 export type { AdapterFileErrorKind } from "./adapter-file-error";
 export { AdapterFileError } from "./adapter-file-error";
-export type { KohyaKeyMatch } from "./kohya-names";
-export {
-  KohyaKeyMap,
-  KohyaNameError,
-  kohyaKeyToPeft,
-  kohyaModuleKey,
-  LYCORIS_PREFIX,
-  peftKeyToKohya,
-} from "./kohya-names";
 export type { PeftAdapterFiles, PeftAdapterToWrite } from "./peft-adapter-dir";
 export {
   ADAPTER_CONFIG_NAME,

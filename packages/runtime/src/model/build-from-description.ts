@@ -1,5 +1,6 @@
 import { describeValue } from "@lycoris-ts/errors";
 import { createRng, formatShape, type PaddingMode, sameShape, type Tensor } from "@lycoris-ts/kernels";
+import type { ModuleDescription } from "@lycoris-ts/lycoris-config";
 import { Dropout, Identity, ReLU } from "./activations";
 import { Container, ModuleList, Sequential } from "./containers";
 import { Conv1d, Conv2d } from "./conv";
@@ -14,15 +15,11 @@ import type { Module } from "./module";
 import { AvgPool2d, MaxPool2d } from "./pooling";
 
 /**
- * One module of a model description: a dotted `name`, a `kind` and its
- * hyper-parameters, either camelCase (`inFeatures`, as `parseModelDescription`
+ * One module of a model description (lycoris-config's `ModuleDescription`): a dotted `name`, a
+ * `kind` and its hyper-parameters, either camelCase (`inFeatures`, as `parseModelDescription`
  * yields) or snake_case (`in_features`, as in `model.json`).
  */
-export interface ModuleDescription {
-  readonly name: string;
-  readonly kind: string;
-  readonly [key: string]: unknown;
-}
+export type { ModuleDescription };
 
 /** A model description: every named module in depth-first registration order, root excluded. */
 export interface ModelDescriptionLike {

@@ -1,5 +1,7 @@
 import type { ConvOptions, FloatArray, LazySvd, Rng, Tensor } from "@lycoris-ts/kernels";
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
+import type { KohyaFormat } from "./kohya-format";
+import type { ParameterProblem, ParameterShapes, ParameterStructure } from "./parameter-structure";
 
 /**
  * Layer kinds an adapter variant can adapt: torch's Linear, Conv1d, Conv2d and
@@ -71,6 +73,10 @@ export interface DeltaWeightSvdOptions {
  * `initParameters` and `deltaWeight` are required. Without `forward`, the
  * runtime applies the materialised `deltaWeight`; without `backward`, training
  * goes through `deltaWeightBackward` (required for training in that case).
+ *
+ * The file tools (inspect, validate, merge, convert, the kohya / LyCORIS reader)
+ * know a variant's tensors only through `describeParameters`, `layerCandidates`
+ * and `kohya`; without them a variant still trains, merges, saves and loads.
  */
 export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
   /** PEFT's `peft_type` string, e.g. `"LOKR"`. */
@@ -151,6 +157,21 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
    * LoKr semantics (`rand > p`, divided by the mean when `rankDropoutScale`).
    */
   rankDropoutMask?(ctx: AdapterContext<C>, rng: Rng): Float32Array | null;
+  /**
+   * Reads one module's parameter shapes (PEFT names) without a base model: the form of each
+   * factor and the rank, or why the set is not a module of this variant (a missing tensor,
+   * factors that do not fit each other). Used by `inspect` and the kohya / LyCORIS reader.
+   */
+  describeParameters?(shapes: ParameterShapes): ParameterStructure | ParameterProblem;
+  /**
+   * The base layers these parameter shapes could belong to (no base model): exactly one where the
+   * factors fix the weight shape, every kernel split where they fold the kernel into a matrix
+   * dimension (callers keep those for which `parameterLayout` gives exactly these shapes), none
+   * when the shapes are not this variant's. Conv options are the defaults (see `geometryFromWeightShape`).
+   */
+  layerCandidates?(shapes: ParameterShapes): LayerGeometry[];
+  /** How the variant's modules are stored in kohya / LyCORIS files; absent: such files cannot hold it. */
+  readonly kohya?: KohyaFormat;
 
   // ── SVD of ΔW (LoRA conversion) ─────────────────────────────────────────────────────────────────────
   /**

@@ -1,0 +1,108 @@
+import { conversionTarget, convertKohyaToPeft, convertPeftToKohya } from "@lycoris-ts/adapter-files";
+import { type Command, Option } from "commander";
+import { CliError } from "../cli-error";
+import { type CommandContext, given, prefixMapOption } from "../options";
+
+const HELP = `
+To PEFT: PEFT's alpha / r is set to the loaders' scale (alpha = scale · r, alpha_pattern / rank_pattern
+where modules differ; modules whose factors are all full get r = the network dim and alpha = r). Not
+convertible (exit 1, with the reason): DoRA, files mixing algorithms, factor splits PEFT's layout
+options cannot reproduce (unbalanced factorization, per-module factors).
+
+To kohya/LyCORIS: keys are <prefix>_<module path below --module-root, "." → "_">.<tensor>. The stored
+alpha is PEFT's scaling × the rank the loaders read from the factors; modules whose factors are all
+full (where the loaders ignore alpha) get the scaling multiplied into one factor and alpha = r.
+modules_to_save copies cannot be expressed (exit 1, naming them).
+
+Examples:
+  $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft
+  $ lycoris convert ./my-lokr-peft --out my-lokr.safetensors
+  $ lycoris convert ./unet-lokr-peft --to lycoris --prefix lora_unet --module-root unet --out my-lokr.safetensors`;
+
+interface ConvertOptions {
+  to?: "peft" | "lycoris";
+  base?: string;
+  out: string;
+  prefix?: string;
+  moduleRoot?: string;
+  adapterName?: string;
+  quiet?: boolean;
+  prefixMap?: Record<string, string>;
+}
+
+async function toKohya(input: string, o: ConvertOptions, ctx: CommandContext): Promise<string> {
+  if (o.prefixMap !== undefined)
+    throw new CliError("usage", "--prefix-map applies to --to peft (use --prefix / --module-root)");
+  const s = await convertPeftToKohya({
+    adapter: input,
+    out: o.out,
+    registry: ctx.registry,
+    ...given("adapterName", o.adapterName),
+    ...given("prefix", o.prefix),
+    ...given("moduleRoot", o.moduleRoot),
+    ...given("base", o.base),
+  });
+  const baked = s.baked > 0 ? `, scale multiplied into ${s.scaleParameter} in ${s.baked}` : "";
+  const dropped = s.dropped > 0 ? `, ${s.dropped} unchanged base-weight copies left out` : "";
+  return `converted ${input} to a kohya/LyCORIS ${s.algo} file: ${o.out} (${s.modules} modules${baked}${dropped})`;
+}
+
+async function toPeft(input: string, o: ConvertOptions, ctx: CommandContext): Promise<string> {
+  for (const [flag, v] of [
+    ["--prefix", o.prefix],
+    ["--module-root", o.moduleRoot],
+    ["--adapter-name", o.adapterName],
+  ] as const) {
+    if (v !== undefined) throw new CliError("usage", `${flag} applies to --to lycoris only`);
+  }
+  if (o.base === undefined) throw new CliError("usage", "convert --to peft needs --base <model.safetensors>");
+  const s = await convertKohyaToPeft({
+    adapter: input,
+    base: o.base,
+    out: o.out,
+    registry: ctx.registry,
+    ...given("prefixes", o.prefixMap),
+  });
+  return `converted ${input} to a ${s.peftType} PEFT adapter: ${o.out} (${s.modules} modules, r=${s.r}, alpha=${s.alpha}, ${s.patterns} rank/alpha patterns)`;
+}
+
+/** `lycoris convert <input> [--to peft|lycoris] --out o`: the direction follows the input by default. */
+export function addConvertCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command("convert")
+    .description(
+      "Convert an adapter between formats with the same ΔW: a kohya/LyCORIS file → a PEFT adapter directory, or a PEFT adapter directory → a kohya/LyCORIS file.",
+    )
+    .argument("<input>", "a kohya/LyCORIS-format .safetensors file, or a PEFT adapter directory")
+    .addOption(
+      new Option(
+        "--to <format>",
+        "target format (default: peft for a kohya/LyCORIS file, lycoris for a PEFT directory)",
+      ).choices(["peft", "lycoris"]),
+    )
+    .requiredOption(
+      "--out <path>",
+      "--to peft: the PEFT adapter directory to write; --to lycoris: the .safetensors file to write (atomically)",
+    )
+    .option(
+      "--base <model.safetensors>",
+      "the base model (required with --to peft; with --to lycoris optional, its shapes tell Conv1d Tucker cores apart)",
+    )
+    .addOption(prefixMapOption())
+    .option(
+      "--prefix <prefix>",
+      "--to lycoris: the kohya key prefix (lycoris, lora_unet, lora_te, lora_te1, ...); default lycoris",
+    )
+    .option(
+      "--module-root <path>",
+      "--to lycoris: module path removed before building the keys (e.g. unet for lora_unet); default none",
+    )
+    .option("--adapter-name <name>", 'the adapter of the PEFT directory to convert (default "default")')
+    .option("-q, --quiet", "print nothing on success")
+    .addHelpText("after", HELP)
+    .action(async (input: string, opts: ConvertOptions) => {
+      const to = opts.to ?? (await conversionTarget(input, ctx.registry));
+      const line = to === "lycoris" ? await toKohya(input, opts, ctx) : await toPeft(input, opts, ctx);
+      if (!opts.quiet) ctx.io.out(`${line}\n`);
+    });
+}

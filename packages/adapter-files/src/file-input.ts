@@ -1,0 +1,66 @@
+import { AdapterFilesError } from "./adapter-files-error";
+import { errorCode, nodeFs } from "./node-builtins";
+
+/** One file: a path (Node.js) or a `Blob` / `File` (browsers and Node.js). */
+export type FileInput = string | Blob;
+
+/** Where to write one file: a path (Node.js, written atomically) or a `WritableStream` of bytes. */
+export type FileOutput = string | WritableStream<Uint8Array>;
+
+/**
+ * A PEFT adapter directory's files without a file system: relative path → file
+ * (`adapter_config.json`, `adapter_model.safetensors`, `style/adapter_config.json`, …), e.g. built
+ * from an `<input type="file" webkitdirectory>`'s files and their `webkitRelativePath`.
+ */
+export type DirectoryFiles = ReadonlyMap<string, Blob>;
+
+/** An adapter: a PEFT adapter directory (a path or its files) or one `.safetensors` file. */
+export type AdapterInput = FileInput | DirectoryFiles;
+
+/** How messages name an input: its path, a `File`'s name, or `<blob>`. */
+export function inputName(input: FileInput | DirectoryFiles): string {
+  if (typeof input === "string") return input;
+  if (input instanceof Blob) return (input as Blob & { name?: unknown }).name?.toString() || "<blob>";
+  return "<directory files>";
+}
+
+/**
+ * The text of a file.
+ *
+ * @throws AdapterFilesError `not_found` / `input` when it cannot be read.
+ */
+export async function readText(input: FileInput): Promise<string> {
+  try {
+    return typeof input === "string" ? await nodeFs().readFile(input, "utf8") : await input.text();
+  } catch (error) {
+    if (error instanceof AdapterFilesError) throw error;
+    const code = errorCode(error);
+    throw new AdapterFilesError(
+      code === "ENOENT" ? "not_found" : "input",
+      `${inputName(input)}: cannot read (${code ?? String(error)})`,
+      {
+        path: inputName(input),
+        cause: error,
+      },
+    );
+  }
+}
+
+/** The bytes of a file. */
+export async function readBytes(input: FileInput): Promise<Uint8Array> {
+  try {
+    return typeof input === "string"
+      ? new Uint8Array(await nodeFs().readFile(input))
+      : new Uint8Array(await input.arrayBuffer());
+  } catch (error) {
+    if (error instanceof AdapterFilesError) throw error;
+    throw new AdapterFilesError(
+      "input",
+      `${inputName(input)}: cannot read the file (${(error as Error).message})`,
+      {
+        path: inputName(input),
+        cause: error,
+      },
+    );
+  }
+}

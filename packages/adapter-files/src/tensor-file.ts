@@ -1,0 +1,18 @@
+import { SafetensorsReader } from "@lycoris-ts/safetensors";
+import type { FileInput } from "./file-input";
+
+/** Lazy, tensor-by-tensor access to one safetensors file (header validated on open). */
+export type TensorFile = Pick<
+  SafetensorsReader,
+  "path" | "header" | "names" | "has" | "info" | "read" | "readBytes" | "close"
+>;
+
+/**
+ * Opens a safetensors file for lazy reading (`@lycoris-ts/safetensors`' reader): a path through
+ * Node's file system, a `Blob` / `File` by slices. Close it with `close()`.
+ *
+ * @throws SafetensorsError for a missing (`io`) or malformed file; messages start with its name.
+ */
+export function openTensorFile(input: FileInput): Promise<TensorFile> {
+  return SafetensorsReader.open(input);
+}
