@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { type AdapterKeyMap, type KeyMapTarget, mapAdapterKeys } from "../src/index";
-import { adapterNames, baseTensors, type ExpectedCase, expectedOf, indexCases } from "./key-map-support";
+import {
+  adapterNames,
+  baseTensors,
+  type ExpectedCase,
+  expectedOf,
+  indexCases,
+  keyMapRegistry,
+} from "./key-map-support";
 
 /**
  * Every case of fixtures/lycoris-layouts: the key map must equal the one ComfyUI's loader built
@@ -13,8 +20,10 @@ import { adapterNames, baseTensors, type ExpectedCase, expectedOf, indexCases } 
 const sorted = <T>(xs: readonly T[]): T[] =>
   [...xs].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 
+const registry = keyMapRegistry();
+
 function mapCase(name: string): AdapterKeyMap {
-  return mapAdapterKeys(baseTensors(name), adapterNames(name));
+  return mapAdapterKeys(baseTensors(name), adapterNames(name), { registry });
 }
 
 function appliedTargets(map: AdapterKeyMap): { target: KeyMapTarget; kind: string }[] {

@@ -7,7 +7,7 @@ import {
   mapAdapterKeys,
   splitAdapterTensorName,
 } from "../src/index";
-import { adapterNames, baseTensors } from "./key-map-support";
+import { adapterNames, baseTensors, keyMapRegistry } from "./key-map-support";
 
 /**
  * The key map's rules beyond the fixture comparison (key-map-fixtures.test.ts): the suffix split,
@@ -22,8 +22,10 @@ const entry = (map: AdapterKeyMap, key: string): KeyMapEntry => {
   return e;
 };
 
+const registry = keyMapRegistry();
+
 const mapCase = (name: string, names: readonly string[] = adapterNames(name)): AdapterKeyMap =>
-  mapAdapterKeys(baseTensors(name), names);
+  mapAdapterKeys(baseTensors(name), names, { registry });
 
 describe("splitAdapterTensorName", () => {
   it.each([
@@ -41,12 +43,12 @@ describe("splitAdapterTensorName", () => {
     ["lora_unet_a.alpha", "lora_unet_a", ".alpha"],
     ["t.to_out.0.lora_magnitude_vector", "t.to_out.0", ".lora_magnitude_vector"],
   ])("%s → module %s, suffix %s", (name, moduleKey, suffix) => {
-    expect(splitAdapterTensorName(name)).toEqual({ moduleKey, suffix });
+    expect(splitAdapterTensorName(name, registry)).toEqual({ moduleKey, suffix });
   });
 
   it("leaves names without a known suffix unsplit", () => {
-    expect(splitAdapterTensorName("model.diffusion_model.out.2.weight")).toBeNull();
-    expect(splitAdapterTensorName(".alpha")).toBeNull();
+    expect(splitAdapterTensorName("model.diffusion_model.out.2.weight", registry)).toBeNull();
+    expect(splitAdapterTensorName(".alpha", registry)).toBeNull();
   });
 });
 
@@ -253,7 +255,8 @@ describe("typed errors", () => {
     new Map(baseTensors(name).map((t) => [t.name, t.shape]));
 
   it("an unrecognised checkpoint", () => {
-    const run = (): AdapterKeyMap => mapAdapterKeys({ "encoder.layer.0.weight": [4, 4] }, ["x.lokr_w1"]);
+    const run = (): AdapterKeyMap =>
+      mapAdapterKeys({ "encoder.layer.0.weight": [4, 4] }, ["x.lokr_w1"], { registry });
     expect(run).toThrow(LycorisFormatError);
     expect(run).toThrow(/base checkpoint not recognised/);
   });
@@ -261,7 +264,7 @@ describe("typed errors", () => {
   it("a fused in_proj without 3·width rows", () => {
     const base = shapes("sdxl-kohya-lokr");
     base.set("conditioner.embedders.1.model.transformer.resblocks.0.attn.in_proj_weight", [25, 8]);
-    expect(() => mapAdapterKeys(base, [])).toThrow(
+    expect(() => mapAdapterKeys(base, [], { registry })).toThrow(
       expect.objectContaining({
         kind: "shape_mismatch",
         module: expect.stringContaining("resblocks.0.attn.in_proj"),
@@ -271,14 +274,18 @@ describe("typed errors", () => {
 
   it("a Flux checkpoint whose width cannot be read", () => {
     const base = new Map([...shapes("flux-kohya-bfl")].filter(([n]) => !/img_in|img_attn/.test(n)));
-    expect(() => mapAdapterKeys(base, [])).toThrow(expect.objectContaining({ kind: "shape_mismatch" }));
+    expect(() => mapAdapterKeys(base, [], { registry })).toThrow(
+      expect.objectContaining({ kind: "shape_mismatch" }),
+    );
   });
 
   it("accepts the base as a map, a record or a header's tensor list alike", () => {
     const list = baseTensors("sdxl-kohya-lokr");
     const names = adapterNames("sdxl-kohya-lokr");
-    const fromList = mapAdapterKeys(list, names);
-    expect(mapAdapterKeys(shapes("sdxl-kohya-lokr"), names)).toEqual(fromList);
-    expect(mapAdapterKeys(Object.fromEntries(shapes("sdxl-kohya-lokr")), names)).toEqual(fromList);
+    const fromList = mapAdapterKeys(list, names, { registry });
+    expect(mapAdapterKeys(shapes("sdxl-kohya-lokr"), names, { registry })).toEqual(fromList);
+    expect(mapAdapterKeys(Object.fromEntries(shapes("sdxl-kohya-lokr")), names, { registry })).toEqual(
+      fromList,
+    );
   });
 });

@@ -1,9 +1,23 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { lohaVariant } from "@lycoris-ts/loha";
+import { lokrVariant } from "@lycoris-ts/lokr";
+import { AdapterRegistry } from "@lycoris-ts/runtime";
 import { parseSafetensorsHeader, type TensorInfo } from "@lycoris-ts/safetensors";
 
 /** The ComfyUI key-layout fixtures (see fixtures/lycoris-layouts/FORMAT.md and README.md). */
 export const LAYOUTS = fileURLToPath(new URL("../../../fixtures/lycoris-layouts/", import.meta.url));
+
+/**
+ * The variants the layout fixtures hold (LoHa and LoKr, in the order ComfyUI's loader tries them: a
+ * module with both is a LoKr), whose kohya tensor names the key map reads.
+ */
+export function keyMapRegistry(): AdapterRegistry {
+  const registry = new AdapterRegistry();
+  registry.register(lohaVariant);
+  registry.register(lokrVariant);
+  return registry;
+}
 
 export interface ExpectedSlice {
   readonly dim: number;

@@ -1,3 +1,5 @@
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { type KohyaVariant, kohyaVariants } from "../kohya-variants";
 import type { AdapterPatchKind } from "./key-map-types";
 
 /**
@@ -15,9 +17,6 @@ const LORA_FORMS: readonly { readonly up: string; readonly down: string; readonl
   { up: ".lora_linear_layer.up.weight", down: ".lora_linear_layer.down.weight" },
   { up: ".lora_B.default.weight", down: ".lora_A.default.weight" },
 ];
-const LOHA = [".hada_w1_a", ".hada_w1_b", ".hada_w2_a", ".hada_w2_b"];
-const LOHA_TUCKER = [".hada_t1", ".hada_t2"];
-const LOKR = [".lokr_w1", ".lokr_w2", ".lokr_w1_a", ".lokr_w1_b", ".lokr_w2_a", ".lokr_w2_b", ".lokr_t2"];
 const GLORA = [".a1.weight", ".a2.weight", ".b1.weight", ".b2.weight"];
 const OFT = [".oft_blocks", ".rescale"];
 const COMMON = [".alpha", ".dora_scale"];
@@ -26,34 +25,52 @@ const FULL = [".diff", ".diff_b", ".w_norm", ".b_norm", ".set_weight"];
 /** Suffixes that name adapter tensors the loaders do not read (PEFT DoRA magnitude, embedding LoRA). */
 const UNREAD = [".lora_magnitude_vector", ".lora_embedding_A", ".lora_embedding_B"];
 
-/** Every known tensor suffix, longest first, so the longest match (the earliest split) wins. */
-const SUFFIXES: readonly string[] = [
-  ...new Set([
-    ...LORA_FORMS.flatMap((f) => [f.up, f.down, ...(f.mid === undefined ? [] : [f.mid])]),
-    ...LOHA,
-    ...LOHA_TUCKER,
-    ...LOKR,
-    ...GLORA,
-    ...OFT,
-    ...COMMON,
-    RESHAPE,
-    ...FULL,
-    ...UNREAD,
-  ]),
-].sort((a, b) => b.length - a.length);
+/** A registered variant's tensors in adapter files: `.<kohya tensor name>` suffixes and its patch kind. */
+export interface VariantTensorSuffixes {
+  /** The variant's kohya `algo` (`lokr`, `loha`): the patch kind of a module with its tensors. */
+  readonly kind: AdapterPatchKind;
+  /** `.` + each of the variant's kohya tensor names, in the variant's order. */
+  readonly suffixes: readonly string[];
+}
 
-/** An adapter tensor name split into its module key and tensor suffix (`.lokr_w1`, `_lora.up.weight`). */
+/** The tensor suffixes the key map knows: the loaders' own (LoRA forms, GLoRA, OFT, diff, ...) and the variants'. */
+export interface AdapterTensorSuffixes {
+  /** The registered variants with a `kohya` hook, in registration order. */
+  readonly variants: readonly VariantTensorSuffixes[];
+  /** Every known suffix, longest first, so the longest match (the earliest split) wins. */
+  readonly all: readonly string[];
+}
+
+/** The known tensor suffixes, with the kohya tensor names of `variants` (see {@link kohyaVariants}). */
+export function adapterTensorSuffixes(variants: readonly KohyaVariant[]): AdapterTensorSuffixes {
+  const own = variants.map((v) => ({
+    kind: v.kohya.algo,
+    suffixes: Object.keys(v.kohya.tensorNames).map((n) => `.${n}`),
+  }));
+  const all = [
+    ...new Set([
+      ...LORA_FORMS.flatMap((f) => [f.up, f.down, ...(f.mid === undefined ? [] : [f.mid])]),
+      ...own.flatMap((v) => v.suffixes),
+      ...GLORA,
+      ...OFT,
+      ...COMMON,
+      RESHAPE,
+      ...FULL,
+      ...UNREAD,
+    ]),
+  ].sort((a, b) => b.length - a.length);
+  return { variants: own, all };
+}
+
+/** An adapter tensor name split into its module key and tensor suffix (`.lora_A.weight`, `_lora.up.weight`). */
 export interface AdapterTensorName {
   readonly moduleKey: string;
   readonly suffix: string;
 }
 
-/**
- * Splits a tensor name at the first (leftmost) known tensor suffix that ends it: the module key is
- * everything before it. `null` when the name ends in no known suffix.
- */
-export function splitAdapterTensorName(name: string): AdapterTensorName | null {
-  for (const suffix of SUFFIXES) {
+/** {@link splitAdapterTensorName} with the suffixes already built. */
+export function splitTensorName(name: string, known: AdapterTensorSuffixes): AdapterTensorName | null {
+  for (const suffix of known.all) {
     if (name.length > suffix.length && name.endsWith(suffix)) {
       return { moduleKey: name.slice(0, -suffix.length), suffix };
     }
@@ -61,9 +78,22 @@ export function splitAdapterTensorName(name: string): AdapterTensorName | null {
   return null;
 }
 
+/**
+ * Splits a tensor name at the first (leftmost) known tensor suffix that ends it: the module key is
+ * everything before it. The known suffixes are the loaders' own (LoRA forms, GLoRA, OFT, diff / norm,
+ * `alpha`, `dora_scale`, ...) and the kohya tensor names of `registry`'s variants. `null` when the
+ * name ends in no known suffix.
+ */
+export function splitAdapterTensorName(name: string, registry: AdapterRegistry): AdapterTensorName | null {
+  return splitTensorName(name, adapterTensorSuffixes(kohyaVariants(registry)));
+}
+
 /** What the loaders read from one module's tensors. */
 export interface ModuleTensorsRead {
-  /** The patch the module makes (the last of LoRA, LoHa, LoKr, GLoRA, OFT, norm, diff, set present). */
+  /**
+   * The patch the module makes: the last present of LoRA, the variants (in registration order),
+   * GLoRA, OFT, norm, diff, set.
+   */
   readonly kind: AdapterPatchKind | null;
   /** The suffixes read; the others are "not loaded". */
   readonly read: ReadonlySet<string>;
@@ -76,11 +106,14 @@ export interface ModuleTensorsRead {
 /**
  * ComfyUI's reading rule for the tensors of one mapped module key, given their suffixes: `alpha`
  * and `dora_scale` are always read; a LoRA form is read when its up tensor is present (`lora_mid`
- * and `reshape_weight` with it); LoHa when `hada_w1_a` is (Tucker cores when `hada_t1` is); every
- * `lokr_*`; GLoRA when `a1.weight` is; OFT / BOFT when `oft_blocks` is; `w_norm` (+ `b_norm`),
- * `diff`, `diff_b`, `set_weight`. Anything else is not read.
+ * and `reshape_weight` with it); a registered variant's tensors when any of them is present (its
+ * kind is the variant's kohya `algo`); GLoRA when `a1.weight` is; OFT / BOFT when `oft_blocks` is;
+ * `w_norm` (+ `b_norm`), `diff`, `diff_b`, `set_weight`. Anything else is not read.
  */
-export function readModuleTensors(suffixes: ReadonlySet<string>): ModuleTensorsRead {
+export function readModuleTensors(
+  suffixes: ReadonlySet<string>,
+  known: AdapterTensorSuffixes,
+): ModuleTensorsRead {
   const read = new Set<string>();
   let kind: AdapterPatchKind | null = null;
   const take = (list: readonly string[]): void => {
@@ -92,14 +125,11 @@ export function readModuleTensors(suffixes: ReadonlySet<string>): ModuleTensorsR
     take([lora.up, lora.down, ...(lora.mid === undefined ? [] : [lora.mid]), RESHAPE]);
     kind = "lora";
   }
-  if (suffixes.has(".hada_w1_a")) {
-    take(LOHA);
-    if (suffixes.has(".hada_t1")) take(LOHA_TUCKER);
-    kind = "loha";
-  }
-  if (LOKR.some((s) => suffixes.has(s))) {
-    take(LOKR);
-    kind = "lokr";
+  for (const v of known.variants) {
+    if (v.suffixes.some((s) => suffixes.has(s))) {
+      take(v.suffixes);
+      kind = v.kind;
+    }
   }
   if (suffixes.has(".a1.weight")) {
     take(GLORA);

@@ -39,8 +39,12 @@ export type AdapterLayout =
   | "peft"
   | "none";
 
-/** The patch a module's tensors make, as ComfyUI's loader classifies it (`w_norm` is a `diff`). */
-export type AdapterPatchKind = "lora" | "loha" | "lokr" | "glora" | "oft" | "diff" | "set";
+/**
+ * The patch a module's tensors make, as ComfyUI's loader classifies it: the loaders' own kinds
+ * `lora`, `glora`, `oft`, `diff` (`w_norm` is a `diff`) and `set`, or a registered variant's kohya
+ * `algo` (`lokr`, `loha`).
+ */
+export type AdapterPatchKind = string;
 
 /** One base parameter an adapter module patches. */
 export interface KeyMapTarget {

@@ -1,5 +1,12 @@
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { kohyaVariants } from "../kohya-variants";
 import { LycorisFormatError } from "../lycoris-format-error";
-import { readModuleTensors, splitAdapterTensorName } from "./adapter-tensor-suffix";
+import {
+  type AdapterTensorSuffixes,
+  adapterTensorSuffixes,
+  readModuleTensors,
+  splitTensorName,
+} from "./adapter-tensor-suffix";
 import { type BaseCheckpoint, type BaseTensorShapes, readBaseCheckpoint } from "./base-checkpoint";
 import { closestNames } from "./closest-names";
 import type {
@@ -15,6 +22,11 @@ import { buildLoraKeyTable, type ComfyTarget, keyLayout } from "./lora-key-table
 
 /** Options of {@link mapAdapterKeys}. */
 export interface MapAdapterKeysOptions {
+  /**
+   * Registry holding the variants (with a `kohya` hook) whose tensors the file may hold: their kohya
+   * tensor names are module-key suffixes, read when any is present, with the variant's `algo` as kind.
+   */
+  readonly registry: AdapterRegistry;
   /** How many closest base names to report for a key that is not placed (default 3; 0: none). */
   readonly closest?: number;
 }
@@ -28,10 +40,10 @@ interface TensorGroup {
   readonly suffixes: Map<string, string>;
 }
 
-function groupTensors(names: Iterable<string>): TensorGroup[] {
+function groupTensors(names: Iterable<string>, known: AdapterTensorSuffixes): TensorGroup[] {
   const groups = new Map<string, TensorGroup>();
   for (const name of names) {
-    const split = splitAdapterTensorName(name);
+    const split = splitTensorName(name, known);
     const moduleKey = split?.moduleKey ?? name;
     const id = split === null ? `\u0000${name}` : moduleKey;
     const g = groups.get(id) ?? { moduleKey, tensors: [], suffixes: new Map<string, string>() };
@@ -143,14 +155,25 @@ function lookup(table: ReadonlyMap<string, ComfyTarget>, key: string): ComfyTarg
   return table.get(key.slice(PEFT_PREFIX.length));
 }
 
-function unplaced(base: BaseCheckpoint, r: Resolver, g: TensorGroup): KeyMapEntry {
+/** Example suffixes for a message: two LoRA forms, each variant's first tensor, `.diff`, `.alpha`. */
+function suffixExamples(known: AdapterTensorSuffixes): string {
+  const variants = known.variants.flatMap((v) => v.suffixes.slice(0, 1));
+  return [".lora_up.weight", ".lora_A.weight", ...variants, ".diff", ".alpha", "..."].join(", ");
+}
+
+function unplaced(
+  base: BaseCheckpoint,
+  r: Resolver,
+  g: TensorGroup,
+  known: AdapterTensorSuffixes,
+): KeyMapEntry {
   const common = { moduleKey: g.moduleKey, kind: null, tensors: g.tensors, unread: g.tensors, targets: [] };
   if (g.suffixes.size === 0) {
     return {
       ...common,
       layout: null,
       status: "unknown_layout",
-      message: `'${g.moduleKey}' ends in no adapter tensor suffix (.lora_up.weight, .lora_A.weight, .lokr_w1, .hada_w1_a, .diff, .alpha, ...)`,
+      message: `'${g.moduleKey}' ends in no adapter tensor suffix (${suffixExamples(known)})`,
       closest: [],
     };
   }
@@ -178,8 +201,14 @@ function unplaced(base: BaseCheckpoint, r: Resolver, g: TensorGroup): KeyMapEntr
   };
 }
 
-function placed(base: BaseCheckpoint, g: TensorGroup, t: ComfyTarget, layout: AdapterLayout): KeyMapEntry {
-  const read = readModuleTensors(new Set(g.suffixes.keys()));
+function placed(
+  base: BaseCheckpoint,
+  g: TensorGroup,
+  t: ComfyTarget,
+  layout: AdapterLayout,
+  known: AdapterTensorSuffixes,
+): KeyMapEntry {
+  const read = readModuleTensors(new Set(g.suffixes.keys()), known);
   const targets: KeyMapTarget[] = [];
   if (read.weight) targets.push(target(base, "weight", t));
   if (read.bias) targets.push(target(base, "bias", biasTarget(t)));
@@ -213,8 +242,8 @@ function placed(base: BaseCheckpoint, g: TensorGroup, t: ComfyTarget, layout: Ad
  * checkpoint's real tensor names, as ComfyUI's loader does (`model_lora_keys_unet`,
  * `model_lora_keys_clip`, `load_lora`; see docs/lycoris-format.md "Layouts"). The family (SD1.x,
  * SDXL, Flux) comes from the base names; the producer layout of each key from its prefix. Module
- * keys are the tensor names before their tensor suffix (`.lokr_w1`, `.lora_A.weight`,
- * `_lora.up.weight`, `.alpha`, `.diff_b`, ...). Fused targets carry their rows (Flux `qkv` /
+ * keys are the tensor names before their tensor suffix (`.lora_A.weight`, `_lora.up.weight`,
+ * `.alpha`, `.diff_b`, a registered variant's kohya tensor names, ...). Fused targets carry their rows (Flux `qkv` /
  * `linear1`, SDXL te2 `in_proj_weight`), Flux `norm_out.linear` the `swap_scale_shift` function.
  * Keys that cannot be placed are reported with the reason and the closest base names; tensors the
  * loaders would not read are listed in `notLoaded`, mapped targets missing from the checkpoint in
@@ -222,21 +251,23 @@ function placed(base: BaseCheckpoint, g: TensorGroup, t: ComfyTarget, layout: Ad
  *
  * @param base the checkpoint's tensor names and shapes (shapes give fused widths).
  * @param adapterTensorNames every tensor name of the adapter file.
+ * @param options `registry`: the variants whose kohya tensors the file may hold; `closest`.
  * @throws LycorisFormatError `unmatched_key` when the checkpoint is not SD1.x, SDXL or Flux;
  *   `shape_mismatch` when a fused width cannot be read from its shape.
  */
 export function mapAdapterKeys(
   base: BaseTensorShapes,
   adapterTensorNames: Iterable<string>,
-  options: MapAdapterKeysOptions = {},
+  options: MapAdapterKeysOptions,
 ): AdapterKeyMap {
   const checkpoint = readBaseCheckpoint(base);
   const resolver = makeResolver(checkpoint, options.closest ?? 3);
-  const entries = groupTensors(adapterTensorNames).map((g) => {
+  const known = adapterTensorSuffixes(kohyaVariants(options.registry));
+  const entries = groupTensors(adapterTensorNames, known).map((g) => {
     const t = g.suffixes.size === 0 ? undefined : lookup(resolver.table, g.moduleKey);
     return t === undefined
-      ? unplaced(checkpoint, resolver, g)
-      : placed(checkpoint, g, t, keyLayout(g.moduleKey).layout);
+      ? unplaced(checkpoint, resolver, g, known)
+      : placed(checkpoint, g, t, keyLayout(g.moduleKey).layout, known);
   });
   return {
     family: checkpoint.family,
