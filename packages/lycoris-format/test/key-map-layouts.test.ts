@@ -1,3 +1,6 @@
+import { lohaVariant } from "@lycoris-ts/loha";
+import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
+import { AdapterRegistry, type AdapterVariant } from "@lycoris-ts/runtime";
 import { describe, expect, it } from "vitest";
 import {
   type AdapterKeyMap,
@@ -49,6 +52,54 @@ describe("splitAdapterTensorName", () => {
   it("leaves names without a known suffix unsplit", () => {
     expect(splitAdapterTensorName("model.diffusion_model.out.2.weight", registry)).toBeNull();
     expect(splitAdapterTensorName(".alpha", registry)).toBeNull();
+  });
+});
+
+describe("variant tensors come from the registry", () => {
+  const from = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q";
+
+  it("a registered variant's kohya tensor names are suffixes, read with its algo as the kind", () => {
+    const stub: AdapterVariant<LycorisConfig> = {
+      ...lohaVariant,
+      peftType: "STUB",
+      prefix: "stub_",
+      parameterNames: ["stub_up", "stub_down"],
+      kohya: {
+        ...lohaVariant.kohya!,
+        algo: "stub",
+        tensorNames: { stub_up: "stub_up", stub_down: "stub_down" },
+      },
+    };
+    const withStub = keyMapRegistry();
+    withStub.register(stub);
+    expect(splitAdapterTensorName(`${from}.stub_down`, withStub)).toEqual({
+      moduleKey: from,
+      suffix: ".stub_down",
+    });
+    const reference = entry(mapCase("sd15-kohya-lokr"), from);
+    const map = mapAdapterKeys(
+      baseTensors("sd15-kohya-lokr"),
+      [`${from}.stub_up`, `${from}.stub_down`, `${from}.alpha`],
+      {
+        registry: withStub,
+      },
+    );
+    const e = entry(map, from);
+    expect(e.status).toBe("placed");
+    expect(e.kind).toBe("stub");
+    expect(e.unread).toEqual([]);
+    expect(e.targets).toEqual(reference.targets);
+  });
+
+  it("an unregistered variant's tensors end in no known suffix", () => {
+    const lohaOnly = new AdapterRegistry();
+    lohaOnly.register(lohaVariant);
+    expect(splitAdapterTensorName(`${from}.lokr_w1`, lohaOnly)).toBeNull();
+    const map = mapAdapterKeys(baseTensors("sd15-kohya-lokr"), [`${from}.lokr_w1`], { registry: lohaOnly });
+    expect(map.entries[0]!.status).toBe("unknown_layout");
+    expect(map.entries[0]!.message).toContain(
+      "ends in no adapter tensor suffix (.lora_up.weight, .lora_A.weight, .hada_w1_a,",
+    );
   });
 });
 
