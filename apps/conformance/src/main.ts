@@ -5,6 +5,7 @@ import { registerLora } from "@lycoris-ts/lora";
 import { AdapterRegistry } from "@lycoris-ts/runtime";
 import { exists } from "./fixture-files";
 import { formatResult, runDirectory } from "./run-directory";
+import { unsupportedFixtureSet } from "./unsupported-fixture-set";
 
 const USAGE = `usage: pnpm conformance <fixture dir>
 
@@ -26,6 +27,11 @@ function main(argv: readonly string[]): number {
   const dir = resolve(process.env.INIT_CWD ?? process.cwd(), arg);
   if (!exists(dir)) {
     console.error(`error: fixture directory not found: ${dir}`);
+    return 2;
+  }
+  const unsupported = unsupportedFixtureSet(dir);
+  if (unsupported !== null) {
+    console.error(`error: ${dir} is ${unsupported}`);
     return 2;
   }
   const registry = new AdapterRegistry();

@@ -1,0 +1,32 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { unsupportedFixtureSet } from "../src/unsupported-fixture-set";
+
+const fixtures = fileURLToPath(new URL("../../../fixtures/", import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), "lycoris-fixture-set-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function set(name: string, files: readonly string[]): string {
+  const dir = join(tmp, name);
+  mkdirSync(join(dir, "case-a"), { recursive: true });
+  for (const f of files) writeFileSync(join(dir, "case-a", f), "");
+  return dir;
+}
+
+describe("fixture sets the runner does not run yet are named, not failed case by case", () => {
+  it("knows the PEFT, PEFT LoRA and LyCORIS sets", () => {
+    for (const s of ["peft", "peft-lora", "lycoris"])
+      expect(unsupportedFixtureSet(join(fixtures, s))).toBeNull();
+  });
+
+  it("names a convert_to_lora set and a key-layout set", () => {
+    expect(unsupportedFixtureSet(join(fixtures, "peft-lora-conversion"))).toMatch(/convert_to_lora/);
+    expect(unsupportedFixtureSet(set("layouts", ["base.safetensors", "adapter.safetensors"]))).toMatch(
+      /key-layout/,
+    );
+    expect(unsupportedFixtureSet(set("lycoris-like", ["adapter.safetensors", "model.json"]))).toBeNull();
+  });
+});
