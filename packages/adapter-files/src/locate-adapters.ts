@@ -2,6 +2,7 @@ import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, DEFAULT_ADAPTER_NAME } from 
 import { AdapterFilesError } from "./adapter-files-error";
 import { type AdapterInput, type DirectoryFiles, type FileInput, inputName } from "./file-input";
 import { errorCode, nodeFs, nodePath } from "./node-builtins";
+import { openTensorFile } from "./tensor-file";
 
 /** Where one adapter's files are. */
 export interface AdapterLocation {
@@ -141,11 +142,16 @@ export async function locateAdapters(
   input: AdapterInput,
   opts: { readonly allowFile?: boolean } = {},
 ): Promise<LocatedAdapters> {
-  const file = (f: FileInput): LocatedAdapters => {
+  const file = async (f: FileInput): Promise<LocatedAdapters> => {
     if (opts.allowFile !== false) return bareFile(f);
-    throw new AdapterFilesError("input", `${inputName(f)}: expected a PEFT adapter directory, found a file`, {
-      path: inputName(f),
-    });
+    // A broken file says what is wrong with it (the reader's error) rather than only "not a directory".
+    const reader = await openTensorFile(f);
+    await reader.close();
+    throw new AdapterFilesError(
+      "input",
+      `${inputName(f)}: expected a PEFT adapter directory, found a safetensors file whose tensor names are not those of a kohya/LyCORIS file of a registered variant`,
+      { path: inputName(f) },
+    );
   };
   if (input instanceof Blob) return file(input);
   if (typeof input !== "string") return locateInDirectory(filesView(input));
