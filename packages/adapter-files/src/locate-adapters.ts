@@ -1,8 +1,9 @@
+import { LycorisError } from "@lycoris-ts/errors";
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, DEFAULT_ADAPTER_NAME } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
 import { type AdapterInput, type DirectoryFiles, type FileInput, inputName } from "./file-input";
 import { errorCode, nodeFs, nodePath } from "./node-builtins";
-import { openTensorFile } from "./tensor-file";
+import { openTensorFile, type TensorFile } from "./tensor-file";
 
 /** Where one adapter's files are. */
 export interface AdapterLocation {
@@ -145,11 +146,21 @@ export async function locateAdapters(
   const file = async (f: FileInput): Promise<LocatedAdapters> => {
     if (opts.allowFile !== false) return bareFile(f);
     // A broken file says what is wrong with it (the reader's error) rather than only "not a directory".
-    const reader = await openTensorFile(f);
+    let reader: TensorFile;
+    try {
+      reader = await openTensorFile(f);
+    } catch (error) {
+      if (error instanceof AdapterFilesError || !(error instanceof LycorisError)) throw error;
+      throw new AdapterFilesError(
+        "input",
+        `${inputName(f)}: expected a PEFT adapter directory, found a file that is not a valid safetensors file: ${error.message.replace(`${inputName(f)}: `, "")}`,
+        { path: inputName(f), cause: error },
+      );
+    }
     await reader.close();
     throw new AdapterFilesError(
       "input",
-      `${inputName(f)}: expected a PEFT adapter directory, found a safetensors file whose tensor names are not those of a kohya/LyCORIS file of a registered variant`,
+      `${inputName(f)}: expected a PEFT adapter directory, found a file (readable, but its tensor names are not the keys of a kohya/LyCORIS file of a registered variant)`,
       { path: inputName(f) },
     );
   };
