@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   cpSync,
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtureCases } from "./support/fixtures";
-import { type CliRun, lines, runCli } from "./support/run-cli";
+import { CLI, type CliRun, lines, runCli } from "./support/run-cli";
 
 // Issue 10's CLI items, each driving the built CLI as a subprocess.
 
@@ -173,7 +173,7 @@ describe("item 9: validate runs the config checks loading runs", () => {
 });
 
 describe("item 3: a truncated kohya file says what is wrong with it", () => {
-  it("merge and validate name the file's problem, not 'expected a PEFT adapter directory'", () => {
+  it("merge and validate name the file's problem (truncated), not only 'expected a PEFT adapter directory'", () => {
     const dir = fresh("truncated");
     const bytes = readFileSync(kohya.adapter);
     const cut = join(dir, "cut.safetensors");
@@ -192,8 +192,91 @@ describe("item 3: a truncated kohya file says what is wrong with it", () => {
       runCli(["validate", cut, "--base", kohya.base]),
     ]) {
       expectOneLineError(run, /cut\.safetensors/);
-      expect(run.stderr).not.toMatch(/expected a PEFT adapter directory/);
+      expect(run.stderr).toMatch(/safetensors truncated at /);
     }
     expect(readdirSync(dir)).toEqual(["cut.safetensors"]);
+  });
+});
+
+describe("item 6: signals during a merge", () => {
+  /** The lokr case's base with 1,500 extra 4,096-float tensors, so that a merge lasts long enough to signal. */
+  const bigBase = join(fresh("big-base"), "base.safetensors");
+  const base = readSafetensorsSync(lokr.base).tensors;
+  for (let i = 0; i < 1500; i++) {
+    base.set(`filler.${i}.weight`, { data: new Float32Array(4096).fill(i), shape: [64, 64] });
+  }
+  writeFileSync(bigBase, serializeSafetensors(base));
+
+  const temps = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".tmp"));
+
+  /** Starts a merge into `dir`, sends `signals` once its temporary file exists, resolves with its exit. */
+  function mergeAndSignal(dir: string, signals: readonly NodeJS.Signals[]) {
+    const out = join(dir, "m.safetensors");
+    const child = spawn(
+      process.execPath,
+      [CLI, "merge", "--base", bigBase, "--adapter", lokr.adapterDir, "--out", out, "--no-progress"],
+      { env: { ...process.env, NO_COLOR: "1" } },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const poll = setInterval(() => {
+      if (temps(dir).length === 0) return;
+      clearInterval(poll);
+      for (const s of signals) child.kill(s);
+    }, 2);
+    return new Promise<{ code: number | null; signal: string | null; stderr: string; out: string }>(
+      (done) => {
+        child.on("exit", (code, signal) => {
+          clearInterval(poll);
+          done({ code, signal, stderr, out });
+        });
+      },
+    );
+  }
+
+  for (const [signals, code] of [
+    [["SIGTERM"], 143],
+    [["SIGINT", "SIGINT"], 130],
+    [["SIGHUP"], 129],
+  ] as const) {
+    it(`${signals.join(" + ")}: exit ${code}, one line saying what is on disk, no temporary file left`, async () => {
+      const dir = fresh(`signal-${signals.join("-")}`);
+      const run = await mergeAndSignal(dir, signals);
+      expect(run.signal, run.stderr).toBeNull();
+      expect(run.code, run.stderr).toBe(code);
+      const err = lines(run.stderr);
+      expect(err, run.stderr).toHaveLength(1);
+      // The signal normally stops the merge; when it comes during the final fsync / rename the file is complete.
+      expect(err[0]).toMatch(
+        existsSync(run.out)
+          ? new RegExp(
+              `^error: interrupted \\(${signals[0]}\\); too late to stop: .*m\\.safetensors is written`,
+            )
+          : new RegExp(`^error: interrupted \\(${signals[0]}\\); .*m\\.safetensors not written`),
+      );
+      expect(temps(dir)).toEqual([]);
+    }, 60_000);
+  }
+
+  it("the next run in a directory removes temporary files whose process is gone, and keeps live ones", () => {
+    const dir = fresh("stale-temps");
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const stale = [`.m.safetensors.${dead}.0123456789ab.tmp`, `.other.safetensors.${dead}.abcdef012345.tmp`];
+    const live = `.m.safetensors.${process.pid}.00aa00aa00aa.tmp`;
+    for (const name of [...stale, live, "notes.tmp"]) writeFileSync(join(dir, name), "partial");
+    const run = runCli([
+      "merge",
+      "--base",
+      lokr.base,
+      "--adapter",
+      lokr.adapterDir,
+      "--out",
+      join(dir, "m.safetensors"),
+      "--no-progress",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual([live, "m.safetensors", "notes.tmp"].sort());
   });
 });

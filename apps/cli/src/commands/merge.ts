@@ -42,14 +42,14 @@ async function merge(o: MergeOptions, ctx: CommandContext): Promise<string> {
   };
   try {
     if (await isKohyaFile(o.adapter, ctx.registry)) {
-      const s = await withInterrupt((signal) =>
+      const s = await withInterrupt(o.out, (signal) =>
         mergeKohyaFile({ ...common, adapter: o.adapter, signal, ...given("prefixes", o.prefixMap) }),
       );
       const algos = Object.entries(s.algos).map(([a, n]) => `${n} ${a}`);
       const dora = s.dora > 0 ? `, ${s.dora} with DoRA` : "";
       return `merged kohya/LyCORIS adapter ${o.adapter} (${algos.join(", ")}${dora}) into ${s.mergedModules} weights (${s.tensors} tensors in all, strength ${o.scale}, ComfyUI rules)`;
     }
-    const s = await withInterrupt((signal) =>
+    const s = await withInterrupt(o.out, (signal) =>
       mergeAdapters({ ...common, adapter: o.adapter, adapterNames: o.adapterName, signal }),
     );
     const names = s.adapters.map((a) => `"${a}"`).join(", ");
