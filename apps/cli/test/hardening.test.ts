@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtureCases } from "./support/fixtures";
-import { CLI, type CliRun, lines, runCli } from "./support/run-cli";
+import { CLI, expectOneLineError, lines, runCli } from "./support/run-cli";
 
 // Issue 10's CLI items, each driving the built CLI as a subprocess.
 
@@ -28,16 +28,6 @@ const kohyaRoot = fileURLToPath(new URL("../../../fixtures/lycoris/lokr-conv2d/"
 const kohya = { base: join(kohyaRoot, "base.safetensors"), adapter: join(kohyaRoot, "adapter.safetensors") };
 
 const md5 = (path: string) => createHash("md5").update(readFileSync(path)).digest("hex");
-
-/** A failed run: exit 1, exactly one `error: …` line on stderr matching `pattern`, no stack trace. */
-function expectOneLineError(run: CliRun, pattern: RegExp): void {
-  expect(run.code, run.stderr).toBe(1);
-  const err = lines(run.stderr);
-  expect(err, run.stderr).toHaveLength(1);
-  expect(err[0]).toMatch(/^error: /);
-  expect(err[0]).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
 
 function fresh(name: string): string {
   const dir = join(tmp, name);
