@@ -151,6 +151,28 @@ describe("item 8: merged tensors must be finite (PEFT's safe_merge)", () => {
   });
 });
 
+describe("item 8: validate of a kohya/LyCORIS file reports non-finite tensors", () => {
+  it("a NaN factor is an error naming the tensor", () => {
+    const file = readSafetensorsSync(kohya.adapter);
+    const [name, first] = [...file.tensors].find(([n]) => !n.endsWith(".alpha"))!;
+    first.data[1] = Number.NaN;
+    const bad = join(fresh("kohya-nan"), "nan.safetensors");
+    writeFileSync(bad, serializeSafetensors(file.tensors));
+    const run = runCli(["validate", bad, "--base", kohya.base, "--json"]);
+    expect(run.code, run.stderr).toBe(1);
+    const report = JSON.parse(run.stdout) as {
+      adapters: { checks: { level: string; subject: string; message: string }[] }[];
+    };
+    expect(report.adapters[0]!.checks.filter((c) => c.level === "error")).toEqual([
+      {
+        level: "error",
+        subject: name,
+        message: expect.stringMatching(/non-finite value NaN at element 1 of/),
+      },
+    ]);
+  });
+});
+
 describe("item 9: validate runs the config checks loading runs", () => {
   it('target_modules "(" is reported invalid', () => {
     const a = copyAdapter("bad-regex");
