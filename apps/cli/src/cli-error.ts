@@ -15,12 +15,12 @@ export class CliError extends LycorisError {
   override readonly name = "CliError";
   /** What kind of problem this is. */
   override readonly kind: CliErrorKind;
-  /** The process exit code to use (2 for usage errors, 130 when interrupted, else 1). */
+  /** The process exit code to use (2 for usage errors, 128 + the signal's number when interrupted, else 1). */
   readonly exitCode: number;
 
-  constructor(kind: CliErrorKind, message: string, options?: { cause?: unknown }) {
+  constructor(kind: CliErrorKind, message: string, options?: { cause?: unknown; exitCode?: number }) {
     super(kind, message, { cause: options?.cause });
     this.kind = kind;
-    this.exitCode = EXIT_CODES[kind];
+    this.exitCode = options?.exitCode ?? EXIT_CODES[kind];
   }
 }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtureCases } from "./support/fixtures";
-import { type CliRun, lines, runCli } from "./support/run-cli";
+import { expectOneLineError, lines, runCli } from "./support/run-cli";
 
 const cases = fixtureCases();
 const tmp = mkdtempSync(join(tmpdir(), "lycoris-cli-errors-"));
@@ -20,16 +20,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const lokr = cases.find((x) => x.name === "lokr-linear-full")!;
 const loha = cases.find((x) => x.name === "loha-conv2d")!;
-
-/** A failed run: non-zero exit, exactly one `error: …` line on stderr, no stack trace. */
-function expectOneLineError(run: CliRun, pattern: RegExp, code = 1): void {
-  expect(run.code).toBe(code);
-  const err = lines(run.stderr);
-  expect(err, run.stderr).toHaveLength(1);
-  expect(err[0]).toMatch(/^error: /);
-  expect(err[0]).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
 
 /** No file at `out`, and no temporary file left next to it. */
 function expectNoOutput(outDir: string, out: string): void {

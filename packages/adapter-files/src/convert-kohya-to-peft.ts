@@ -1,7 +1,13 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import { lycorisToPeft } from "@lycoris-ts/lycoris-format";
-import { ADAPTER_CONFIG_NAME, type AdapterRegistry, writePeftAdapterDir } from "@lycoris-ts/runtime";
+import {
+  ADAPTER_CONFIG_NAME,
+  ADAPTER_WEIGHTS_NAME,
+  type AdapterRegistry,
+  writePeftAdapterDir,
+} from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
+import { checkOutputPath } from "./check-output-path";
 import { type FileInput, inputName } from "./file-input";
 import { readKohyaFile } from "./kohya-file";
 import { nodeFs, nodePath } from "./node-builtins";
@@ -33,14 +39,13 @@ export interface KohyaToPeftResult {
   readonly weights: ReadonlyMap<string, Tensor<Float32Array>>;
 }
 
-/** Refuses an output directory that is an input or already holds an adapter. */
+/** Refuses an output directory that is or holds an input, lies in one, or already holds an adapter. */
 async function checkPeftOutput(o: ConvertKohyaToPeftOptions, out: string): Promise<void> {
-  const { join, resolve } = nodePath();
-  const inputs = [o.base, o.adapter].filter((i): i is string => typeof i === "string").map((i) => resolve(i));
-  if (inputs.includes(resolve(out)))
-    throw new AdapterFilesError("refused", `output ${out} is one of the inputs`, { path: out });
+  await checkOutputPath(out, [o.base, o.adapter], [], {
+    directoryOf: [ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME],
+  });
   const existing = await nodeFs()
-    .stat(join(out, ADAPTER_CONFIG_NAME))
+    .stat(nodePath().join(out, ADAPTER_CONFIG_NAME))
     .catch(() => null);
   if (existing !== null) {
     throw new AdapterFilesError(

@@ -25,11 +25,38 @@ export function inputName(input: FileInput | DirectoryFiles): string {
 }
 
 /**
+ * Checks that an existing path is a regular file before it is opened (a FIFO, socket or device
+ * would block or never end); a path that cannot be stat'ed is left to the reader's own error.
+ *
+ * @throws AdapterFilesError `input` naming the path and what it is.
+ */
+export async function checkRegularFile(input: FileInput): Promise<void> {
+  if (typeof input !== "string") return;
+  const s = await nodeFs()
+    .stat(input)
+    .catch(() => null);
+  if (s === null || s.isFile()) return;
+  const what = s.isDirectory()
+    ? "a directory"
+    : s.isFIFO()
+      ? "a FIFO"
+      : s.isSocket()
+        ? "a socket"
+        : s.isCharacterDevice() || s.isBlockDevice()
+          ? "a device"
+          : "not a plain file";
+  throw new AdapterFilesError("input", `${input}: not a regular file (${what}), expected a file`, {
+    path: input,
+  });
+}
+
+/**
  * The text of a file.
  *
  * @throws AdapterFilesError `not_found` / `input` when it cannot be read.
  */
 export async function readText(input: FileInput): Promise<string> {
+  await checkRegularFile(input);
   try {
     return typeof input === "string" ? await nodeFs().readFile(input, "utf8") : await input.text();
   } catch (error) {
@@ -48,6 +75,7 @@ export async function readText(input: FileInput): Promise<string> {
 
 /** The bytes of a file. */
 export async function readBytes(input: FileInput): Promise<Uint8Array> {
+  await checkRegularFile(input);
   try {
     return typeof input === "string"
       ? new Uint8Array(await nodeFs().readFile(input))

@@ -7,6 +7,7 @@
  */
 export type { AdapterFilesErrorKind } from "./adapter-files-error";
 export { AdapterFilesError } from "./adapter-files-error";
+export type { OutputPathOptions } from "./check-output-path";
 export { checkOutputPath } from "./check-output-path";
 export { conversionTarget } from "./conversion-target";
 export type { ConvertKohyaToPeftOptions, KohyaToPeftResult } from "./convert-kohya-to-peft";

@@ -1,7 +1,9 @@
+import { LycorisError } from "@lycoris-ts/errors";
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, DEFAULT_ADAPTER_NAME } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
 import { type AdapterInput, type DirectoryFiles, type FileInput, inputName } from "./file-input";
 import { errorCode, nodeFs, nodePath } from "./node-builtins";
+import { openTensorFile, type TensorFile } from "./tensor-file";
 
 /** Where one adapter's files are. */
 export interface AdapterLocation {
@@ -141,11 +143,26 @@ export async function locateAdapters(
   input: AdapterInput,
   opts: { readonly allowFile?: boolean } = {},
 ): Promise<LocatedAdapters> {
-  const file = (f: FileInput): LocatedAdapters => {
+  const file = async (f: FileInput): Promise<LocatedAdapters> => {
     if (opts.allowFile !== false) return bareFile(f);
-    throw new AdapterFilesError("input", `${inputName(f)}: expected a PEFT adapter directory, found a file`, {
-      path: inputName(f),
-    });
+    // A broken file says what is wrong with it (the reader's error) rather than only "not a directory".
+    let reader: TensorFile;
+    try {
+      reader = await openTensorFile(f);
+    } catch (error) {
+      if (error instanceof AdapterFilesError || !(error instanceof LycorisError)) throw error;
+      throw new AdapterFilesError(
+        "input",
+        `${inputName(f)}: expected a PEFT adapter directory, found a file that is not a valid safetensors file: ${error.message.replace(`${inputName(f)}: `, "")}`,
+        { path: inputName(f), cause: error },
+      );
+    }
+    await reader.close();
+    throw new AdapterFilesError(
+      "input",
+      `${inputName(f)}: expected a PEFT adapter directory, found a file (readable, but its tensor names are not the keys of a kohya/LyCORIS file of a registered variant)`,
+      { path: inputName(f) },
+    );
   };
   if (input instanceof Blob) return file(input);
   if (typeof input !== "string") return locateInDirectory(filesView(input));

@@ -76,15 +76,7 @@ export async function mergeKohyaFile(o: MergeKohyaFileOptions): Promise<MergeKoh
       o.out,
       async (info) => {
         const m = plan.get(info.name);
-        if (m === undefined) return null;
-        const merged = mergeLycorisModule(m, await base.read(info.name), strength);
-        if (merged.data.some((v) => !Number.isFinite(v))) {
-          throw new AdapterFilesError(
-            "input",
-            `module '${m.moduleName}': the merged weight has non-finite values`,
-          );
-        }
-        return merged;
+        return m === undefined ? null : mergeLycorisModule(m, await base.read(info.name), strength);
       },
       o,
     );

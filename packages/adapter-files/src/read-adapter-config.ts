@@ -1,4 +1,4 @@
-import { type LycorisConfig, parseAdapterConfigJson } from "@lycoris-ts/lycoris-config";
+import { createModuleMatcher, type LycorisConfig, parseAdapterConfigJson } from "@lycoris-ts/lycoris-config";
 import type { AdapterRegistry, AdapterVariant } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
 import { type FileInput, inputName, readText } from "./file-input";
@@ -44,7 +44,10 @@ export async function readAdapterConfigFile(
   try {
     const { peftType, options } = parseAdapterConfigJson(record);
     const variant = registry.get(peftType);
-    return { json: record, peftType, variant, config: variant.createConfig(options) };
+    const config = variant.createConfig(options);
+    // Loading builds PEFT's module matcher from the config (compiling its regexes): so do validate / inspect.
+    createModuleMatcher(config, config.targetModules ?? []);
+    return { json: record, peftType, variant, config };
   } catch (error) {
     if (error instanceof Error) error.message = `${path}: ${error.message}`;
     throw error;

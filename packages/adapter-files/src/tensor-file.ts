@@ -1,5 +1,5 @@
 import { SafetensorsReader } from "@lycoris-ts/safetensors";
-import type { FileInput } from "./file-input";
+import { checkRegularFile, type FileInput } from "./file-input";
 
 /** Lazy, tensor-by-tensor access to one safetensors file (header validated on open). */
 export type TensorFile = Pick<
@@ -11,8 +11,10 @@ export type TensorFile = Pick<
  * Opens a safetensors file for lazy reading (`@lycoris-ts/safetensors`' reader): a path through
  * Node's file system, a `Blob` / `File` by slices. Close it with `close()`.
  *
- * @throws SafetensorsError for a missing (`io`) or malformed file; messages start with its name.
+ * @throws SafetensorsError for a missing (`io`) or malformed file; messages start with its name;
+ *   AdapterFilesError `input` for a path that is not a regular file (FIFO, device, directory).
  */
-export function openTensorFile(input: FileInput): Promise<TensorFile> {
+export async function openTensorFile(input: FileInput): Promise<TensorFile> {
+  await checkRegularFile(input);
   return SafetensorsReader.open(input);
 }

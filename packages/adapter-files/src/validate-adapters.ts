@@ -138,6 +138,22 @@ function checkAgainstBase(
   c.done("base", `all ${n} adapted modules are in the base model and their factors fit the base weights`);
 }
 
+/** Every float tensor of the adapter holds only finite values (a NaN / Inf factor makes every merge NaN). */
+async function checkValues(c: CheckList, reader: TensorFile): Promise<void> {
+  c.begin();
+  let checked = 0;
+  for (const info of reader.header.tensors) {
+    if (!isFloatDtype(info.dtype)) continue;
+    checked++;
+    const { data } = await reader.read(info.name);
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      c.problem(info.name, `non-finite value ${data[bad]} at element ${bad} of ${data.length} (NaN/Inf)`);
+    }
+  }
+  c.done("values", `all values of the ${checked} float tensors are finite`);
+}
+
 async function validateAdapter(adapter: OpenedAdapter, base: TensorFile | null): Promise<AdapterValidation> {
   const cf = adapter.configFile!;
   const { groups, reader } = adapter;
@@ -151,6 +167,7 @@ async function validateAdapter(adapter: OpenedAdapter, base: TensorFile | null):
   }
   const layout = `consistent with ${cf.peftType}'s layout for the configured r / rank_pattern in ${groups.modules.length} modules`;
   c.done("factor shapes", layout);
+  await checkValues(c, reader);
   if (base !== null) checkAgainstBase(c, adapter, cf, base);
   return {
     name: adapter.location.name,
@@ -162,8 +179,8 @@ async function validateAdapter(adapter: OpenedAdapter, base: TensorFile | null):
 
 /**
  * Validates a PEFT adapter directory (every adapter in it, or those named): the config parses and
- * validates, tensor names are the variant's parameter names under PEFT's key naming, factor
- * shapes are consistent with the config, and with `base`, every adapted module exists in the base
+ * validates (with the checks loading runs), tensor names are the variant's parameter names under
+ * PEFT's key naming, factor shapes are consistent with the config, every value is finite, and with `base`, every adapted module exists in the base
  * model and its factors fit the base weight.
  *
  * @throws AdapterFilesError / SafetensorsError / AdapterError / LycorisConfigError when the inputs

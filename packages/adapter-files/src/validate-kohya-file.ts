@@ -1,4 +1,9 @@
-import { checkLycorisModuleFits, type LycorisAdapter, LycorisFormatError } from "@lycoris-ts/lycoris-format";
+import {
+  checkLycorisModuleFits,
+  type LycorisAdapter,
+  LycorisFormatError,
+  type LycorisModule,
+} from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { type FileInput, inputName } from "./file-input";
 import { readKohyaFile } from "./kohya-file";
@@ -15,7 +20,24 @@ export interface ValidateKohyaFileOptions {
   readonly registry: AdapterRegistry;
 }
 
-/** Checks of every module against its base weight. */
+/** A problem line for every factor (and `dora_scale`, `alpha`) holding NaN / Inf. */
+function nonFiniteChecks(m: LycorisModule): ValidationCheck[] {
+  const checks: ValidationCheck[] = [];
+  const tensors = Object.entries(m.params);
+  if (m.doraScale !== null) tensors.push(["dora_scale", m.doraScale]);
+  for (const [param, { data }] of tensors) {
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad < 0) continue;
+    const message = `non-finite value ${data[bad]} at element ${bad} of ${data.length} (NaN/Inf)`;
+    checks.push({ level: "error", subject: `${m.fileKey}.${param}`, message });
+  }
+  if (m.alpha !== null && !Number.isFinite(m.alpha)) {
+    checks.push({ level: "error", subject: `${m.fileKey}.alpha`, message: `non-finite alpha ${m.alpha}` });
+  }
+  return checks;
+}
+
+/** Checks of every module against its base weight, and of its values. */
 function moduleChecks(adapter: LycorisAdapter, base: TensorFile): ValidationCheck[] {
   const checks: ValidationCheck[] = [];
   const algos = [...new Set(adapter.modules.map((m) => m.algo))].join(" + ");
@@ -32,6 +54,7 @@ function moduleChecks(adapter: LycorisAdapter, base: TensorFile): ValidationChec
         ? `${base.path} has no tensor '${m.moduleName}.weight'`
         : checkLycorisModuleFits(m, info.shape)?.message;
     if (message !== undefined) checks.push({ level: "error", subject: m.moduleName, message });
+    checks.push(...nonFiniteChecks(m));
   }
   if (checks.length === 1) {
     checks.push({
@@ -47,7 +70,7 @@ function moduleChecks(adapter: LycorisAdapter, base: TensorFile): ValidationChec
  * Validates a kohya / LyCORIS-format file against a base model: every tensor name is a factor of a
  * registered variant (its `kohya.tensorNames`), `alpha` or `dora_scale` of a key that names a module
  * of the base, every module has the tensors its structure needs, and its factors (and `dora_scale`)
- * fit the base weight. Problems are reported as checks, not thrown.
+ * fit the base weight, and every value is finite. Problems are reported as checks, not thrown.
  *
  * @throws AdapterFilesError / SafetensorsError when the files cannot be read at all.
  */

@@ -12,6 +12,24 @@ export interface MergedCopyOptions {
   readonly onProgress?: OnProgress;
   /** Stops the copy between two tensors: nothing is left at the output, the call rejects (`aborted`). */
   readonly signal?: AbortSignal;
+  /**
+   * Write merged tensors holding NaN / ±Inf (default false: PEFT's `safe_merge`, every merged
+   * tensor is checked and the first non-finite one is refused, naming it; nothing is written).
+   */
+  readonly allowNonFinite?: boolean;
+}
+
+/** Refuses a merged tensor with a NaN / ±Inf value, naming it and the first such element. */
+function checkFinite(name: string, value: Tensor<FloatArray>): void {
+  const data = value.data;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (Number.isFinite(v)) continue;
+    throw new AdapterFilesError(
+      "input",
+      `merged tensor '${name}' has a non-finite value (${v} at element ${i} of ${data.length}): the adapter or the scale produces NaN/Inf; nothing written (allowNonFinite / --allow-non-finite writes it anyway)`,
+    );
+  }
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -50,7 +68,10 @@ export async function writeMergedCopy(
       const info = base.info(name)!;
       const value = await replace(info);
       if (value === null) await writer.writeBytes(name, await base.readBytes(name));
-      else await writer.write(name, value);
+      else {
+        if (opts.allowNonFinite !== true) checkFinite(name, value);
+        await writer.write(name, value);
+      }
       opts.onProgress?.({ task: "merge", done: ++done, total, item: name });
     }
     await writer.close();

@@ -2,6 +2,42 @@ import type { FileHandle } from "node:fs/promises";
 import { nodeCrypto, nodeFsPromises, nodePath } from "./node-builtins";
 
 /**
+ * Temporary files are named `.<target name>.<pid>.<12 hex digits>.tmp`: hidden, next to the target,
+ * and naming the process that writes them.
+ */
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/** Whether process `pid` exists (on this machine). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the temporary files in `dir` that a process killed outright (SIGKILL, power loss) left
+ * behind: those whose process no longer exists. Best effort; errors are ignored.
+ */
+export async function removeStaleTempFiles(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await nodeFsPromises().readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(TEMP_NAME.exec(name)?.[1] ?? Number.NaN);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue;
+    await nodeFsPromises()
+      .rm(nodePath().join(dir, name), { force: true })
+      .catch(() => undefined);
+  }
+}
+
+/**
  * A file being written under a temporary name in the target's directory. `commit()` flushes it
  * to disk (fsync) and renames it over the target in one step; `abort()` deletes it. Until
  * `commit()` returns, the target keeps its old content (or stays absent).
@@ -18,8 +54,12 @@ export class AtomicFile {
     readonly handle: FileHandle,
   ) {}
 
-  /** Creates the temporary file next to `path` (same directory, so the rename is atomic). */
+  /**
+   * Creates the temporary file next to `path` (same directory, so the rename is atomic), after
+   * removing that directory's stale temporary files ({@link removeStaleTempFiles}).
+   */
   static async create(path: string): Promise<AtomicFile> {
+    await removeStaleTempFiles(nodePath().dirname(nodePath().resolve(path)));
     const tempPath = nodePath().join(
       nodePath().dirname(path),
       `.${nodePath().basename(path)}.${process.pid}.${nodeCrypto().randomBytes(6).toString("hex")}.tmp`,

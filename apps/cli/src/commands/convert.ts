@@ -1,6 +1,7 @@
 import { conversionTarget, convertKohyaToPeft, convertPeftToKohya } from "@lycoris-ts/adapter-files";
 import { type Command, Option } from "commander";
 import { CliError } from "../cli-error";
+import { withInterrupt } from "../interrupt";
 import { type CommandContext, given, prefixMapOption } from "../options";
 
 const HELP = `
@@ -102,7 +103,10 @@ export function addConvertCommand(program: Command, ctx: CommandContext): void {
     .addHelpText("after", HELP)
     .action(async (input: string, opts: ConvertOptions) => {
       const to = opts.to ?? (await conversionTarget(input, ctx.registry));
-      const line = to === "lycoris" ? await toKohya(input, opts, ctx) : await toPeft(input, opts, ctx);
+      // Conversions are small and not abortable: a signal waits for the write to finish (no temporary file left).
+      const line = await withInterrupt(opts.out, () =>
+        to === "lycoris" ? toKohya(input, opts, ctx) : toPeft(input, opts, ctx),
+      );
       if (!opts.quiet) ctx.io.out(`${line}\n`);
     });
 }

@@ -9,7 +9,8 @@ import { formatBytes } from "../render/inspect-report";
 const HELP = `
 The base model is read and the output written one tensor at a time, so memory stays at a few
 layers. The output is written to a temporary file and renamed when complete: on any error,
-nothing is left at --out. Base keys are "<module>.weight"; PEFT adapter keys are
+nothing is left at --out. Every merged tensor is checked for NaN/Inf (PEFT's safe_merge): the
+merge is refused, naming the tensor, unless --allow-non-finite. Base keys are "<module>.weight"; PEFT adapter keys are
 "base_model.model.<module>.<param>".
 
 Examples:
@@ -24,6 +25,7 @@ interface MergeOptions {
   adapterName: string[];
   progress: boolean;
   quiet?: boolean;
+  allowNonFinite?: boolean;
   prefixMap?: Record<string, string>;
 }
 
@@ -36,17 +38,18 @@ async function merge(o: MergeOptions, ctx: CommandContext): Promise<string> {
     scale: o.scale,
     registry: ctx.registry,
     onProgress: bar.onProgress,
+    allowNonFinite: o.allowNonFinite === true,
   };
   try {
     if (await isKohyaFile(o.adapter, ctx.registry)) {
-      const s = await withInterrupt((signal) =>
+      const s = await withInterrupt(o.out, (signal) =>
         mergeKohyaFile({ ...common, adapter: o.adapter, signal, ...given("prefixes", o.prefixMap) }),
       );
       const algos = Object.entries(s.algos).map(([a, n]) => `${n} ${a}`);
       const dora = s.dora > 0 ? `, ${s.dora} with DoRA` : "";
       return `merged kohya/LyCORIS adapter ${o.adapter} (${algos.join(", ")}${dora}) into ${s.mergedModules} weights (${s.tensors} tensors in all, strength ${o.scale}, ComfyUI rules)`;
     }
-    const s = await withInterrupt((signal) =>
+    const s = await withInterrupt(o.out, (signal) =>
       mergeAdapters({ ...common, adapter: o.adapter, adapterNames: o.adapterName, signal }),
     );
     const names = s.adapters.map((a) => `"${a}"`).join(", ");
@@ -81,6 +84,10 @@ export function addMergeCommand(program: Command, ctx: CommandContext): void {
         "merge this adapter of the directory (sub-directory <dir>/<name>; repeat to add several, in order)",
         '"default"',
       ),
+    )
+    .option(
+      "--allow-non-finite",
+      "write merged weights holding NaN/Inf (default: refuse, naming the tensor, as PEFT's safe_merge)",
     )
     .option("--no-progress", "do not show the progress bar")
     .option("-q, --quiet", "print nothing on success")

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 
 /**
  * The built CLI: the global setup's tsup build (`test-results/cli-build/main.js`, same config as `dist/`), or
@@ -36,4 +37,14 @@ export function runCli(
 /** The non-empty lines of `text`. */
 export function lines(text: string): string[] {
   return text.split("\n").filter((l) => l.trim().length > 0);
+}
+
+/** A failed run: non-zero exit, exactly one `error: …` line on stderr, no stack trace. */
+export function expectOneLineError(run: CliRun, pattern: RegExp, code = 1): void {
+  expect(run.code).toBe(code);
+  const err = lines(run.stderr);
+  expect(err, run.stderr).toHaveLength(1);
+  expect(err[0]).toMatch(/^error: /);
+  expect(err[0]).toMatch(pattern);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
 }
