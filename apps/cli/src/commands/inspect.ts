@@ -2,6 +2,7 @@ import { inspectAdapters } from "@lycoris-ts/adapter-files";
 import type { Command } from "commander";
 import { adapterNamesOption, type CommandContext } from "../options";
 import { renderInspect } from "../render/inspect-report";
+import { jsonPieces, terminated, writeChunks } from "../render/write-chunks";
 
 const HELP = `
 Reads only the file headers. For a bare .safetensors file without a config, the adapter type is
@@ -28,6 +29,9 @@ export function addInspectCommand(program: Command, ctx: CommandContext): void {
     .addHelpText("after", HELP)
     .action(async (path: string, opts: { json?: boolean; adapterName: string[] }) => {
       const report = await inspectAdapters(path, ctx.registry, { adapterNames: opts.adapterName });
-      ctx.io.out(`${opts.json ? JSON.stringify(report, null, 2) : renderInspect(report)}\n`);
+      writeChunks(
+        ctx.io.out,
+        terminated(opts.json ? jsonPieces(report) : renderInspect(report), opts.json === true),
+      );
     });
 }

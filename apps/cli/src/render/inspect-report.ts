@@ -28,17 +28,17 @@ function num(v: number | null): string {
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
 }
 
-function pad(rows: string[][]): string[] {
+function* pad(rows: readonly string[][]): Generator<string> {
   const widths: number[] = [];
   for (const row of rows) {
     for (const [i, c] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
   }
-  return rows.map((row) =>
-    row
+  for (const row of rows) {
+    yield row
       .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
       .join("  ")
-      .trimEnd(),
-  );
+      .trimEnd();
+  }
 }
 
 /** The config keys shown: the shared ones around the variant's own (`variantOptions`). */
@@ -48,12 +48,12 @@ const configKeys = (variantOptions: readonly string[]) => [
   ...["rank_pattern", "alpha_pattern", "modules_to_save", "layers_to_transform"],
 ];
 
-/** The human-readable `inspect` report. */
-export function renderInspect(report: InspectReport): string {
-  const lines: string[] = [`${report.path}: ${FORMAT_NAMES[report.format]}`];
+/** The human-readable `inspect` report, line by line (any number of modules: nothing is spread or joined). */
+export function* renderInspect(report: InspectReport): Generator<string> {
+  yield `${report.path}: ${FORMAT_NAMES[report.format]}`;
   for (const a of report.adapters) {
-    lines.push("");
-    lines.push(`adapter "${a.name}" (${a.peftType ?? "unknown type"}) — ${a.weightsPath}`);
+    yield "";
+    yield `adapter "${a.name}" (${a.peftType ?? "unknown type"}) — ${a.weightsPath}`;
     if (a.config !== null) {
       const parts = configKeys(a.variantOptions)
         .filter((k) => {
@@ -61,7 +61,7 @@ export function renderInspect(report: InspectReport): string {
           return v !== undefined && v !== null && !(typeof v === "object" && Object.keys(v).length === 0);
         })
         .map((k) => `${k}=${JSON.stringify(a.config![k])}`);
-      lines.push(`  config: ${parts.join(" ")}`);
+      yield `  config: ${parts.join(" ")}`;
     }
     const rows: string[][] = [["  module", "structure", "r", "alpha", "scaling", "ΔW", "parameters"]];
     for (const m of a.modules) {
@@ -81,20 +81,14 @@ export function renderInspect(report: InspectReport): string {
         m.params.map((p) => `${p.name} ${shapeText(p.shape)}`).join(", "),
       ]);
     }
-    lines.push(...pad(rows));
-    for (const m of a.modules) for (const p of m.problems) lines.push(`  ! ${m.module}: ${p}`);
+    yield* pad(rows);
+    for (const m of a.modules) for (const p of m.problems) yield `  ! ${m.module}: ${p}`;
     if (a.replacedTensors.length > 0)
-      lines.push(`  full copies (modules_to_save): ${a.replacedTensors.join(", ")}`);
-    if (a.baseLayerTensors.length > 0)
-      lines.push(`  saved base-layer weights: ${a.baseLayerTensors.join(", ")}`);
-    lines.push(
-      `  ${a.totals.modules} modules, ${a.totals.tensors} tensors, ${groupDigits(a.totals.parameters)} parameters, ${formatBytes(a.totals.bytes)}`,
-    );
+      yield `  full copies (modules_to_save): ${a.replacedTensors.join(", ")}`;
+    if (a.baseLayerTensors.length > 0) yield `  saved base-layer weights: ${a.baseLayerTensors.join(", ")}`;
+    yield `  ${a.totals.modules} modules, ${a.totals.tensors} tensors, ${groupDigits(a.totals.parameters)} parameters, ${formatBytes(a.totals.bytes)}`;
   }
   const t = report.totals;
-  lines.push("");
-  lines.push(
-    `total: ${t.adapters} adapter${t.adapters === 1 ? "" : "s"}, ${t.modules} modules, ${t.tensors} tensors, ${groupDigits(t.parameters)} parameters, ${formatBytes(t.bytes)}`,
-  );
-  return lines.join("\n");
+  yield "";
+  yield `total: ${t.adapters} adapter${t.adapters === 1 ? "" : "s"}, ${t.modules} modules, ${t.tensors} tensors, ${groupDigits(t.parameters)} parameters, ${formatBytes(t.bytes)}`;
 }

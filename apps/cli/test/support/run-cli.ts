@@ -23,13 +23,16 @@ export function runCli(
     readonly cwd?: string;
     readonly nodeArgs?: readonly string[];
     readonly env?: Readonly<Record<string, string>>;
+    /** Kill the run after this long (default 60 s: a hang, not a speed limit). */
+    readonly timeoutMs?: number;
   } = {},
 ): CliRun {
   const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], {
     encoding: "utf8",
     cwd: opts.cwd,
     env: { ...process.env, NO_COLOR: "1", ...opts.env },
-    timeout: 60_000,
+    timeout: opts.timeoutMs ?? 60_000,
+    maxBuffer: 1 << 30,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
