@@ -132,6 +132,10 @@ export async function describeModule(
     problems.push(`cannot derive a layer shape from the factors (${[...shapes.keys()].join(", ")})`);
   }
   const first = candidates[0];
+  // with a config, the variant's scaling (rsLoRA: alpha / √r) for the layer the factors fit
+  if (config !== null && ra.r !== null && ra.alpha !== null && first !== undefined && variant?.scaling) {
+    ra.scaling = variant.scaling({ config, r: ra.r, alpha: ra.alpha, layer: first });
+  }
   const weightShapes = new Set(candidates.map((g) => shapeText(g.weightShape)));
   return {
     module: tensors.module,

@@ -1,0 +1,154 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "./support/run-cli";
+
+// `lycoris inspect`, `validate --base` and `merge` on PEFT LoRA adapters of fixtures/peft-lora (format in its
+// FORMAT.md): every expected value (r, alpha, scaling, weight shapes, merged weights) is what PEFT recorded.
+
+const FIXTURES = fileURLToPath(new URL("../../../fixtures/peft-lora/", import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), "lycoris-cli-lora-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface ExpectedLora {
+  modules: Record<
+    string,
+    {
+      kind: string;
+      weight_shape: number[];
+      adapters: Record<
+        string,
+        { r: number; alpha: number; scaling: number; params: Record<string, number[]> }
+      >;
+    }
+  >;
+}
+
+interface InspectJson {
+  adapters: Array<{
+    peftType: string;
+    modules: Array<{
+      module: string;
+      peftType: string;
+      params: Array<{ name: string; shape: number[] }>;
+      r: number | null;
+      alpha: number | null;
+      scaling: number | null;
+      weightShape: number[] | null;
+      problems: string[];
+    }>;
+  }>;
+}
+
+/** Linear (plain, rsLoRA, rank/alpha patterns) and conv cases with one active adapter and no merge error. */
+const CASES = [
+  "lora-linear-basic",
+  "lora-linear-rslora",
+  "lora-rank-alpha-pattern",
+  "lora-conv1d",
+  "lora-conv2d-k3",
+];
+
+const paths = (name: string) => ({
+  adapter: join(FIXTURES, name, "adapter"),
+  base: join(FIXTURES, name, "base.safetensors"),
+  expected: JSON.parse(readFileSync(join(FIXTURES, name, "expected.json"), "utf8")) as ExpectedLora,
+  expectedTensors: join(FIXTURES, name, "expected.safetensors"),
+});
+
+/**
+ * Largest violation of |actual − expected| ≤ 1e-5·(1 + |expected|), elementwise. PEFT merged in float32 as
+ * `W + (B @ A) · scaling`; ours sums the same r ≤ 6 products per element in another order, so the two
+ * differ by a few float32 roundings (~1e-7 relative), far below this bound.
+ */
+function worstExcess(actual: Float32Array, expected: Float32Array): number {
+  let worst = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    worst = Math.max(worst, Math.abs(actual[i]! - e) - 1e-5 * (1 + Math.abs(e)));
+  }
+  return worst;
+}
+
+describe("lycoris on PEFT LoRA adapters", () => {
+  for (const name of CASES) {
+    const c = paths(name);
+
+    it(`${name}: inspect reads every module's rank, alpha, scaling, weight shape and LoRA parameters`, () => {
+      const run = runCli(["inspect", c.adapter, "--json"]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      const [adapter] = (JSON.parse(run.stdout) as InspectJson).adapters;
+      expect(adapter!.peftType).toBe("LORA");
+      const got = Object.fromEntries(
+        adapter!.modules.map((m) => [
+          m.module,
+          {
+            peftType: m.peftType,
+            r: m.r,
+            alpha: m.alpha,
+            scaling: m.scaling,
+            weightShape: m.weightShape,
+            params: Object.fromEntries(m.params.map((p) => [p.name, p.shape])),
+            problems: m.problems,
+          },
+        ]),
+      );
+      const want = Object.fromEntries(
+        Object.entries(c.expected.modules).map(([module, m]) => {
+          const a = m.adapters.default!;
+          // scaling: PEFT's float32 value; alpha / r and alpha / √r of these small integers are exact in float32
+          return [
+            module,
+            {
+              peftType: "LORA",
+              r: a.r,
+              alpha: a.alpha,
+              scaling: a.scaling,
+              weightShape: m.weight_shape,
+              params: a.params,
+              problems: [],
+            },
+          ];
+        }),
+      );
+      expect(got).toEqual(want);
+    });
+
+    it(`${name}: validate --base accepts the adapter against its base model`, () => {
+      const run = runCli(["validate", c.adapter, "--base", c.base]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain("result: valid (0 errors, 0 warnings)");
+    });
+
+    it(`${name}: merge reproduces PEFT's merged weights within 1e-5·(1+|PEFT|)`, () => {
+      const out = join(tmp, `${name}.safetensors`);
+      const run = runCli(["merge", "--base", c.base, "--adapter", c.adapter, "--out", out]);
+      expect(run.stderr).not.toContain("error");
+      expect(run.code).toBe(0);
+      const base = readSafetensorsSync(c.base);
+      const merged = readSafetensorsSync(out);
+      const expected = readSafetensorsSync(c.expectedTensors).tensors;
+      expect([...merged.tensors.keys()]).toEqual([...base.tensors.keys()]);
+      let adapted = 0;
+      for (const [tensorName, b] of base.tensors) {
+        const m = merged.tensors.get(tensorName)!;
+        const module = tensorName.replace(/\.weight$/, "");
+        if (tensorName.endsWith(".weight") && Object.hasOwn(c.expected.modules, module)) {
+          adapted++;
+          const want = expected.get(`merged/${tensorName}`);
+          expect(want, `expected.safetensors has merged/${tensorName}`).toBeDefined();
+          expect(worstExcess(m.data, want!.data), tensorName).toBeLessThanOrEqual(0);
+          // the adapter changed the weight (the fixtures' factors are random, not PEFT's zero init)
+          expect(worstExcess(b.data, want!.data), tensorName).toBeGreaterThan(0);
+        } else {
+          expect(Buffer.from(m.data.buffer).equals(Buffer.from(b.data.buffer)), tensorName).toBe(true);
+        }
+      }
+      expect(adapted).toBe(Object.keys(c.expected.modules).length);
+    });
+  }
+});
