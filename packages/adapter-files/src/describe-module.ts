@@ -125,6 +125,13 @@ export async function describeModule(
   const problems: string[] = [];
   const described = variant?.describeParameters?.(shapes);
   if (described !== undefined && !described.ok) problems.push(described.message);
+  // kohya tensors beside the variant's that nothing reads (kohya's Tucker `lora_mid.weight` on a LoRA module)
+  const unread = [...tensors.other].filter(([n]) => kohya && variant !== null && n !== "dora_scale");
+  if (unread.length > 0) {
+    problems.push(
+      `not read: ${unread.map(([n, i]) => `${n} ${shapeText(i.shape)}`).join(", ")} (no registered variant reads it; the layer shape comes from the other factors)`,
+    );
+  }
   const structure = described?.ok === true ? described : null;
   const ra = await rankAndAlpha(tensors, config, structure?.rank ?? null, reader, problems);
   const candidates = variant === null ? [] : fittingLayers(tensors, shapes, config, ra, problems);

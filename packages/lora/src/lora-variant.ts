@@ -1,6 +1,7 @@
 import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
 import { loraDescribeParameters } from "./files/lora-describe-parameters";
+import { loraKohya } from "./files/lora-kohya";
 import { loraLayerCandidates } from "./files/lora-layer-candidates";
 import { loraBackward } from "./functional/backward";
 import { loraDeltaWeight } from "./functional/delta-weight";
@@ -82,4 +83,5 @@ export const loraVariant: AdapterVariant<LoraConfig> = {
     loraBackward(x, params, loraLayerShape(ctx), scaling, dy, conv(ctx)),
   describeParameters: loraDescribeParameters,
   layerCandidates: loraLayerCandidates,
+  kohya: loraKohya,
 };
