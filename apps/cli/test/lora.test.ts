@@ -152,3 +152,55 @@ describe("lycoris on PEFT LoRA adapters", () => {
     });
   }
 });
+
+// kohya's LoCon form (`lora_down.weight` / `lora_up.weight` / `.alpha`) in fixtures/lycoris-layouts (format in
+// its FORMAT.md): rank, alpha and scale as ComfyUI's loader read them, the weight shape from the base
+// checkpoint's header. Integers and alpha / rank of small integers: exact comparisons.
+const LAYOUTS = fileURLToPath(new URL("../../../fixtures/lycoris-layouts/", import.meta.url));
+
+interface LayoutTarget {
+  checkpoint: { tensor: string };
+  algo: string;
+  rank: number | null;
+  alpha: number | null;
+  scale: number;
+  mid?: boolean;
+}
+
+describe("lycoris inspect on kohya LoCon (LoRA) modules", () => {
+  for (const name of ["sd15-kohya-locon-mixed", "sdxl-kohya-lora-full"]) {
+    it(`${name}: every lora module reads as LORA with ComfyUI's rank, alpha, scale and the base weight's shape`, () => {
+      const dir = join(LAYOUTS, name);
+      const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as {
+        modules: Record<string, { targets: LayoutTarget[] }>;
+      };
+      const header = JSON.parse(readFileSync(join(dir, "base.header.json"), "utf8")) as Record<
+        string,
+        { shape: number[] }
+      >;
+      const run = runCli(["inspect", join(dir, "adapter.safetensors"), "--json"]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      const modules = new Map(
+        (JSON.parse(run.stdout) as InspectJson).adapters.flatMap((a) => a.modules).map((m) => [m.module, m]),
+      );
+      let checked = 0;
+      for (const [module, e] of Object.entries(expected.modules)) {
+        const t = e.targets[0]!;
+        if (t.algo !== "lora") continue;
+        const m = modules.get(module);
+        expect(m, module).toBeDefined();
+        expect([m!.peftType, m!.r, m!.alpha, m!.scaling], module).toEqual(["LORA", t.rank, t.alpha, t.scale]);
+        if (t.mid === true) {
+          // kohya's Tucker LoCon: the core is named as not read (not silently dropped)
+          expect(m!.problems.join("\n"), module).toMatch(/not read: lora_mid\.weight \[/);
+        } else {
+          expect(m!.weightShape, module).toEqual(header[t.checkpoint.tensor]!.shape);
+          expect(m!.problems, module).toEqual([]);
+        }
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(0);
+    });
+  }
+});
