@@ -73,6 +73,38 @@ function worstExcess(actual: Float32Array, expected: Float32Array): number {
   return worst;
 }
 
+let merges = 0;
+
+/** Merges `adapter` into case `name`'s base with the CLI and checks every weight against PEFT's merged one. */
+function expectPeftMerge(name: string, adapter: string): void {
+  const c = paths(name);
+  merges++;
+  const out = join(tmp, `${name}-merged-${merges}.safetensors`);
+  const run = runCli(["merge", "--base", c.base, "--adapter", adapter, "--out", out]);
+  expect(run.stderr).not.toContain("error");
+  expect(run.code).toBe(0);
+  const base = readSafetensorsSync(c.base);
+  const merged = readSafetensorsSync(out);
+  const expected = readSafetensorsSync(c.expectedTensors).tensors;
+  expect([...merged.tensors.keys()]).toEqual([...base.tensors.keys()]);
+  let adapted = 0;
+  for (const [tensorName, b] of base.tensors) {
+    const m = merged.tensors.get(tensorName)!;
+    const module = tensorName.replace(/\.weight$/, "");
+    if (tensorName.endsWith(".weight") && Object.hasOwn(c.expected.modules, module)) {
+      adapted++;
+      const want = expected.get(`merged/${tensorName}`);
+      expect(want, `expected.safetensors has merged/${tensorName}`).toBeDefined();
+      expect(worstExcess(m.data, want!.data), tensorName).toBeLessThanOrEqual(0);
+      // the adapter changed the weight (the fixtures' factors are random, not PEFT's zero init)
+      expect(worstExcess(b.data, want!.data), tensorName).toBeGreaterThan(0);
+    } else {
+      expect(Buffer.from(m.data.buffer).equals(Buffer.from(b.data.buffer)), tensorName).toBe(true);
+    }
+  }
+  expect(adapted).toBe(Object.keys(c.expected.modules).length);
+}
+
 describe("lycoris on PEFT LoRA adapters", () => {
   for (const name of CASES) {
     const c = paths(name);
@@ -125,30 +157,20 @@ describe("lycoris on PEFT LoRA adapters", () => {
     });
 
     it(`${name}: merge reproduces PEFT's merged weights within 1e-5·(1+|PEFT|)`, () => {
-      const out = join(tmp, `${name}.safetensors`);
-      const run = runCli(["merge", "--base", c.base, "--adapter", c.adapter, "--out", out]);
-      expect(run.stderr).not.toContain("error");
-      expect(run.code).toBe(0);
-      const base = readSafetensorsSync(c.base);
-      const merged = readSafetensorsSync(out);
-      const expected = readSafetensorsSync(c.expectedTensors).tensors;
-      expect([...merged.tensors.keys()]).toEqual([...base.tensors.keys()]);
-      let adapted = 0;
-      for (const [tensorName, b] of base.tensors) {
-        const m = merged.tensors.get(tensorName)!;
-        const module = tensorName.replace(/\.weight$/, "");
-        if (tensorName.endsWith(".weight") && Object.hasOwn(c.expected.modules, module)) {
-          adapted++;
-          const want = expected.get(`merged/${tensorName}`);
-          expect(want, `expected.safetensors has merged/${tensorName}`).toBeDefined();
-          expect(worstExcess(m.data, want!.data), tensorName).toBeLessThanOrEqual(0);
-          // the adapter changed the weight (the fixtures' factors are random, not PEFT's zero init)
-          expect(worstExcess(b.data, want!.data), tensorName).toBeGreaterThan(0);
-        } else {
-          expect(Buffer.from(m.data.buffer).equals(Buffer.from(b.data.buffer)), tensorName).toBe(true);
-        }
-      }
-      expect(adapted).toBe(Object.keys(c.expected.modules).length);
+      expectPeftMerge(name, c.adapter);
+    });
+
+    it(`${name}: convert to a kohya LoCon file and back; both merge to PEFT's weights within 1e-5·(1+|PEFT|)`, () => {
+      const kohya = join(tmp, `${name}.kohya.safetensors`);
+      const toKohya = runCli(["convert", c.adapter, "--out", kohya]);
+      expect(toKohya.stderr).toBe("");
+      expect(toKohya.code).toBe(0);
+      expectPeftMerge(name, kohya);
+      const back = join(tmp, `${name}-back`);
+      const toPeft = runCli(["convert", kohya, "--base", c.base, "--out", back]);
+      expect(toPeft.stderr).toBe("");
+      expect(toPeft.code).toBe(0);
+      expectPeftMerge(name, back);
     });
   }
 });
