@@ -1,11 +1,13 @@
 import { registerLoHa } from "@lycoris-ts/loha";
 import { registerLoKr } from "@lycoris-ts/lokr";
+import { registerLora } from "@lycoris-ts/lora";
 import { AdapterRegistry } from "@lycoris-ts/runtime";
 
-/** A fresh adapter registry with every adapter type the CLI knows (LoKr, LoHa). */
+/** A fresh adapter registry with every adapter type the CLI knows (LoKr, LoHa, LoRA). */
 export function createRegistry(): AdapterRegistry {
   const registry = new AdapterRegistry();
   registerLoKr(registry);
   registerLoHa(registry);
+  registerLora(registry);
   return registry;
 }

@@ -33,7 +33,7 @@ export function createProgram(io: ProgramIo = DEFAULT_IO): Command {
   const ctx: CommandContext = { registry: createRegistry(), io };
   const program = new Command("lycoris")
     .description(
-      "Inspect, validate, merge and convert LyCORIS adapters (LoKr, LoHa, and --plugin variants): Hugging Face PEFT format, and kohya/LyCORIS files.",
+      "Inspect, validate, merge and convert LyCORIS adapters (LoKr, LoHa, LoRA, and --plugin variants): Hugging Face PEFT format, and kohya/LyCORIS files.",
     )
     .version(cliVersion(), "-V, --version")
     .option("--debug", "print stack traces for errors")

@@ -5,26 +5,17 @@ import { fileURLToPath } from "node:url";
 import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/run-cli";
+import { worstExcess } from "./support/worst-excess";
 
 const peftRoot = fileURLToPath(new URL("../../../fixtures/peft/", import.meta.url));
 const lycorisRoot = fileURLToPath(new URL("../../../fixtures/lycoris/", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "lycoris-cli-to-lycoris-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/**
- * Largest violation of |actual − expected| ≤ 1e-5·(1 + |expected|) elementwise: the expected
- * merged weights are PEFT's float32 torch results; ours rebuild the same factors in float32 in
- * another order and round the stored alpha to float32 (a few ulps). A wrong scale, rank or layout
- * rule exceeds the bound by orders of magnitude.
- */
-function worstExcess(actual: Float32Array, expected: Float32Array): number {
-  let worst = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
-    worst = Math.max(worst, Math.abs(actual[i]! - e) - 1e-5 * (1 + Math.abs(e)));
-  }
-  return worst;
-}
+// Tolerance of worstExcess: |actual − expected| ≤ 1e-5·(1 + |expected|) elementwise: the expected
+// merged weights are PEFT's float32 torch results; ours rebuild the same factors in float32 in
+// another order and round the stored alpha to float32 (a few ulps). A wrong scale, rank or layout
+// rule exceeds the bound by orders of magnitude.
 
 const caseFiles = (name: string) => {
   const dir = join(peftRoot, name);

@@ -187,7 +187,7 @@ describe("unknown peft_type", () => {
     unknown
   >;
   writeFileSync(join(dir, "adapter_config.json"), JSON.stringify({ ...config, peft_type: "FOO" }, null, 2));
-  const expected = /unknown peft_type 'FOO': registered adapter types are LOKR, LOHA/;
+  const expected = /unknown peft_type 'FOO': registered adapter types are LOKR, LOHA, LORA/;
 
   it("inspect / validate / merge list the registered types", () => {
     expectOneLineError(runCli(["inspect", dir]), expected);

@@ -6,6 +6,7 @@ import type { Tensor } from "@lycoris-ts/kernels";
 import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/run-cli";
+import { worstExcess } from "./support/worst-excess";
 
 const root = fileURLToPath(new URL("../../../fixtures/lycoris/", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "lycoris-cli-lycoris-"));
@@ -25,20 +26,10 @@ const files = (name: string) => ({
   ).targeted_modules,
 });
 
-/**
- * Largest violation of |actual − expected| ≤ 1e-5·(1 + |expected|) elementwise: the expected
- * merged weights are float32 torch results (ComfyUI's rules); ours are float32 (DoRA: float64
- * norms) in another order, a few ulps apart — far below the bound, which a wrong rule (scale,
- * layout, DoRA norm) exceeds by orders of magnitude.
- */
-function worstExcess(actual: Float32Array, expected: Float32Array): number {
-  let worst = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
-    worst = Math.max(worst, Math.abs(actual[i]! - e) - 1e-5 * (1 + Math.abs(e)));
-  }
-  return worst;
-}
+// Tolerance of worstExcess: |actual − expected| ≤ 1e-5·(1 + |expected|) elementwise: the expected
+// merged weights are float32 torch results (ComfyUI's rules); ours are float32 (DoRA: float64
+// norms) in another order, a few ulps apart — far below the bound, which a wrong rule (scale,
+// layout, DoRA norm) exceeds by orders of magnitude.
 
 /** Checks a merged file: adapted weights against `want(module)`, every other tensor copied bit for bit. */
 function checkMerged(

@@ -10,24 +10,15 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtureCases } from "./support/fixtures";
 import { runCli } from "./support/run-cli";
+import { worstExcess } from "./support/worst-excess";
 
 const cases = fixtureCases();
 const tmp = mkdtempSync(join(tmpdir(), "lycoris-cli-merge-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/**
- * Largest violation of |actual − expected| ≤ 1e-5·(1 + |expected|), elementwise. PEFT computed the
- * merged weights in float32 in its own operation order; ours differ only by float32 rounding of the
- * Kronecker / Hadamard products and the sum, far below this bound.
- */
-function worstExcess(actual: Float32Array, expected: Float32Array): number {
-  let worst = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
-    worst = Math.max(worst, Math.abs(actual[i]! - e) - 1e-5 * (1 + Math.abs(e)));
-  }
-  return worst;
-}
+// Tolerance of worstExcess: |actual − expected| ≤ 1e-5·(1 + |expected|), elementwise. PEFT computed the
+// merged weights in float32 in its own operation order; ours differ only by float32 rounding of the
+// Kronecker / Hadamard products and the sum, far below this bound.
 
 describe("lycoris merge reproduces PEFT's merged weights for every fixture adapter", () => {
   for (const c of cases) {

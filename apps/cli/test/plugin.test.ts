@@ -60,7 +60,7 @@ describe("lycoris --plugin: the LoCon example (examples/custom-variant) as an ex
     const run = runCli(["inspect", adapterDir]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
-      /^error: .*unknown peft_type 'LOCON': registered adapter types are LOKR, LOHA\n$/,
+      /^error: .*unknown peft_type 'LOCON': registered adapter types are LOKR, LOHA, LORA\n$/,
     );
   });
 

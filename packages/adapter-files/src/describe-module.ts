@@ -125,6 +125,13 @@ export async function describeModule(
   const problems: string[] = [];
   const described = variant?.describeParameters?.(shapes);
   if (described !== undefined && !described.ok) problems.push(described.message);
+  // kohya tensors beside the variant's that nothing reads (kohya's Tucker `lora_mid.weight` on a LoRA module)
+  const unread = [...tensors.other].filter(([n]) => kohya && variant !== null && n !== "dora_scale");
+  if (unread.length > 0) {
+    problems.push(
+      `not read: ${unread.map(([n, i]) => `${n} ${shapeText(i.shape)}`).join(", ")} (no registered variant reads it; the layer shape comes from the other factors)`,
+    );
+  }
   const structure = described?.ok === true ? described : null;
   const ra = await rankAndAlpha(tensors, config, structure?.rank ?? null, reader, problems);
   const candidates = variant === null ? [] : fittingLayers(tensors, shapes, config, ra, problems);
@@ -132,6 +139,10 @@ export async function describeModule(
     problems.push(`cannot derive a layer shape from the factors (${[...shapes.keys()].join(", ")})`);
   }
   const first = candidates[0];
+  // with a config, the variant's scaling (rsLoRA: alpha / √r) for the layer the factors fit
+  if (config !== null && ra.r !== null && ra.alpha !== null && first !== undefined && variant?.scaling) {
+    ra.scaling = variant.scaling({ config, r: ra.r, alpha: ra.alpha, layer: first });
+  }
   const weightShapes = new Set(candidates.map((g) => shapeText(g.weightShape)));
   return {
     module: tensors.module,

@@ -11,7 +11,7 @@ export interface ModuleFit {
   readonly weightName: string;
   /** What the variant sees: config, r, alpha (after the patterns), and the base layer's geometry. */
   readonly ctx: AdapterContext<LycorisConfig>;
-  /** `alpha / r`. */
+  /** The variant's scaling (default `alpha / r`; LoRA's rsLoRA: `alpha / √r`). */
   readonly scaling: number;
 }
 
@@ -61,5 +61,5 @@ export function fitModuleToBase(
       message: `shape mismatch: base weight ${shapeText(weight.shape)} does not fit the adapter's factors (${diff.map(mismatchText).join("; ")})`,
     };
   }
-  return { ok: true, weightName, ctx, scaling: alpha / r };
+  return { ok: true, weightName, ctx, scaling: variant.scaling?.(ctx) ?? alpha / r };
 }

@@ -76,6 +76,8 @@ export function groupAdapterTensors(
   const modules = new Map<string, MutableModule>();
   const replacements = new Map<string, TensorInfo>();
   const baseLayer = new Map<string, TensorInfo>();
+  // parameter names with a dot (LoRA's `lora_A.weight`) end a key as a whole
+  const parameterNames = registry.peftTypes().flatMap((t) => registry.get(t).parameterNames);
   const moduleOf = (name: string): MutableModule => {
     let m = modules.get(name);
     if (m === undefined) {
@@ -89,7 +91,7 @@ export function groupAdapterTensors(
       const body = info.name.startsWith(PEFT_KEY_PREFIX)
         ? info.name.slice(PEFT_KEY_PREFIX.length)
         : info.name;
-      const { module, param } = splitPeftKey(info.name);
+      const { module, param } = splitPeftKey(info.name, parameterNames);
       const variant = variantOf(param);
       if (param.startsWith("base_layer.")) {
         baseLayer.set(`${module}.${param.slice("base_layer.".length)}`, info);

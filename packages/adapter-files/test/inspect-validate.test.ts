@@ -42,7 +42,7 @@ describe("inspectAdapters: the same report from paths and from Blobs", () => {
     const config = JSON.parse(await files.get("adapter_config.json")!.text()) as Record<string, unknown>;
     files.set("adapter_config.json", new Blob([JSON.stringify({ ...config, peft_type: "FOO" })]));
     await expect(inspectAdapters(files, reg)).rejects.toThrow(
-      /unknown peft_type 'FOO': registered adapter types are LOKR, LOHA/,
+      /unknown peft_type 'FOO': registered adapter types are LOKR, LOHA, LORA/,
     );
   });
 

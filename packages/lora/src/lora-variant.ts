@@ -1,5 +1,8 @@
 import { configFromFileOptions } from "@lycoris-ts/lycoris-config";
 import type { AdapterContext, AdapterVariant } from "@lycoris-ts/runtime";
+import { loraDescribeParameters } from "./files/lora-describe-parameters";
+import { loraKohya } from "./files/lora-kohya";
+import { loraLayerCandidates } from "./files/lora-layer-candidates";
 import { loraBackward } from "./functional/backward";
 import { loraDeltaWeight } from "./functional/delta-weight";
 import { loraForward } from "./functional/forward";
@@ -78,4 +81,7 @@ export const loraVariant: AdapterVariant<LoraConfig> = {
   forward: (x, params, ctx, scaling) => loraForward(x, params, loraLayerShape(ctx), scaling, conv(ctx)),
   backward: (x, params, ctx, scaling, dy) =>
     loraBackward(x, params, loraLayerShape(ctx), scaling, dy, conv(ctx)),
+  describeParameters: loraDescribeParameters,
+  layerCandidates: loraLayerCandidates,
+  kohya: loraKohya,
 };

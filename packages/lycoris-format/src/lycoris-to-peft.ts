@@ -162,14 +162,15 @@ export function lycorisToPeft(
   }
   let firstProblem = "";
   for (const candidate of candidates) {
+    const names = variant.kohya?.configNames ?? { alpha: "alpha", initWeights: "initWeights" };
     const config = variant.createConfig({
       ...candidate,
       r,
-      alpha,
+      [names.alpha]: alpha,
       rankPattern,
       alphaPattern,
       targetModules: mods.map((m) => m.moduleName),
-      initWeights: false,
+      [names.initWeights]: false,
     });
     let problem: string | null = null;
     for (const m of mods) {

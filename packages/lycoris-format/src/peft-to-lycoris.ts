@@ -113,6 +113,19 @@ function mostCommon(values: readonly number[]): number {
   return best;
 }
 
+/** PEFT's scaling of a module: the variant's (rsLoRA: `alpha / √r`) for the layer its factors fit, else `alpha / r`. */
+function moduleScaling(
+  variant: AdapterVariant<LycorisConfig>,
+  ra: { config: LycorisConfig; r: number; alpha: number },
+  params: Readonly<Record<string, Tensor<Float32Array>>>,
+): number {
+  const shapes = new Map(Object.entries(params).map(([n, t]) => [n, t.shape] as const));
+  const layer = variant.layerCandidates?.(shapes)[0];
+  return layer !== undefined && variant.scaling !== undefined
+    ? variant.scaling({ ...ra, layer })
+    : ra.alpha / ra.r;
+}
+
 /** The kohya loaders' rank of a module's factors (the variant's `describeParameters`; null: every factor full). */
 function loaderRank(
   variant: AdapterVariant<LycorisConfig>,
@@ -144,7 +157,7 @@ function kohyaTensors(
 
 function groupWeights(
   weights: ReadonlyMap<string, Tensor<Float32Array>>,
-  paramPrefix: string,
+  variant: AdapterVariant<LycorisConfig>,
 ): {
   modules: Map<string, Record<string, Tensor<Float32Array>>>;
   dropped: string[];
@@ -154,12 +167,13 @@ function groupWeights(
   const dropped: string[] = [];
   const foreign: string[] = [];
   for (const [key, t] of weights) {
-    const { module, param } = splitPeftKey(key);
+    // parameter names with a dot (LoRA's `lora_A.weight`) end a key as a whole
+    const { module, param } = splitPeftKey(key, variant.parameterNames);
     if (key.startsWith(PEFT_KEY_PREFIX) && param === "base_layer.weight") {
       dropped.push(key);
       continue;
     }
-    if (!key.startsWith(PEFT_KEY_PREFIX) || module === "" || !param.startsWith(paramPrefix)) {
+    if (!key.startsWith(PEFT_KEY_PREFIX) || module === "" || !param.startsWith(variant.prefix)) {
       foreign.push(key);
       continue;
     }
@@ -174,7 +188,7 @@ function groupWeights(
  * Writes a PEFT adapter (of a variant with a `kohya` hook: LoKr, LoHa) as a kohya / LyCORIS-format
  * file (tensors + metadata) whose ΔW under the kohya loaders' rules (ComfyUI: the rank the
  * variant's `describeParameters` reads, scale `alpha / rank`) equals PEFT's `scaling · raw` with
- * `scaling = alpha / r` as PEFT resolves them (`rank_pattern` / `alpha_pattern` included):
+ * `scaling` as PEFT resolves it (`alpha / r`; the variant's own, e.g. rsLoRA's `alpha / √r`) (`rank_pattern` / `alpha_pattern` included):
  *
  * - where the loaders derive a rank from a decomposed factor, the stored `alpha` is
  *   `scaling · rank` and the factors are copied unchanged;
@@ -212,7 +226,7 @@ export function peftToLycoris(input: PeftAdapterInput, options: PeftToLycorisOpt
   }
   const { variant, kohya } = kv;
   const config: LycorisConfig = variant.createConfig(parsed.options);
-  const { modules: groups, dropped, foreign } = groupWeights(input.weights, variant.prefix);
+  const { modules: groups, dropped, foreign } = groupWeights(input.weights, variant);
   if (foreign.length > 0) {
     throw new LycorisFormatError(
       "not_convertible",
@@ -250,7 +264,7 @@ export function peftToLycoris(input: PeftAdapterInput, options: PeftToLycorisOpt
     keyOwner.set(fileKey, module);
 
     const { r, alpha } = resolveRankAndAlpha(config, module);
-    const scaling = alpha / r;
+    const scaling = moduleScaling(variant, { config, r, alpha }, params);
     const rank = loaderRank(variant, module, params);
     const scaleBaked = rank === null;
     const shape = options.weightShape?.(module);

@@ -3,17 +3,19 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { registerLoHa } from "@lycoris-ts/loha";
 import { registerLoKr } from "@lycoris-ts/lokr";
+import { registerLora } from "@lycoris-ts/lora";
 import { AdapterRegistry } from "@lycoris-ts/runtime";
 
 /** The PEFT and kohya/LyCORIS conformance fixtures of the repository (see their FORMAT.md). */
 export const PEFT = fileURLToPath(new URL("../../../../fixtures/peft/", import.meta.url));
 export const LYCORIS = fileURLToPath(new URL("../../../../fixtures/lycoris/", import.meta.url));
 
-/** A registry with LoKr and LoHa. */
+/** A registry with LoKr, LoHa and LoRA. */
 export function registry(): AdapterRegistry {
   const r = new AdapterRegistry();
   registerLoKr(r);
   registerLoHa(r);
+  registerLora(r);
   return r;
 }
 

@@ -29,6 +29,11 @@ export interface KohyaFormat {
    */
   readonly scaleParameter?: string;
   /**
+   * The variant's config option names for alpha and the init flag where they differ from the shared
+   * `alpha` / `initWeights` (LoRA: `loraAlpha`, `initLoraWeights`); a conversion to PEFT sets them.
+   */
+  readonly configNames?: { readonly alpha: string; readonly initWeights: string };
+  /**
    * PEFT config options (camelCase, besides r / alpha / patterns / targets) that may reproduce these
    * modules' factor layouts, in the order to try: a conversion to PEFT keeps the first under which
    * `parameterLayout` gives every module exactly its shapes.
