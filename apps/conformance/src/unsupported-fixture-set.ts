@@ -16,8 +16,9 @@ export function unsupportedFixtureSet(dir: string): string | null {
   if (caseDirs.some((c) => exists(join(c, "conversion.json")))) {
     return "a PEFT convert_to_lora fixture set (conversion.json cases): not run by this runner yet; its rank rules and structured SVDs are checked by the runtime, lokr and loha tests";
   }
+  // the repo's trimmed copy keeps only the base's header (base.header.json)
   const layoutCase = (c: string) =>
-    exists(join(c, "base.safetensors")) &&
+    (exists(join(c, "base.safetensors")) || exists(join(c, "base.header.json"))) &&
     exists(join(c, "adapter.safetensors")) &&
     !exists(join(c, "model.json"));
   if (caseDirs.some(layoutCase)) {

@@ -24,6 +24,7 @@ describe("fixture sets the runner does not run yet are named, not failed case by
 
   it("names a convert_to_lora set and a key-layout set", () => {
     expect(unsupportedFixtureSet(join(fixtures, "peft-lora-conversion"))).toMatch(/convert_to_lora/);
+    expect(unsupportedFixtureSet(join(fixtures, "lycoris-layouts"))).toMatch(/key-layout/);
     expect(unsupportedFixtureSet(set("layouts", ["base.safetensors", "adapter.safetensors"]))).toMatch(
       /key-layout/,
     );

@@ -126,8 +126,8 @@ function generate() {
           { kind: "linear", outFeatures: out, inFeatures: inp, kernelSize: [] },
           opts,
         );
-        for (const p of shapes.params) {
-          tensors.push([`base_model.model.model.layers.${l}.${name}.${p.name}`, [...p.shape]]);
+        for (const [param, shape] of shapes.params) {
+          tensors.push([`base_model.model.model.layers.${l}.${name}.${param}`, [...shape]]);
         }
       }
     }
