@@ -7,6 +7,7 @@
 export type { AdapterTensorName } from "./key-map/adapter-tensor-suffix";
 export { splitAdapterTensorName } from "./key-map/adapter-tensor-suffix";
 export type { BaseTensorShapes } from "./key-map/base-checkpoint";
+export { closestNames } from "./key-map/closest-names";
 export type {
   AdapterKeyMap,
   AdapterLayout,

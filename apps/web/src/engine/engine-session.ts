@@ -1,0 +1,237 @@
+import {
+  type AdapterInput,
+  closeAdapters,
+  convertKohyaToPeft,
+  convertPeftToKohya,
+  type InspectReport,
+  inspectAdapters,
+  locateAdapters,
+  mergeAdapters,
+  mergeKohyaFile,
+  type OnProgress,
+  type OpenedAdapter,
+  openAdapters,
+  selectAdapters,
+} from "@lycoris-ts/adapter-files";
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { serializeSafetensors } from "@lycoris-ts/safetensors";
+import { checkAgainstBase } from "./check-base";
+import { collectingStream } from "./collect-stream";
+import { frobeniusNorm, type ModuleRow, moduleRows, moduleSvd } from "./module-svd";
+import type {
+  AdapterSource,
+  BaseCheck,
+  BaseSource,
+  Converted,
+  MergeInput,
+  ModuleNorm,
+  Opened,
+  Spectrum,
+} from "./protocol";
+import { WebError } from "./web-error";
+
+/** Largest merged model built in memory for a download (browsers without the File System Access API). */
+export const DOWNLOAD_LIMIT_BYTES = 1.5 * 2 ** 30;
+/** Norms are sent to the page in batches of this many modules. */
+const NORM_BATCH = 64;
+
+interface Loaded {
+  readonly input: AdapterInput;
+  readonly report: InspectReport;
+  readonly base: File | null;
+  readonly stem: string;
+}
+
+function adapterInput(source: AdapterSource): AdapterInput {
+  return source.kind === "file" ? source.file : new Map(source.files);
+}
+
+/** The base model file; a sharded checkpoint (index + shards) is noted, not read yet. */
+function pickBase(source: BaseSource | null): { base: File | null; note: string | null } {
+  if (source === null || source.files.length === 0) return { base: null, note: null };
+  const tensors = source.files.filter((f) => f.name.endsWith(".safetensors"));
+  if (source.files.length === 1 && tensors.length === 1) return { base: tensors[0]!, note: null };
+  throw new WebError(
+    "unsupported",
+    `a sharded base (${source.files.map((f) => f.name).join(", ")}) is not read yet: give one .safetensors file`,
+  );
+}
+
+/**
+ * The engine's state in the worker: the opened adapter (as the file engine's input, re-read lazily by
+ * each operation) and the base model; every operation is a call into @lycoris-ts/adapter-files.
+ */
+export class EngineSession {
+  readonly #registry: AdapterRegistry;
+  #loaded: Loaded | null = null;
+
+  constructor(registry: AdapterRegistry) {
+    this.#registry = registry;
+  }
+
+  #require(): Loaded {
+    if (this.#loaded === null) throw new WebError("missing_input", "open an adapter first");
+    return this.#loaded;
+  }
+
+  #requireBase(what: string): File {
+    const base = this.#require().base;
+    if (base === null) throw new WebError("missing_input", `${what} needs a base model: open one first`);
+    return base;
+  }
+
+  /** Opens (inspects) an adapter and remembers the base. */
+  async open(adapter: AdapterSource, baseSource: BaseSource | null): Promise<Opened> {
+    const { base, note } = pickBase(baseSource);
+    const input = adapterInput(adapter);
+    const report = await inspectAdapters(input, this.#registry);
+    const name = adapter.kind === "file" ? adapter.file.name : (adapter.files[0]?.[1].name ?? "adapter");
+    const stem = adapter.kind === "file" ? name.replace(/\.safetensors$/, "") : "adapter";
+    this.#loaded = { input, report, base, stem };
+    return {
+      report,
+      baseName: base?.name ?? null,
+      baseNote: note,
+      naming: report.format === "kohya-safetensors" ? "kohya" : "peft",
+    };
+  }
+
+  /** Runs `f` on the opened adapters' rows, closing the files afterwards. */
+  async #withRows<T>(f: (rows: ModuleRow[], adapters: OpenedAdapter[]) => Promise<T>): Promise<T> {
+    const { input, report } = this.#require();
+    const located = await locateAdapters(input);
+    const adapters = await openAdapters(
+      selectAdapters(
+        located,
+        report.adapters.map((a) => a.name),
+      ),
+      this.#registry,
+    );
+    try {
+      return await f(moduleRows(report, adapters), adapters);
+    } finally {
+      await closeAdapters(adapters);
+    }
+  }
+
+  /** ‖ΔW‖_F of every module, in table order, sent in batches through `partial`. */
+  async norms(partial: (batch: ModuleNorm[]) => void, signal: AbortSignal): Promise<number> {
+    return this.#withRows(async (rows) => {
+      let batch: ModuleNorm[] = [];
+      for (const row of rows) {
+        if (signal.aborted) break;
+        const svd = await moduleSvd(row);
+        const norm = typeof svd === "string" ? null : frobeniusNorm(svd.singularValues);
+        batch.push({
+          index: row.index,
+          module: row.description.module,
+          norm,
+          reason: typeof svd === "string" ? svd : null,
+        });
+        if (batch.length >= NORM_BATCH) {
+          partial(batch);
+          batch = [];
+        }
+      }
+      if (batch.length > 0) partial(batch);
+      return rows.length;
+    });
+  }
+
+  /** The singular values of one module's ΔW. */
+  async spectrum(index: number): Promise<Spectrum> {
+    return this.#withRows(async (rows) => {
+      const row = rows[index];
+      if (row === undefined) throw new WebError("missing_input", `no module #${index} in this adapter`);
+      const svd = await moduleSvd(row);
+      if (typeof svd === "string") throw new WebError("unsupported", `${row.description.module}: ${svd}`);
+      return {
+        module: row.description.module,
+        rows: svd.rows,
+        cols: svd.cols,
+        singularValues: [...svd.singularValues],
+      };
+    });
+  }
+
+  /** The adapter against the base model. */
+  async check(): Promise<BaseCheck> {
+    const base = this.#requireBase("the check");
+    const { input, report } = this.#require();
+    const tensors = await this.#withRows(async (_, adapters) => adapters.flatMap((a) => a.reader.names));
+    return checkAgainstBase(input, report, base, this.#registry, tensors);
+  }
+
+  /** PEFT → one kohya / LyCORIS file, or kohya → a PEFT adapter's two files (needs the base). */
+  async convert(to: "kohya" | "peft", prefix: string, moduleRoot: string): Promise<Converted> {
+    const { input, base, stem } = this.#require();
+    if (to === "kohya") {
+      const out = collectingStream();
+      const s = await convertPeftToKohya({
+        adapter: input,
+        out: out.stream,
+        registry: this.#registry,
+        ...(prefix === "" ? {} : { prefix }),
+        ...(moduleRoot === "" ? {} : { moduleRoot }),
+        ...(base === null ? {} : { base }),
+      });
+      return {
+        files: [{ name: `${stem}-lycoris.safetensors`, blob: out.blob() }],
+        summary: `${s.modules} ${s.algo} modules as a kohya/LyCORIS file${s.baked > 0 ? `, scale multiplied into ${s.scaleParameter} in ${s.baked}` : ""}`,
+      };
+    }
+    const r = await convertKohyaToPeft({
+      adapter: input as File,
+      base: this.#requireBase("converting to PEFT"),
+      registry: this.#registry,
+    });
+    // the bytes runtime's writePeftAdapterDir writes: PEFT's metadata
+    const weights = serializeSafetensors(r.weights, { metadata: { format: "pt" } });
+    return {
+      files: [
+        { name: "adapter_config.json", blob: new Blob([r.configJson], { type: "application/json" }) },
+        { name: "adapter_model.safetensors", blob: new Blob([weights as Uint8Array<ArrayBuffer>]) },
+      ],
+      summary: `${r.modules} ${r.peftType} modules as a PEFT adapter (r=${r.r}, alpha=${r.alpha}, ${r.patterns} patterns)`,
+    };
+  }
+
+  /**
+   * Merges the adapter into the base, streamed tensor by tensor to `out` (a file the user chose), or,
+   * without one, built in memory for a download (refused above {@link DOWNLOAD_LIMIT_BYTES}).
+   * Several adapters at once are the library's multi-adapter merge (not on this branch): refused.
+   */
+  async merge(
+    inputs: readonly MergeInput[],
+    out: WritableStream<Uint8Array> | null,
+    onProgress: OnProgress,
+    signal: AbortSignal,
+  ): Promise<{ summary: string; file: { name: string; blob: Blob } | null }> {
+    const { input, report } = this.#require();
+    const base = this.#requireBase("a merge");
+    if (inputs.length !== 1) {
+      throw new WebError("unsupported", `merging ${inputs.length} adapters at once is not available yet: merge one`);
+    }
+    if (out === null && base.size > DOWNLOAD_LIMIT_BYTES) {
+      throw new WebError(
+        "unsupported",
+        `the base is ${(base.size / 2 ** 30).toFixed(1)} GiB: too large to build in memory for a download; use a browser with the File System Access API (Chrome, Edge) to stream it to disk`,
+      );
+    }
+    const memory = out === null ? collectingStream() : null;
+    const stream = out ?? memory!.stream;
+    const scale = inputs[0]!.strength;
+    const common = { base, out: stream, scale, registry: this.#registry, onProgress, signal };
+    let summary: string;
+    if (report.format === "kohya-safetensors") {
+      const s = await mergeKohyaFile({ ...common, adapter: input as File });
+      summary = `${s.mergedModules} weights merged (${s.tensors} tensors, strength ${scale})`;
+    } else {
+      const names = report.adapters.map((a) => a.name);
+      const s = await mergeAdapters({ ...common, adapter: input, adapterNames: names.slice(0, 1) });
+      summary = `${s.mergedModules} weights merged (${s.tensors} tensors, scale ${scale})`;
+    }
+    const name = `${base.name.replace(/\.safetensors$/, "")}-merged.safetensors`;
+    return { summary, file: memory === null ? null : { name, blob: memory.blob() } };
+  }
+}

@@ -1,0 +1,118 @@
+// The messages between the page and the engine worker. Everything here is structured-cloneable:
+// Files and Blobs travel by reference (no bytes copied), results are plain data.
+import type { InspectReport, ValidateReport } from "@lycoris-ts/adapter-files";
+import type { AdapterKeyMap } from "@lycoris-ts/lycoris-format";
+
+/** An adapter as the user gave it: a PEFT directory's files (relative path → file) or one file. */
+export type AdapterSource =
+  | { readonly kind: "directory"; readonly files: ReadonlyArray<readonly [string, File]> }
+  | { readonly kind: "file"; readonly file: File };
+
+/** A base model: one `.safetensors` file (a sharded index and its shards are listed for later use). */
+export interface BaseSource {
+  readonly files: readonly File[];
+}
+
+/** ‖ΔW‖_F of one module, or why it could not be computed. */
+export interface ModuleNorm {
+  readonly index: number;
+  readonly module: string;
+  readonly norm: number | null;
+  readonly reason: string | null;
+}
+
+/** The singular values of one module's ΔW (largest first). */
+export interface Spectrum {
+  readonly module: string;
+  readonly rows: number;
+  readonly cols: number;
+  readonly singularValues: readonly number[];
+}
+
+/** One adapter key that does not reach the base, with the base names it may have meant. */
+export interface UnplacedKey {
+  readonly key: string;
+  readonly message: string;
+  readonly closest: readonly string[];
+}
+
+/** What the check against a base found. */
+export interface BaseCheck {
+  /** The file engine's validation (every module against its base weight: missing, shape mismatches). */
+  readonly validation: ValidateReport;
+  /** Adapter keys no base module takes, with the closest base module names. */
+  readonly unplaced: readonly UnplacedKey[];
+  /** ComfyUI's key map where the base is an SD1.x / SDXL / Flux checkpoint, else `null`. */
+  readonly keyMap: AdapterKeyMap | null;
+  /** Why there is no key map (the checkpoint's family is not one the key map knows). */
+  readonly keyMapNote: string | null;
+}
+
+/** One adapter of a merge and its strength (several: see the merge worker's note). */
+export interface MergeInput {
+  readonly strength: number;
+}
+
+/** Requests, each with an id the answer repeats. */
+export type EngineRequest =
+  | { readonly id: number; readonly type: "environment" }
+  | { readonly id: number; readonly type: "open"; readonly adapter: AdapterSource; readonly base: BaseSource | null }
+  | { readonly id: number; readonly type: "norms" }
+  | { readonly id: number; readonly type: "spectrum"; readonly module: number }
+  | { readonly id: number; readonly type: "check" }
+  | {
+      readonly id: number;
+      readonly type: "convert";
+      readonly to: "kohya" | "peft";
+      readonly prefix: string;
+      readonly moduleRoot: string;
+    }
+  | {
+      readonly id: number;
+      readonly type: "merge";
+      readonly adapters: readonly MergeInput[];
+      readonly out: WritableStream<Uint8Array> | null;
+    }
+  | { readonly id: number; readonly type: "abort"; readonly target: number };
+
+/** What the engine found about this browser. */
+export interface Environment {
+  readonly backend: string;
+  readonly wasmSimd: boolean;
+  readonly gpu: string;
+}
+
+/** A file the engine produced for the user to save. */
+export interface OutputFile {
+  readonly name: string;
+  readonly blob: Blob;
+}
+
+/** Answers: a result, an error, or progress / partial results of a running request. */
+export type EngineResponse =
+  | { readonly id: number; readonly type: "result"; readonly value: unknown }
+  | { readonly id: number; readonly type: "error"; readonly message: string; readonly kind: string }
+  | {
+      readonly id: number;
+      readonly type: "progress";
+      readonly done: number;
+      readonly total: number;
+      readonly item: string;
+    }
+  | { readonly id: number; readonly type: "partial"; readonly value: unknown };
+
+/** The result of `open`. */
+export interface Opened {
+  readonly report: InspectReport;
+  readonly baseName: string | null;
+  /** A note about the base (e.g. a sharded index, read later), or `null`. */
+  readonly baseNote: string | null;
+  /** `"peft"` for a PEFT adapter (directory or file), `"kohya"` for a kohya / LyCORIS file. */
+  readonly naming: "peft" | "kohya";
+}
+
+/** The result of `convert`. */
+export interface Converted {
+  readonly files: readonly OutputFile[];
+  readonly summary: string;
+}
