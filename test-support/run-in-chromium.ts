@@ -2,11 +2,28 @@
 // esbuild, loaded into a blank page, one global function called. Shared by the packages' browser tests.
 import { existsSync } from "node:fs";
 import { build } from "esbuild";
-import { chromium } from "playwright-core";
+import { type Browser, chromium } from "playwright-core";
 
 /** Debian's Chromium; browser tests skip where it is absent. */
 export const CHROMIUM = "/usr/bin/chromium";
 export const hasChromium = (): boolean => existsSync(CHROMIUM);
+
+/** Headless Debian Chromium (no GPU, no network services); extra flags appended. */
+export function launchChromium(args: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      ...args,
+    ],
+  });
+}
 
 /** What {@link runInChromium} bundles and calls. */
 export interface ChromiumRun {
@@ -35,19 +52,7 @@ export async function runInChromium<T>(run: ChromiumRun): Promise<{ result: T; e
     external: [...(run.external ?? [])],
     alias: { ...run.alias },
   });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      ...(run.args ?? []),
-    ],
-  });
+  const browser = await launchChromium(run.args);
   try {
     const page = await browser.newPage();
     const errors: string[] = [];

@@ -125,7 +125,7 @@ function start(): void {
 function renderSummary(o: Opened): void {
   const r = o.report;
   const types = [...new Set(r.adapters.map((a) => a.peftType ?? "?"))].join(", ");
-  byId("open-status").textContent = `${r.path}: ${r.format}, ${types}${o.baseName === null ? "" : ` · base: ${o.baseName}`}`;
+  byId("open-status").textContent = `${o.label}: ${r.format}, ${types}${o.baseName === null ? "" : ` · base: ${o.baseName}`}`;
   const t = r.totals;
   byId("totals").replaceChildren(
     ...[

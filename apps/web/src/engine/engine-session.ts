@@ -85,11 +85,11 @@ export class EngineSession {
     const { base, note } = pickBase(baseSource);
     const input = adapterInput(adapter);
     const report = await inspectAdapters(input, this.#registry);
-    const name = adapter.kind === "file" ? adapter.file.name : (adapter.files[0]?.[1].name ?? "adapter");
-    const stem = adapter.kind === "file" ? name.replace(/\.safetensors$/, "") : "adapter";
+    const stem = adapter.kind === "file" ? adapter.file.name.replace(/\.safetensors$/, "") : "adapter";
     this.#loaded = { input, report, base, stem };
     return {
       report,
+      label: adapter.kind === "file" ? adapter.file.name : `adapter folder (${adapter.files.map(([p]) => p).join(", ")})`,
       baseName: base?.name ?? null,
       baseNote: note,
       naming: report.format === "kohya-safetensors" ? "kohya" : "peft",

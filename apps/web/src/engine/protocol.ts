@@ -104,6 +104,8 @@ export type EngineResponse =
 /** The result of `open`. */
 export interface Opened {
   readonly report: InspectReport;
+  /** What was opened, in words (the file's name, or the folder's files). */
+  readonly label: string;
   readonly baseName: string | null;
   /** A note about the base (e.g. a sharded index, read later), or `null`. */
   readonly baseNote: string | null;
