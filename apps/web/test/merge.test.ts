@@ -1,0 +1,150 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mergeKohyaFile } from "@lycoris-ts/adapter-files";
+import { readSafetensorsSync } from "@lycoris-ts/safetensors";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
+import { hasChromium } from "../../../test-support/run-in-chromium";
+import { createRegistry } from "../src/engine/create-registry";
+import { downloaded, openAdapter, openBase, pageErrors, type Site, startSite } from "./support/site";
+
+const tmp = mkdtempSync(join(tmpdir(), "lycoris-web-merge-"));
+
+/**
+ * The merged file against the fixture: every weight the fixture records as merged within
+ * 1e-5·(1 + |expected|) (PEFT / ComfyUI computed it in float32 in their own operation order; ours
+ * differs by float32 rounding of the products and the sum, far below this), every other tensor bit for
+ * bit the base's, names and order the base's.
+ */
+function expectMerged(bytes: Buffer, caseDir: string): void {
+  const path = join(tmp, `out-${Math.random().toString(36).slice(2)}.safetensors`);
+  writeFileSync(path, bytes);
+  const merged = readSafetensorsSync(path).tensors;
+  const base = readSafetensorsSync(join(caseDir, "base.safetensors")).tensors;
+  const expected = readSafetensorsSync(join(caseDir, "expected.safetensors")).tensors;
+  expect([...merged.keys()]).toEqual([...base.keys()]);
+  let checked = 0;
+  for (const [name, b] of base) {
+    const m = merged.get(name)!;
+    const want = expected.get(`merged/${name}`);
+    if (want === undefined) {
+      expect(Buffer.from(m.data.buffer).equals(Buffer.from(b.data.buffer)), name).toBe(true);
+      continue;
+    }
+    checked++;
+    let worst = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < want.data.length; i++) {
+      worst = Math.max(worst, Math.abs(m.data[i]! - want.data[i]!) - 1e-5 * (1 + Math.abs(want.data[i]!)));
+    }
+    expect(worst, name).toBeLessThanOrEqual(0);
+  }
+  expect(checked).toBeGreaterThan(0);
+}
+
+/** Replaces the save picker by a file in the origin-private file system (a real FileSystemFileHandle). */
+function opfsPicker(): void {
+  (window as unknown as { showSaveFilePicker: unknown }).showSaveFilePicker = async () =>
+    (await navigator.storage.getDirectory()).getFileHandle("merged.safetensors", { create: true });
+}
+
+async function opfsBytes(page: Page): Promise<Buffer> {
+  const bytes = await page.evaluate(async () => {
+    const handle = await (await navigator.storage.getDirectory()).getFileHandle("merged.safetensors");
+    return [...new Uint8Array(await (await handle.getFile()).arrayBuffer())];
+  });
+  return Buffer.from(bytes);
+}
+
+async function openPeftCase(page: Page, caseDir: string): Promise<void> {
+  await openBase(page, join(caseDir, "base.safetensors"));
+  const dir = join(caseDir, "adapter");
+  await openAdapter(page, [join(dir, "adapter_config.json"), join(dir, "adapter_model.safetensors")]);
+}
+
+describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium is absent)", () => {
+  let site: Site;
+  beforeAll(async () => {
+    site = await startSite();
+  });
+  afterAll(async () => {
+    await site?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("streams a PEFT merge to the chosen file (File System Access API) with PEFT's merged weights", async () => {
+    const caseDir = join(PEFT_FIXTURES, "lokr-linear-full");
+    const page = await site.open(opfsPicker);
+    await openPeftCase(page, caseDir);
+    await page.click("#tab-merge");
+    await page.click("#merge-run");
+    await page.waitForSelector('#merge-status[data-state="done"]');
+    expect(await page.getAttribute("#merge-progress", "value")).toBe(await page.getAttribute("#merge-progress", "max"));
+    expectMerged(await opfsBytes(page), caseDir);
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it("without the File System Access API: downloads a kohya merge equal to `lycoris merge` and ComfyUI's weights", async () => {
+    const caseDir = join(LYCORIS_FIXTURES, "lokr-conv2d");
+    const page = await site.open(() => {
+      delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+    });
+    await openBase(page, join(caseDir, "base.safetensors"));
+    await openAdapter(page, join(caseDir, "adapter.safetensors"));
+    await page.click("#tab-merge");
+    expect(await page.textContent("#merge-target")).toMatch(/downloaded/);
+    const files = await downloaded(page, () => page.click("#merge-run"));
+    const bytes = files.get("base-merged.safetensors")!;
+    const cli = join(tmp, "cli-merged.safetensors");
+    await mergeKohyaFile({
+      base: join(caseDir, "base.safetensors"),
+      adapter: join(caseDir, "adapter.safetensors"),
+      out: cli,
+      registry: createRegistry(),
+    });
+    expect(bytes.equals(readFileSync(cli))).toBe(true);
+    expectMerged(bytes, caseDir);
+  });
+
+  it("stays responsive: typing in the filter updates the table while the merge is running", async () => {
+    const caseDir = join(PEFT_FIXTURES, "lokr-many-targets");
+    // the chosen file's writes wait for the test's go-ahead, so the merge is certainly still running
+    const page = await site.open(() => {
+      const w = window as unknown as Record<string, unknown>;
+      const gate = new Promise((resolve) => {
+        w.releaseWrites = resolve;
+      });
+      w.bytesWritten = 0;
+      w.showSaveFilePicker = async () => ({
+        createWritable: async () =>
+          new WritableStream<Uint8Array>({
+            async write(chunk) {
+              await gate;
+              w.bytesWritten = (w.bytesWritten as number) + chunk.byteLength;
+            },
+          }),
+      });
+    });
+    await openPeftCase(page, caseDir);
+    const all = await page.$$eval("#modules tbody tr", (trs) => trs.length);
+    await page.click("#tab-merge");
+    await page.click("#merge-run");
+    await page.waitForFunction(() => /^merging: \d+ of \d+/.test(document.querySelector("#merge-status")!.textContent!));
+    await page.click("#tab-inspect");
+    await page.fill("#filter", "q_proj");
+    await page.waitForFunction(() => /filtered from/.test(document.querySelector("#table-status")!.textContent!));
+    const shown = await page.$$eval("#modules tbody tr", (trs) => trs.map((tr) => tr.textContent!));
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.length).toBeLessThan(all);
+    expect(shown.every((t) => t.includes("q_proj"))).toBe(true);
+    // the input event was handled during the merge: it has not finished, nothing reached the file yet
+    expect(await page.getAttribute("#merge-status", "data-state")).toBe("running");
+    expect(await page.evaluate(() => (window as unknown as { bytesWritten: number }).bytesWritten)).toBe(0);
+    await page.evaluate(() => (window as unknown as { releaseWrites: () => void }).releaseWrites());
+    await page.waitForSelector('#merge-status[data-state="done"]', { state: "attached" });
+    const written = await page.evaluate(() => (window as unknown as { bytesWritten: number }).bytesWritten);
+    expect(written).toBeGreaterThan(readFileSync(join(caseDir, "base.safetensors")).length - 1024);
+    expect(pageErrors(page)).toEqual([]);
+  });
+});
