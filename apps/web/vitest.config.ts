@@ -8,7 +8,9 @@ import { sharedTestConfig } from "../../vitest.shared";
 export default mergeConfig(sharedTestConfig, {
   resolve: {
     alias: {
-      "@lycoris-ts/adapter-files": fileURLToPath(new URL("../../packages/adapter-files/src/index.ts", import.meta.url)),
+      "@lycoris-ts/adapter-files": fileURLToPath(
+        new URL("../../packages/adapter-files/src/index.ts", import.meta.url),
+      ),
     },
   },
   test: {

@@ -1,16 +1,23 @@
 // The page: wires the panels to the engine worker. All reading and computing happens in the worker.
-import type { BaseCheck, BaseSource, Environment, ModuleNorm, Opened, Spectrum } from "./engine/protocol";
+import type {
+  AdapterSource,
+  BaseCheck,
+  BaseSource,
+  Environment,
+  ModuleNorm,
+  Opened,
+  Spectrum,
+} from "./engine/protocol";
 import { renderCheck } from "./page/check-panel";
 import { wireConvertPanel } from "./page/convert-panel";
 import { byId, formatBytes, formatNumber } from "./page/dom";
 import { EngineClient } from "./page/engine-client";
 import { LookPanel } from "./page/look-panel";
 import { wireMergePanel } from "./page/merge-panel";
-import { ModuleTable } from "./page/module-table";
 import { type TableRow, tableRows } from "./page/module-rows";
+import { ModuleTable } from "./page/module-table";
 import { wireOpenPanel } from "./page/open-panel";
 import { wireTabs } from "./page/tabs";
-import type { AdapterSource } from "./engine/protocol";
 import "./style.css";
 
 function start(): void {
@@ -76,12 +83,14 @@ function start(): void {
 
   const open = async () => {
     if (state.adapter === null) {
-      if (state.base !== null) show(`base: ${state.base.files.map((f) => f.name).join(", ")}; now open an adapter`);
+      if (state.base !== null)
+        show(`base: ${state.base.files.map((f) => f.name).join(", ")}; now open an adapter`);
       return;
     }
     show("reading…");
     try {
-      const opened = await engine.call<Opened>({ type: "open", adapter: state.adapter, base: state.base }).result;
+      const opened = await engine.call<Opened>({ type: "open", adapter: state.adapter, base: state.base })
+        .result;
       state.opened = opened;
       state.rows = tableRows(opened.report);
       renderSummary(opened);
@@ -117,7 +126,8 @@ function start(): void {
   engine
     .call<Environment>({ type: "environment" })
     .result.then((env) => {
-      byId("environment").textContent = `Kernels: ${env.wasmSimd ? "WebAssembly SIMD" : "JavaScript (no WASM SIMD)"} · GPU: ${env.gpu}`;
+      byId("environment").textContent =
+        `Kernels: ${env.wasmSimd ? "WebAssembly SIMD" : "JavaScript (no WASM SIMD)"} · GPU: ${env.gpu}`;
     })
     .catch(() => undefined);
 }
@@ -125,7 +135,8 @@ function start(): void {
 function renderSummary(o: Opened): void {
   const r = o.report;
   const types = [...new Set(r.adapters.map((a) => a.peftType ?? "?"))].join(", ");
-  byId("open-status").textContent = `${o.label}: ${r.format}, ${types}${o.baseName === null ? "" : ` · base: ${o.baseName}`}`;
+  byId("open-status").textContent =
+    `${o.label}: ${r.format}, ${types}${o.baseName === null ? "" : ` · base: ${o.baseName}`}`;
   const t = r.totals;
   byId("totals").replaceChildren(
     ...[

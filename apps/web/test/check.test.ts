@@ -23,74 +23,83 @@ function rewrite(
 }
 
 async function tableText(page: Page, id: string): Promise<string[][]> {
-  return page.$$eval(`#${id} tbody tr`, (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? "")));
+  return page.$$eval(`#${id} tbody tr`, (trs) =>
+    trs.map((tr) => [...tr.children].map((td) => td.textContent ?? "")),
+  );
 }
 
-describe.skipIf(!hasChromium())("web page: check against a base (skipped when /usr/bin/chromium is absent)", () => {
-  let site: Site;
-  beforeAll(async () => {
-    site = await startSite();
-  });
-  afterAll(async () => {
-    await site?.close();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+describe.skipIf(!hasChromium())(
+  "web page: check against a base (skipped when /usr/bin/chromium is absent)",
+  () => {
+    let site: Site;
+    beforeAll(async () => {
+      site = await startSite();
+    });
+    afterAll(async () => {
+      await site?.close();
+      rmSync(tmp, { recursive: true, force: true });
+    });
 
-  it("PEFT: a module the base lacks is reported with the closest base name; a shape mismatch is named", async () => {
-    const src = join(PEFT_FIXTURES, "lokr-linear-full");
-    const dir = join(tmp, "peft");
-    mkdirSync(dir);
-    copyFileSync(join(src, "adapter/adapter_config.json"), join(dir, "adapter_config.json"));
-    // q_proj renamed q_prj in the adapter: no such module in the base
-    rewrite(join(src, "adapter/adapter_model.safetensors"), join(dir, "adapter_model.safetensors"), (n, t) => [
-      n.replace(".q_proj.", ".q_prj."),
-      t,
-    ]);
-    // v_proj's base weight made [24, 16]: the adapter's [16, 16] factors no longer fit
-    const base = join(tmp, "base.safetensors");
-    rewrite(join(src, "base.safetensors"), base, (n, t) =>
-      n === "model.layers.0.self_attn.v_proj.weight"
-        ? [n, { data: new Float32Array(24 * 16), shape: [24, 16] }]
-        : [n, t],
-    );
-    const page = await site.open();
-    await openBase(page, base);
-    await openAdapter(page, [join(dir, "adapter_config.json"), join(dir, "adapter_model.safetensors")]);
-    await page.click("#tab-check");
-    await page.waitForSelector("#check-verdict");
-    expect(await page.getAttribute("#check-verdict", "class")).toBe("bad");
-    const unplaced = await tableText(page, "unplaced");
-    expect(unplaced).toHaveLength(1);
-    expect(unplaced[0]![0]).toBe("model.layers.0.self_attn.q_prj");
-    expect(unplaced[0]![2]!.split(", ")[0]).toBe("model.layers.0.self_attn.q_proj");
-    const errors = (await tableText(page, "checks")).filter((r) => r[0] === "error");
-    const mismatch = errors.find((r) => r[2] === "model.layers.0.self_attn.v_proj");
-    expect(mismatch?.[3]).toMatch(/shape mismatch: base weight \[24, 16\]/);
-    expect(errors.some((r) => r[2] === "model.layers.0.self_attn.q_prj" && /not in the base model/.test(r[3]!))).toBe(
-      true,
-    );
-    expect(pageErrors(page)).toEqual([]);
-  });
+    it("PEFT: a module the base lacks is reported with the closest base name; a shape mismatch is named", async () => {
+      const src = join(PEFT_FIXTURES, "lokr-linear-full");
+      const dir = join(tmp, "peft");
+      mkdirSync(dir);
+      copyFileSync(join(src, "adapter/adapter_config.json"), join(dir, "adapter_config.json"));
+      // q_proj renamed q_prj in the adapter: no such module in the base
+      rewrite(
+        join(src, "adapter/adapter_model.safetensors"),
+        join(dir, "adapter_model.safetensors"),
+        (n, t) => [n.replace(".q_proj.", ".q_prj."), t],
+      );
+      // v_proj's base weight made [24, 16]: the adapter's [16, 16] factors no longer fit
+      const base = join(tmp, "base.safetensors");
+      rewrite(join(src, "base.safetensors"), base, (n, t) =>
+        n === "model.layers.0.self_attn.v_proj.weight"
+          ? [n, { data: new Float32Array(24 * 16), shape: [24, 16] }]
+          : [n, t],
+      );
+      const page = await site.open();
+      await openBase(page, base);
+      await openAdapter(page, [join(dir, "adapter_config.json"), join(dir, "adapter_model.safetensors")]);
+      await page.click("#tab-check");
+      await page.waitForSelector("#check-verdict");
+      expect(await page.getAttribute("#check-verdict", "class")).toBe("bad");
+      const unplaced = await tableText(page, "unplaced");
+      expect(unplaced).toHaveLength(1);
+      expect(unplaced[0]![0]).toBe("model.layers.0.self_attn.q_prj");
+      expect(unplaced[0]![2]!.split(", ")[0]).toBe("model.layers.0.self_attn.q_proj");
+      const errors = (await tableText(page, "checks")).filter((r) => r[0] === "error");
+      const mismatch = errors.find((r) => r[2] === "model.layers.0.self_attn.v_proj");
+      expect(mismatch?.[3]).toMatch(/shape mismatch: base weight \[24, 16\]/);
+      expect(
+        errors.some((r) => r[2] === "model.layers.0.self_attn.q_prj" && /not in the base model/.test(r[3]!)),
+      ).toBe(true);
+      expect(pageErrors(page)).toEqual([]);
+    });
 
-  it("kohya: a key that names no base module is reported with the closest base module", async () => {
-    const src = join(LYCORIS_FIXTURES, "lokr-conv2d");
-    const adapter = join(tmp, "renamed.safetensors");
-    rewrite(join(src, "adapter.safetensors"), adapter, (n, t) => [n.replace("resnets_0_conv2.", "resnets_0_cnv2."), t]);
-    const page = await site.open();
-    await openBase(page, join(src, "base.safetensors"));
-    await openAdapter(page, adapter);
-    await page.click("#tab-check");
-    await page.waitForSelector("#check-verdict");
-    const unplaced = await tableText(page, "unplaced");
-    expect(unplaced.map((r) => r[0])).toEqual(["lora_unet_down_blocks_0_resnets_0_cnv2"]);
-    expect(unplaced[0]![2]!.split(", ")[0]).toBe("unet.down_blocks.0.resnets.0.conv2");
-    // the unchanged file fits its base
-    const ok = await site.open();
-    await openBase(ok, join(src, "base.safetensors"));
-    await openAdapter(ok, join(src, "adapter.safetensors"));
-    await ok.click("#tab-check");
-    await ok.waitForSelector("#check-verdict");
-    expect(await ok.getAttribute("#check-verdict", "class")).toBe("ok");
-    expect(await tableText(ok, "unplaced")).toEqual([]);
-  });
-});
+    it("kohya: a key that names no base module is reported with the closest base module", async () => {
+      const src = join(LYCORIS_FIXTURES, "lokr-conv2d");
+      const adapter = join(tmp, "renamed.safetensors");
+      rewrite(join(src, "adapter.safetensors"), adapter, (n, t) => [
+        n.replace("resnets_0_conv2.", "resnets_0_cnv2."),
+        t,
+      ]);
+      const page = await site.open();
+      await openBase(page, join(src, "base.safetensors"));
+      await openAdapter(page, adapter);
+      await page.click("#tab-check");
+      await page.waitForSelector("#check-verdict");
+      const unplaced = await tableText(page, "unplaced");
+      expect(unplaced.map((r) => r[0])).toEqual(["lora_unet_down_blocks_0_resnets_0_cnv2"]);
+      expect(unplaced[0]![2]!.split(", ")[0]).toBe("unet.down_blocks.0.resnets.0.conv2");
+      // the unchanged file fits its base
+      const ok = await site.open();
+      await openBase(ok, join(src, "base.safetensors"));
+      await openAdapter(ok, join(src, "adapter.safetensors"));
+      await ok.click("#tab-check");
+      await ok.waitForSelector("#check-verdict");
+      expect(await ok.getAttribute("#check-verdict", "class")).toBe("ok");
+      expect(await tableText(ok, "unplaced")).toEqual([]);
+    });
+  },
+);

@@ -36,89 +36,101 @@ async function totals(page: import("playwright-core").Page): Promise<Record<stri
 
 const count = (text: string | undefined) => Number(text?.replaceAll(",", ""));
 
-describe.skipIf(!hasChromium())("web page: inspect and look (skipped when /usr/bin/chromium is absent)", () => {
-  let site: Site;
-  beforeAll(async () => {
-    site = await startSite();
-  });
-  afterAll(async () => site?.close());
+describe.skipIf(!hasChromium())(
+  "web page: inspect and look (skipped when /usr/bin/chromium is absent)",
+  () => {
+    let site: Site;
+    beforeAll(async () => {
+      site = await startSite();
+    });
+    afterAll(async () => site?.close());
 
-  it("a PEFT adapter folder's table equals inspect --json; ‖ΔW‖F equals PEFT's ΔW's norm", async () => {
-    const dir = join(PEFT_FIXTURES, "lokr-rank-alpha-pattern");
-    const page = await site.open();
-    await openAdapter(page, [join(dir, "adapter/adapter_config.json"), join(dir, "adapter/adapter_model.safetensors")]);
-    const report = await inspectAdapters(join(dir, "adapter"), createRegistry());
-    expectTableEqualsReport(await shownRows(page), report);
-    const t = await totals(page);
-    expect(t.format).toBe(report.format);
-    expect(count(t.modules)).toBe(report.totals.modules);
-    expect(count(t.parameters)).toBe(report.totals.parameters);
+    it("a PEFT adapter folder's table equals inspect --json; ‖ΔW‖F equals PEFT's ΔW's norm", async () => {
+      const dir = join(PEFT_FIXTURES, "lokr-rank-alpha-pattern");
+      const page = await site.open();
+      await openAdapter(page, [
+        join(dir, "adapter/adapter_config.json"),
+        join(dir, "adapter/adapter_model.safetensors"),
+      ]);
+      const report = await inspectAdapters(join(dir, "adapter"), createRegistry());
+      expectTableEqualsReport(await shownRows(page), report);
+      const t = await totals(page);
+      expect(t.format).toBe(report.format);
+      expect(count(t.modules)).toBe(report.totals.modules);
+      expect(count(t.parameters)).toBe(report.totals.parameters);
 
-    // ‖ΔW‖F from the structured singular values vs PEFT's materialised float32 ΔW, summed in float64 here.
-    // Tolerance 1e-5 relative: PEFT's ΔW carries float32 rounding (~1e-7 per element), the structured SVD
-    // runs in float64 on float32 factors; both are far inside 1e-5 of the norm.
-    await page.waitForFunction(() =>
-      [...document.querySelectorAll<HTMLElement>('#modules td[data-col="norm"]')].every((td) => td.dataset.value !== ""),
-    );
-    const expected = readSafetensorsSync(join(dir, "expected.safetensors")).tensors;
-    for (const row of await shownRows(page)) {
-      const delta = expected.get(`delta/default/${row.module}`)!;
-      let s = 0;
-      for (const v of delta.data) s += v * v;
-      const want = Math.sqrt(s);
-      expect(Math.abs(row.values.norm! - want) / want, row.module).toBeLessThanOrEqual(1e-5);
-    }
+      // ‖ΔW‖F from the structured singular values vs PEFT's materialised float32 ΔW, summed in float64 here.
+      // Tolerance 1e-5 relative: PEFT's ΔW carries float32 rounding (~1e-7 per element), the structured SVD
+      // runs in float64 on float32 factors; both are far inside 1e-5 of the norm.
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll<HTMLElement>('#modules td[data-col="norm"]')].every(
+          (td) => td.dataset.value !== "",
+        ),
+      );
+      const expected = readSafetensorsSync(join(dir, "expected.safetensors")).tensors;
+      for (const row of await shownRows(page)) {
+        const delta = expected.get(`delta/default/${row.module}`)!;
+        let s = 0;
+        for (const v of delta.data) s += v * v;
+        const want = Math.sqrt(s);
+        expect(Math.abs(row.values.norm! - want) / want, row.module).toBeLessThanOrEqual(1e-5);
+      }
 
-    // a module's spectrum: its rank and energy marks are shown
-    await page.click('#modules tbody tr:first-child td[data-col="module"] button');
-    await page.waitForFunction(() => /rank \d+/.test(document.querySelector("#spectrum-summary")?.textContent ?? ""));
-    expect(await page.isVisible("#panel-look")).toBe(true);
-    expect(await page.locator("#spectrum-chart canvas").count()).toBe(1);
-    expect(pageErrors(page)).toEqual([]);
-  });
+      // a module's spectrum: its rank and energy marks are shown
+      await page.click('#modules tbody tr:first-child td[data-col="module"] button');
+      await page.waitForFunction(() =>
+        /rank \d+/.test(document.querySelector("#spectrum-summary")?.textContent ?? ""),
+      );
+      expect(await page.isVisible("#panel-look")).toBe(true);
+      expect(await page.locator("#spectrum-chart canvas").count()).toBe(1);
+      expect(pageErrors(page)).toEqual([]);
+    });
 
-  it("a kohya / LyCORIS file's table equals inspect --json (alpha tensors, Tucker cores)", async () => {
-    const file = join(LYCORIS_FIXTURES, "loha-conv2d-tucker", "adapter.safetensors");
-    const page = await site.open();
-    await openAdapter(page, file);
-    const report = await inspectAdapters(file, createRegistry());
-    expect(report.format).toBe("kohya-safetensors");
-    expectTableEqualsReport(await shownRows(page), report);
-    expect(pageErrors(page)).toEqual([]);
-  });
+    it("a kohya / LyCORIS file's table equals inspect --json (alpha tensors, Tucker cores)", async () => {
+      const file = join(LYCORIS_FIXTURES, "loha-conv2d-tucker", "adapter.safetensors");
+      const page = await site.open();
+      await openAdapter(page, file);
+      const report = await inspectAdapters(file, createRegistry());
+      expect(report.format).toBe("kohya-safetensors");
+      expectTableEqualsReport(await shownRows(page), report);
+      expect(pageErrors(page)).toEqual([]);
+    });
 
-  it("a folder with several adapters (sub-directories), opened with the folder picker", async () => {
-    const dir = join(PEFT_FIXTURES, "lokr-multi-adapter", "adapter");
-    const page = await site.open();
-    await openAdapter(page, dir, true);
-    const report = await inspectAdapters(dir, createRegistry());
-    expect(report.adapters.length).toBeGreaterThan(1);
-    expectTableEqualsReport(await shownRows(page), report);
-  });
+    it("a folder with several adapters (sub-directories), opened with the folder picker", async () => {
+      const dir = join(PEFT_FIXTURES, "lokr-multi-adapter", "adapter");
+      const page = await site.open();
+      await openAdapter(page, dir, true);
+      const report = await inspectAdapters(dir, createRegistry());
+      expect(report.adapters.length).toBeGreaterThan(1);
+      expectTableEqualsReport(await shownRows(page), report);
+    });
 
-  it("filters and sorts; saves the README screenshot", async () => {
-    const dir = join(PEFT_FIXTURES, "lokr-many-targets", "adapter");
-    const page = await site.open();
-    await openAdapter(page, [join(dir, "adapter_config.json"), join(dir, "adapter_model.safetensors")]);
-    const all = await shownRows(page);
-    const report = await inspectAdapters(dir, createRegistry());
-    // filter: the rows whose name holds the word, as the report lists them
-    const word = report.adapters[0]!.modules[0]!.module.split(".").at(-1)!;
-    await page.fill("#filter", word);
-    const filtered = await shownRows(page);
-    expect(filtered.map((r) => r.module)).toEqual(all.map((r) => r.module).filter((m) => m.includes(word)));
-    await page.fill("#filter", "");
-    // sort by parameters, descending (second click), by keyboard
-    await page.focus('th[data-key="params"] button');
-    await page.keyboard.press("Enter");
-    await page.keyboard.press("Enter");
-    const sorted = (await shownRows(page)).map((r) => r.values.params!);
-    expect(sorted).toEqual([...sorted].sort((a, b) => b - a));
-    expect(await page.getAttribute('th[data-key="params"]', "aria-sort")).toBe("descending");
-    await page.waitForFunction(() =>
-      [...document.querySelectorAll<HTMLElement>('#modules td[data-col="norm"]')].every((td) => td.dataset.value !== ""),
-    );
-    mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT });
-  });
-});
+    it("filters and sorts; saves the README screenshot", async () => {
+      const dir = join(PEFT_FIXTURES, "lokr-many-targets", "adapter");
+      const page = await site.open();
+      await openAdapter(page, [join(dir, "adapter_config.json"), join(dir, "adapter_model.safetensors")]);
+      const all = await shownRows(page);
+      const report = await inspectAdapters(dir, createRegistry());
+      // filter: the rows whose name holds the word, as the report lists them
+      const word = report.adapters[0]!.modules[0]!.module.split(".").at(-1)!;
+      await page.fill("#filter", word);
+      const filtered = await shownRows(page);
+      expect(filtered.map((r) => r.module)).toEqual(all.map((r) => r.module).filter((m) => m.includes(word)));
+      await page.fill("#filter", "");
+      // sort by parameters, descending (second click), by keyboard
+      await page.focus('th[data-key="params"] button');
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("Enter");
+      const sorted = (await shownRows(page)).map((r) => r.values.params!);
+      expect(sorted).toEqual([...sorted].sort((a, b) => b - a));
+      expect(await page.getAttribute('th[data-key="params"]', "aria-sort")).toBe("descending");
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll<HTMLElement>('#modules td[data-col="norm"]')].every(
+          (td) => td.dataset.value !== "",
+        ),
+      );
+      mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT });
+    });
+  },
+);

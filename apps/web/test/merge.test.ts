@@ -80,7 +80,9 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
     await page.click("#tab-merge");
     await page.click("#merge-run");
     await page.waitForSelector('#merge-status[data-state="done"]');
-    expect(await page.getAttribute("#merge-progress", "value")).toBe(await page.getAttribute("#merge-progress", "max"));
+    expect(await page.getAttribute("#merge-progress", "value")).toBe(
+      await page.getAttribute("#merge-progress", "max"),
+    );
     expectMerged(await opfsBytes(page), caseDir);
     expect(pageErrors(page)).toEqual([]);
   });
@@ -130,10 +132,14 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
     const all = await page.$$eval("#modules tbody tr", (trs) => trs.length);
     await page.click("#tab-merge");
     await page.click("#merge-run");
-    await page.waitForFunction(() => /^merging: \d+ of \d+/.test(document.querySelector("#merge-status")!.textContent!));
+    await page.waitForFunction(() =>
+      /^merging: \d+ of \d+/.test(document.querySelector("#merge-status")!.textContent!),
+    );
     await page.click("#tab-inspect");
     await page.fill("#filter", "q_proj");
-    await page.waitForFunction(() => /filtered from/.test(document.querySelector("#table-status")!.textContent!));
+    await page.waitForFunction(() =>
+      /filtered from/.test(document.querySelector("#table-status")!.textContent!),
+    );
     const shown = await page.$$eval("#modules tbody tr", (trs) => trs.map((tr) => tr.textContent!));
     expect(shown.length).toBeGreaterThan(0);
     expect(shown.length).toBeLessThan(all);

@@ -1,3 +1,4 @@
+import type { AdapterInput, FileInput } from "@lycoris-ts/adapter-files";
 import {
   baseModuleNames,
   type InspectReport,
@@ -6,7 +7,6 @@ import {
   validateAdapters,
   validateKohyaFile,
 } from "@lycoris-ts/adapter-files";
-import type { AdapterInput, FileInput } from "@lycoris-ts/adapter-files";
 import {
   type AdapterKeyMap,
   closestNames,
@@ -41,11 +41,7 @@ function kohyaPlacer(keys: readonly string[], modules: readonly string[]): (key:
  * Adapter modules the base has no weight for, each with the closest base module names (lycoris-format's
  * `closestNames`; kohya keys are compared with their prefix removed and `_` for `.`).
  */
-function unplacedModules(
-  report: InspectReport,
-  modules: readonly string[],
-  kohya: boolean,
-): UnplacedKey[] {
+function unplacedModules(report: InspectReport, modules: readonly string[], kohya: boolean): UnplacedKey[] {
   const keys = report.adapters.flatMap((a) => a.modules.map((m) => m.module));
   const weights = new Set(modules);
   const place = kohya ? kohyaPlacer(keys, modules) : (k: string) => (weights.has(k) ? k : null);
@@ -71,7 +67,10 @@ function comfyKeyMap(
   registry: AdapterRegistry,
 ): { keyMap: AdapterKeyMap | null; keyMapNote: string | null } {
   try {
-    return { keyMap: mapAdapterKeys(shapes, adapterTensors, { registry, closest: CLOSEST }), keyMapNote: null };
+    return {
+      keyMap: mapAdapterKeys(shapes, adapterTensors, { registry, closest: CLOSEST }),
+      keyMapNote: null,
+    };
   } catch (error) {
     if (!(error instanceof LycorisFormatError)) throw error;
     return { keyMap: null, keyMapNote: error.message };

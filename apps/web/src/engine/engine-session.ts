@@ -89,7 +89,10 @@ export class EngineSession {
     this.#loaded = { input, report, base, stem };
     return {
       report,
-      label: adapter.kind === "file" ? adapter.file.name : `adapter folder (${adapter.files.map(([p]) => p).join(", ")})`,
+      label:
+        adapter.kind === "file"
+          ? adapter.file.name
+          : `adapter folder (${adapter.files.map(([p]) => p).join(", ")})`,
       baseName: base?.name ?? null,
       baseNote: note,
       naming: report.format === "kohya-safetensors" ? "kohya" : "peft",
@@ -210,7 +213,10 @@ export class EngineSession {
     const { input, report } = this.#require();
     const base = this.#requireBase("a merge");
     if (inputs.length !== 1) {
-      throw new WebError("unsupported", `merging ${inputs.length} adapters at once is not available yet: merge one`);
+      throw new WebError(
+        "unsupported",
+        `merging ${inputs.length} adapters at once is not available yet: merge one`,
+      );
     }
     if (out === null && base.size > DOWNLOAD_LIMIT_BYTES) {
       throw new WebError(

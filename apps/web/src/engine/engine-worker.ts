@@ -51,7 +51,12 @@ self.onmessage = async (event: MessageEvent<EngineRequest>) => {
     post({ id: request.id, type: "result", value: await handle(request, controller.signal) });
   } catch (error) {
     const kind = error instanceof LycorisError ? `${error.name} (${error.kind})` : "Error";
-    post({ id: request.id, type: "error", message: error instanceof Error ? error.message : String(error), kind });
+    post({
+      id: request.id,
+      type: "error",
+      message: error instanceof Error ? error.message : String(error),
+      kind,
+    });
   } finally {
     running.delete(request.id);
   }

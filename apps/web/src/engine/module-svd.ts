@@ -46,7 +46,8 @@ export async function moduleSvd(row: ModuleRow): Promise<LazySvd | string> {
   const params: Record<string, Tensor<FloatArray>> = {};
   const shapes = new Map<string, readonly number[]>();
   for (const [name, info] of tensors.params) {
-    const peft = kohya === undefined ? { name, shape: info.shape } : kohyaToPeftParam(kohya, name, info.shape);
+    const peft =
+      kohya === undefined ? { name, shape: info.shape } : kohyaToPeftParam(kohya, name, info.shape);
     params[peft.name] = reshape(await adapter.reader.read(info.name), peft.shape);
     shapes.set(peft.name, peft.shape);
   }

@@ -56,7 +56,12 @@ export interface MergeInput {
 /** Requests, each with an id the answer repeats. */
 export type EngineRequest =
   | { readonly id: number; readonly type: "environment" }
-  | { readonly id: number; readonly type: "open"; readonly adapter: AdapterSource; readonly base: BaseSource | null }
+  | {
+      readonly id: number;
+      readonly type: "open";
+      readonly adapter: AdapterSource;
+      readonly base: BaseSource | null;
+    }
   | { readonly id: number; readonly type: "norms" }
   | { readonly id: number; readonly type: "spectrum"; readonly module: number }
   | { readonly id: number; readonly type: "check" }

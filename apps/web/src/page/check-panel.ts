@@ -31,7 +31,12 @@ export function renderCheck(check: BaseCheck): void {
       check.unplaced.map((u) => [u.key, u.message, u.closest.join(", ") || "–"]),
       "unplaced",
     ),
-    table("Checks (the file engine's validation)", ["level", "adapter", "subject", "message"], checks, "checks"),
+    table(
+      "Checks (the file engine's validation)",
+      ["level", "adapter", "subject", "message"],
+      checks,
+      "checks",
+    ),
   ];
   if (check.keyMap !== null) {
     const km = check.keyMap;

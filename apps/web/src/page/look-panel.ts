@@ -31,9 +31,7 @@ export class LookPanel {
   /** A new adapter: its modules in the picker, an empty depth chart. */
   setRows(rows: TableRow[]): void {
     this.#rows = rows;
-    this.#select.replaceChildren(
-      ...rows.map((r) => new Option(`${r.index}: ${r.module}`, String(r.index))),
-    );
+    this.#select.replaceChildren(...rows.map((r) => new Option(`${r.index}: ${r.module}`, String(r.index))));
     this.#spectrum?.destroy();
     this.#spectrum = null;
     this.#summary.textContent = "";

@@ -24,7 +24,9 @@ export function wireMergePanel(engine: EngineClient, baseName: () => string | nu
       return;
     }
     const inputs: MergeInput[] = [{ strength: Number(strength.value) }];
-    const out = canStreamToDisk() ? await chooseSaveStream(base.replace(/\.safetensors$/, "-merged.safetensors")) : null;
+    const out = canStreamToDisk()
+      ? await chooseSaveStream(base.replace(/\.safetensors$/, "-merged.safetensors"))
+      : null;
     if (canStreamToDisk() && out === null) return;
     button.disabled = true;
     cancel.disabled = false;

@@ -26,7 +26,13 @@ const COLUMNS: readonly Column[] = [
   { key: "alpha", label: "alpha", numeric: true, cell: (r) => r.alpha },
   { key: "scaling", label: "scale", numeric: true, cell: (r) => r.scaling },
   { key: "params", label: "parameters", numeric: true, cell: (r) => r.params },
-  { key: "norm", label: "‖ΔW‖F", numeric: true, cell: (r) => r.norm, title: "Frobenius norm of the module's ΔW" },
+  {
+    key: "norm",
+    label: "‖ΔW‖F",
+    numeric: true,
+    cell: (r) => r.norm,
+    title: "Frobenius norm of the module's ΔW",
+  },
 ];
 
 function compare(key: SortKey, a: TableRow, b: TableRow): number {
@@ -95,14 +101,22 @@ export class ModuleTable {
       if (c.key === null) return h("th", { scope: "col" }, c.label);
       const sorted = this.#sort.key === c.key;
       const aria = sorted ? (this.#sort.dir === 1 ? "ascending" : "descending") : null;
-      const button = h("button", { type: "button", class: "sort", title: c.title ?? `sort by ${c.label}` }, c.label);
+      const button = h(
+        "button",
+        { type: "button", class: "sort", title: c.title ?? `sort by ${c.label}` },
+        c.label,
+      );
       const key = c.key;
       button.addEventListener("click", () => {
         this.#sort = { key, dir: sorted ? (-this.#sort.dir as 1 | -1) : 1 };
         this.#refresh();
         this.#table.querySelector<HTMLButtonElement>(`th[data-key="${key}"] button`)?.focus();
       });
-      return h("th", { scope: "col", "aria-sort": aria, "data-key": key, class: c.numeric ? "num" : null }, button);
+      return h(
+        "th",
+        { scope: "col", "aria-sort": aria, "data-key": key, class: c.numeric ? "num" : null },
+        button,
+      );
     });
     this.#table.tHead?.remove();
     this.#table.createTHead().append(h("tr", {}, ...cells));
@@ -116,7 +130,11 @@ export class ModuleTable {
       const cells = COLUMNS.map((c) => {
         const v = c.cell(row);
         if (c.key === "module") {
-          const b = h("button", { type: "button", class: "link", title: "show this module's spectrum" }, row.module);
+          const b = h(
+            "button",
+            { type: "button", class: "link", title: "show this module's spectrum" },
+            row.module,
+          );
           b.addEventListener("click", () => this.#onSelect(row));
           return h("td", { "data-col": "module" }, b);
         }

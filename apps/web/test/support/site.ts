@@ -19,7 +19,10 @@ export async function startSite(): Promise<Site> {
   return {
     browser,
     async open(init) {
-      const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+      const context = await browser.newContext({
+        acceptDownloads: true,
+        viewport: { width: 1280, height: 860 },
+      });
       const page = await context.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
@@ -40,7 +43,11 @@ export async function startSite(): Promise<Site> {
 export const pageErrors = (page: Page): string[] => (page as Page & { errors?: string[] }).errors ?? [];
 
 /** Opens adapter files (or a folder, for the folder picker) and waits for the table. */
-export async function openAdapter(page: Page, files: string | readonly string[], folder = false): Promise<void> {
+export async function openAdapter(
+  page: Page,
+  files: string | readonly string[],
+  folder = false,
+): Promise<void> {
   const input = folder ? "#adapter-folder" : "#adapter-files";
   await page.setInputFiles(input, typeof files === "string" ? files : [...files]);
   await page.waitForFunction(() => document.querySelector("#totals dd") !== null);
@@ -81,7 +88,11 @@ export function shownRows(page: Page): Promise<ShownRow[]> {
 }
 
 /** The bytes of a download the page starts with `action`. */
-export async function downloaded(page: Page, action: () => Promise<void>, count = 1): Promise<Map<string, Buffer>> {
+export async function downloaded(
+  page: Page,
+  action: () => Promise<void>,
+  count = 1,
+): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
   const waits = new Promise<void>((resolve, reject) => {
     page.on("download", async (d) => {
