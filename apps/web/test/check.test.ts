@@ -1,15 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Tensor } from "@lycoris-ts/kernels";
 import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
 import { hasChromium } from "../../../test-support/run-in-chromium";
-import { openAdapter, openBase, pageErrors, type Site, startSite } from "./support/site";
-
-const tmp = mkdtempSync(join(tmpdir(), "lycoris-web-check-"));
+import { openAdapter, openBase, pageErrors, useSite } from "./support/site";
 
 /** A copy of a safetensors file with tensors renamed / replaced. */
 function rewrite(
@@ -31,18 +28,11 @@ async function tableText(page: Page, id: string): Promise<string[][]> {
 describe.skipIf(!hasChromium())(
   "web page: check against a base (skipped when /usr/bin/chromium is absent)",
   () => {
-    let site: Site;
-    beforeAll(async () => {
-      site = await startSite();
-    });
-    afterAll(async () => {
-      await site?.close();
-      rmSync(tmp, { recursive: true, force: true });
-    });
+    const ctx = useSite("check");
 
     it("PEFT: a module the base lacks is reported with the closest base name; a shape mismatch is named", async () => {
       const src = join(PEFT_FIXTURES, "lokr-linear-full");
-      const dir = join(tmp, "peft");
+      const dir = join(ctx.tmp, "peft");
       mkdirSync(dir);
       copyFileSync(join(src, "adapter/adapter_config.json"), join(dir, "adapter_config.json"));
       // q_proj renamed q_prj in the adapter: no such module in the base
@@ -52,13 +42,13 @@ describe.skipIf(!hasChromium())(
         (n, t) => [n.replace(".q_proj.", ".q_prj."), t],
       );
       // v_proj's base weight made [24, 16]: the adapter's [16, 16] factors no longer fit
-      const base = join(tmp, "base.safetensors");
+      const base = join(ctx.tmp, "base.safetensors");
       rewrite(join(src, "base.safetensors"), base, (n, t) =>
         n === "model.layers.0.self_attn.v_proj.weight"
           ? [n, { data: new Float32Array(24 * 16), shape: [24, 16] }]
           : [n, t],
       );
-      const page = await site.open();
+      const page = await ctx.site.open();
       await openBase(page, base);
       await openAdapter(page, [join(dir, "adapter_config.json"), join(dir, "adapter_model.safetensors")]);
       await page.click("#tab-check");
@@ -79,12 +69,12 @@ describe.skipIf(!hasChromium())(
 
     it("kohya: a key that names no base module is reported with the closest base module", async () => {
       const src = join(LYCORIS_FIXTURES, "lokr-conv2d");
-      const adapter = join(tmp, "renamed.safetensors");
+      const adapter = join(ctx.tmp, "renamed.safetensors");
       rewrite(join(src, "adapter.safetensors"), adapter, (n, t) => [
         n.replace("resnets_0_conv2.", "resnets_0_cnv2."),
         t,
       ]);
-      const page = await site.open();
+      const page = await ctx.site.open();
       await openBase(page, join(src, "base.safetensors"));
       await openAdapter(page, adapter);
       await page.click("#tab-check");
@@ -93,7 +83,7 @@ describe.skipIf(!hasChromium())(
       expect(unplaced.map((r) => r[0])).toEqual(["lora_unet_down_blocks_0_resnets_0_cnv2"]);
       expect(unplaced[0]![2]!.split(", ")[0]).toBe("unet.down_blocks.0.resnets.0.conv2");
       // the unchanged file fits its base
-      const ok = await site.open();
+      const ok = await ctx.site.open();
       await openBase(ok, join(src, "base.safetensors"));
       await openAdapter(ok, join(src, "adapter.safetensors"));
       await ok.click("#tab-check");

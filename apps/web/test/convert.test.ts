@@ -1,32 +1,22 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertKohyaToPeft, convertPeftToKohya } from "@lycoris-ts/adapter-files";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
 import { hasChromium } from "../../../test-support/run-in-chromium";
 import { createRegistry } from "../src/engine/create-registry";
-import { downloaded, openAdapter, openBase, pageErrors, type Site, startSite } from "./support/site";
-
-const tmp = mkdtempSync(join(tmpdir(), "lycoris-web-convert-"));
+import { downloaded, openAdapter, openBase, pageErrors, useSite } from "./support/site";
 
 describe.skipIf(!hasChromium())("web page: convert (skipped when /usr/bin/chromium is absent)", () => {
-  let site: Site;
-  beforeAll(async () => {
-    site = await startSite();
-  });
-  afterAll(async () => {
-    await site?.close();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  const ctx = useSite("convert");
 
   it("PEFT → kohya: the downloaded file is byte for byte what `lycoris convert` writes", async () => {
     const dir = join(PEFT_FIXTURES, "lokr-conv2d-lowrank", "adapter");
-    const page = await site.open();
+    const page = await ctx.site.open();
     await openAdapter(page, [join(dir, "adapter_config.json"), join(dir, "adapter_model.safetensors")]);
     await page.click("#tab-convert");
     const files = await downloaded(page, () => page.click("#convert-run"));
-    const cli = join(tmp, "cli.safetensors");
+    const cli = join(ctx.tmp, "cli.safetensors");
     await convertPeftToKohya({ adapter: dir, out: cli, registry: createRegistry() });
     expect([...files.keys()]).toEqual(["adapter-lycoris.safetensors"]);
     expect(files.get("adapter-lycoris.safetensors")!.equals(readFileSync(cli))).toBe(true);
@@ -36,12 +26,12 @@ describe.skipIf(!hasChromium())("web page: convert (skipped when /usr/bin/chromi
 
   it("kohya → PEFT (with the base): both downloaded files equal what `lycoris convert --to peft` writes", async () => {
     const src = join(LYCORIS_FIXTURES, "lokr-conv2d");
-    const page = await site.open();
+    const page = await ctx.site.open();
     await openBase(page, join(src, "base.safetensors"));
     await openAdapter(page, join(src, "adapter.safetensors"));
     await page.click("#tab-convert");
     const files = await downloaded(page, () => page.click("#convert-run"), 2);
-    const out = join(tmp, "peft");
+    const out = join(ctx.tmp, "peft");
     await convertKohyaToPeft({
       adapter: join(src, "adapter.safetensors"),
       base: join(src, "base.safetensors"),

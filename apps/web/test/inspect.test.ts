@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type InspectReport, inspectAdapters } from "@lycoris-ts/adapter-files";
 import { readSafetensorsSync } from "@lycoris-ts/safetensors";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
 import { hasChromium } from "../../../test-support/run-in-chromium";
 import { createRegistry } from "../src/engine/create-registry";
-import { openAdapter, pageErrors, type Site, shownRows, startSite } from "./support/site";
+import { openAdapter, pageErrors, shownRows, useSite } from "./support/site";
 
 const SCREENSHOT = fileURLToPath(new URL("../../../docs/web-screenshot.png", import.meta.url));
 const shape = (s: readonly number[]) => `[${s.join(", ")}]`;
@@ -39,15 +39,11 @@ const count = (text: string | undefined) => Number(text?.replaceAll(",", ""));
 describe.skipIf(!hasChromium())(
   "web page: inspect and look (skipped when /usr/bin/chromium is absent)",
   () => {
-    let site: Site;
-    beforeAll(async () => {
-      site = await startSite();
-    });
-    afterAll(async () => site?.close());
+    const ctx = useSite("inspect");
 
     it("a PEFT adapter folder's table equals inspect --json; ‖ΔW‖F equals PEFT's ΔW's norm", async () => {
       const dir = join(PEFT_FIXTURES, "lokr-rank-alpha-pattern");
-      const page = await site.open();
+      const page = await ctx.site.open();
       await openAdapter(page, [
         join(dir, "adapter/adapter_config.json"),
         join(dir, "adapter/adapter_model.safetensors"),
@@ -88,7 +84,7 @@ describe.skipIf(!hasChromium())(
 
     it("a kohya / LyCORIS file's table equals inspect --json (alpha tensors, Tucker cores)", async () => {
       const file = join(LYCORIS_FIXTURES, "loha-conv2d-tucker", "adapter.safetensors");
-      const page = await site.open();
+      const page = await ctx.site.open();
       await openAdapter(page, file);
       const report = await inspectAdapters(file, createRegistry());
       expect(report.format).toBe("kohya-safetensors");
@@ -98,7 +94,7 @@ describe.skipIf(!hasChromium())(
 
     it("a folder with several adapters (sub-directories), opened with the folder picker", async () => {
       const dir = join(PEFT_FIXTURES, "lokr-multi-adapter", "adapter");
-      const page = await site.open();
+      const page = await ctx.site.open();
       await openAdapter(page, dir, true);
       const report = await inspectAdapters(dir, createRegistry());
       expect(report.adapters.length).toBeGreaterThan(1);
@@ -107,7 +103,7 @@ describe.skipIf(!hasChromium())(
 
     it("filters and sorts; saves the README screenshot", async () => {
       const dir = join(PEFT_FIXTURES, "lokr-many-targets", "adapter");
-      const page = await site.open();
+      const page = await ctx.site.open();
       await openAdapter(page, [join(dir, "adapter_config.json"), join(dir, "adapter_model.safetensors")]);
       const all = await shownRows(page);
       const report = await inspectAdapters(dir, createRegistry());

@@ -1,16 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mergeKohyaFile } from "@lycoris-ts/adapter-files";
 import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
 import { hasChromium } from "../../../test-support/run-in-chromium";
 import { createRegistry } from "../src/engine/create-registry";
-import { downloaded, openAdapter, openBase, pageErrors, type Site, startSite } from "./support/site";
-
-const tmp = mkdtempSync(join(tmpdir(), "lycoris-web-merge-"));
+import { downloaded, openAdapter, openBase, pageErrors, useSite } from "./support/site";
 
 /**
  * The merged file against the fixture: every weight the fixture records as merged within
@@ -18,7 +15,7 @@ const tmp = mkdtempSync(join(tmpdir(), "lycoris-web-merge-"));
  * differs by float32 rounding of the products and the sum, far below this), every other tensor bit for
  * bit the base's, names and order the base's.
  */
-function expectMerged(bytes: Buffer, caseDir: string): void {
+function expectMerged(bytes: Buffer, caseDir: string, tmp: string): void {
   const path = join(tmp, `out-${Math.random().toString(36).slice(2)}.safetensors`);
   writeFileSync(path, bytes);
   const merged = readSafetensorsSync(path).tensors;
@@ -64,18 +61,11 @@ async function openPeftCase(page: Page, caseDir: string): Promise<void> {
 }
 
 describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium is absent)", () => {
-  let site: Site;
-  beforeAll(async () => {
-    site = await startSite();
-  });
-  afterAll(async () => {
-    await site?.close();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  const ctx = useSite("merge");
 
   it("streams a PEFT merge to the chosen file (File System Access API) with PEFT's merged weights", async () => {
     const caseDir = join(PEFT_FIXTURES, "lokr-linear-full");
-    const page = await site.open(opfsPicker);
+    const page = await ctx.site.open(opfsPicker);
     await openPeftCase(page, caseDir);
     await page.click("#tab-merge");
     await page.click("#merge-run");
@@ -83,13 +73,13 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
     expect(await page.getAttribute("#merge-progress", "value")).toBe(
       await page.getAttribute("#merge-progress", "max"),
     );
-    expectMerged(await opfsBytes(page), caseDir);
+    expectMerged(await opfsBytes(page), caseDir, ctx.tmp);
     expect(pageErrors(page)).toEqual([]);
   });
 
   it("without the File System Access API: downloads a kohya merge equal to `lycoris merge` and ComfyUI's weights", async () => {
     const caseDir = join(LYCORIS_FIXTURES, "lokr-conv2d");
-    const page = await site.open(() => {
+    const page = await ctx.site.open(() => {
       delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
     });
     await openBase(page, join(caseDir, "base.safetensors"));
@@ -98,7 +88,7 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
     expect(await page.textContent("#merge-target")).toMatch(/downloaded/);
     const files = await downloaded(page, () => page.click("#merge-run"));
     const bytes = files.get("base-merged.safetensors")!;
-    const cli = join(tmp, "cli-merged.safetensors");
+    const cli = join(ctx.tmp, "cli-merged.safetensors");
     await mergeKohyaFile({
       base: join(caseDir, "base.safetensors"),
       adapter: join(caseDir, "adapter.safetensors"),
@@ -106,13 +96,13 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
       registry: createRegistry(),
     });
     expect(bytes.equals(readFileSync(cli))).toBe(true);
-    expectMerged(bytes, caseDir);
+    expectMerged(bytes, caseDir, ctx.tmp);
   });
 
   it("stays responsive: typing in the filter updates the table while the merge is running", async () => {
     const caseDir = join(PEFT_FIXTURES, "lokr-many-targets");
     // the chosen file's writes wait for the test's go-ahead, so the merge is certainly still running
-    const page = await site.open(() => {
+    const page = await ctx.site.open(() => {
       const w = window as unknown as Record<string, unknown>;
       const gate = new Promise((resolve) => {
         w.releaseWrites = resolve;

@@ -1,5 +1,8 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { launchChromium } from "../../../../test-support/run-in-chromium";
 import { SITE_DIR } from "./build-site";
 import { serveStatic } from "./static-server";
@@ -35,6 +38,31 @@ export async function startSite(): Promise<Site> {
     async close() {
       await browser.close();
       await server.close();
+    },
+  };
+}
+
+/**
+ * For a describe block: the site is started before its tests and closed after them, with a
+ * temporary folder (`tmp`) removed afterwards.
+ */
+export function useSite(tag: string): { readonly site: Site; readonly tmp: string } {
+  let site: Site | undefined;
+  let tmp: string | undefined;
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), `lycoris-web-${tag}-`));
+    site = await startSite();
+  });
+  afterAll(async () => {
+    await site?.close();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+  });
+  return {
+    get site() {
+      return site!;
+    },
+    get tmp() {
+      return tmp!;
     },
   };
 }
