@@ -65,6 +65,17 @@ describe.skipIf(!hasChromium())(
         errors.some((r) => r[2] === "model.layers.0.self_attn.q_prj" && /not in the base model/.test(r[3]!)),
       ).toBe(true);
       expect(pageErrors(page)).toEqual([]);
+
+      // the weights file alone (PEFT key names, no config): the keys are still checked
+      const bare = await ctx.site.open();
+      await openBase(bare, base);
+      await openAdapter(bare, join(dir, "adapter_model.safetensors"));
+      await bare.click("#tab-check");
+      await bare.waitForSelector("#check-verdict");
+      expect((await tableText(bare, "unplaced")).map((r) => r[0])).toEqual([
+        "model.layers.0.self_attn.q_prj",
+      ]);
+      expect(await bare.getAttribute("#check-verdict", "class")).toBe("bad");
     });
 
     it("kohya: a key that names no base module is reported with the closest base module", async () => {

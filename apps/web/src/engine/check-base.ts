@@ -99,9 +99,9 @@ export async function checkAgainstBase(
   } finally {
     await file.close();
   }
-  const validation: ValidateReport = kohya
-    ? await validateKohyaFile(input as FileInput, { base, registry })
-    : await validateAdapters(input, registry, { base });
+  let validation: ValidateReport | null = null;
+  if (kohya) validation = await validateKohyaFile(input as FileInput, { base, registry });
+  else if (report.format === "peft-directory") validation = await validateAdapters(input, registry, { base });
   return {
     validation,
     unplaced: unplacedModules(report, modules, kohya),

@@ -38,8 +38,11 @@ export interface UnplacedKey {
 
 /** What the check against a base found. */
 export interface BaseCheck {
-  /** The file engine's validation (every module against its base weight: missing, shape mismatches). */
-  readonly validation: ValidateReport;
+  /**
+   * The file engine's validation (every module against its base weight: missing, shape mismatches);
+   * `null` for a bare PEFT-named .safetensors file (validation reads the config of a PEFT folder).
+   */
+  readonly validation: ValidateReport | null;
   /** Adapter keys no base module takes, with the closest base module names. */
   readonly unplaced: readonly UnplacedKey[];
   /** ComfyUI's key map where the base is an SD1.x / SDXL / Flux checkpoint, else `null`. */

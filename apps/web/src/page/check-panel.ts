@@ -14,8 +14,9 @@ function table(caption: string, head: readonly string[], rows: readonly (readonl
 /** Renders a check against the base: validation, unplaced keys with closest names, the ComfyUI key map. */
 export function renderCheck(check: BaseCheck): void {
   const out = byId("check-result");
-  const v = check.validation;
-  const verdict = v.ok
+  const v = check.validation ?? { errors: check.unplaced.length, warnings: 0, adapters: [] };
+  const ok = v.errors === 0;
+  const verdict = ok
     ? `fits the base: no errors${v.warnings > 0 ? `, ${v.warnings} warnings` : ""}`
     : `${v.errors} problem${v.errors === 1 ? "" : "s"}${v.warnings > 0 ? `, ${v.warnings} warnings` : ""}`;
   const checks = v.adapters.flatMap((a) =>
@@ -24,19 +25,25 @@ export function renderCheck(check: BaseCheck): void {
       .map((c) => [c.level, a.name, c.subject, c.message] as const),
   );
   const parts: Node[] = [
-    h("p", { id: "check-verdict", class: v.ok ? "ok" : "bad", role: "status" }, verdict),
+    h("p", { id: "check-verdict", class: ok ? "ok" : "bad", role: "status" }, verdict),
     table(
       `Keys the base model does not have (${check.unplaced.length})`,
       ["adapter key", "problem", "closest base names"],
       check.unplaced.map((u) => [u.key, u.message, u.closest.join(", ") || "–"]),
       "unplaced",
     ),
-    table(
-      "Checks (the file engine's validation)",
-      ["level", "adapter", "subject", "message"],
-      checks,
-      "checks",
-    ),
+    check.validation === null
+      ? h(
+          "p",
+          { class: "note" },
+          "Only the keys are checked: shapes are validated for a PEFT folder (with its config).",
+        )
+      : table(
+          "Checks (the file engine's validation)",
+          ["level", "adapter", "subject", "message"],
+          checks,
+          "checks",
+        ),
   ];
   if (check.keyMap !== null) {
     const km = check.keyMap;

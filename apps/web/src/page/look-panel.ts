@@ -6,6 +6,8 @@ import { energyCurve, rankForEnergy } from "./energy";
 import type { TableRow } from "./module-rows";
 
 const ENERGY_MARKS = [0.9, 0.99, 0.999] as const;
+/** Tick steps of the index axes (modules, singular values are counted, never fractional). */
+const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
 function chartWidth(el: HTMLElement): number {
   return Math.max(320, el.clientWidth || 800);
@@ -49,9 +51,12 @@ export class LookPanel {
           width: chartWidth(this.#depthEl),
           height: 260,
           scales: { x: { time: false } },
-          axes: [{ label: "module (file order ≈ depth)" }, { label: "‖ΔW‖F", size: 70 }],
+          axes: [
+            { label: "module (file order ≈ depth)", incrs: INTEGER_STEPS },
+            { label: "‖ΔW‖F", size: 70 },
+          ],
           series: [
-            { label: "module" },
+            { label: "module", value: (_, v) => (v === null ? "–" : `${v}: ${this.#rows[v]?.module ?? ""}`) },
             { label: "‖ΔW‖F", stroke: "#1f6feb", width: 2, points: { show: this.#rows.length <= 200 } },
           ],
           cursor: { drag: { x: true, y: false } },
@@ -77,7 +82,7 @@ export class LookPanel {
         height: 260,
         scales: { x: { time: false }, sv: { distr: 3 }, energy: { range: [0, 1] } },
         axes: [
-          { label: "index of the singular value" },
+          { label: "index of the singular value", incrs: INTEGER_STEPS },
           { scale: "sv", label: "σ (log)", size: 70 },
           { scale: "energy", side: 1, label: "energy kept", grid: { show: false } },
         ],
