@@ -1,12 +1,13 @@
-import { mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type InspectReport, inspectAdapters } from "@lycoris-ts/adapter-files";
-import { readSafetensorsSync } from "@lycoris-ts/safetensors";
+import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 import { describe, expect, it } from "vitest";
 import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
 import { hasChromium } from "../../../test-support/run-in-chromium";
 import { createRegistry } from "../src/engine/create-registry";
+import { PAGE_SIZE } from "../src/page/module-table";
 import { openAdapter, pageErrors, shownRows, useSite } from "./support/site";
 
 const SCREENSHOT = fileURLToPath(new URL("../../../docs/web-screenshot.png", import.meta.url));
@@ -99,6 +100,40 @@ describe.skipIf(!hasChromium())(
       const report = await inspectAdapters(dir, createRegistry());
       expect(report.adapters.length).toBeGreaterThan(1);
       expectTableEqualsReport(await shownRows(page), report);
+    });
+
+    it("thousands of modules: paged, filtered across every page, ‖ΔW‖ filled in for all", async () => {
+      // a PEFT LoKr adapter of 3,000 modules with lokr-linear-full's config and factor shapes
+      const src = join(PEFT_FIXTURES, "lokr-linear-full", "adapter");
+      const dir = join(ctx.tmp, "big");
+      mkdirSync(dir);
+      copyFileSync(join(src, "adapter_config.json"), join(dir, "adapter_config.json"));
+      const one = readSafetensorsSync(join(src, "adapter_model.safetensors")).tensors;
+      const w1 = one.get("base_model.model.model.layers.0.self_attn.q_proj.lokr_w1")!;
+      const w2 = one.get("base_model.model.model.layers.0.self_attn.q_proj.lokr_w2")!;
+      const tensors = new Map<string, typeof w1>();
+      const N = 3000;
+      for (let i = 0; i < N; i++) {
+        tensors.set(`base_model.model.model.layers.${i}.self_attn.q_proj.lokr_w1`, w1);
+        tensors.set(`base_model.model.model.layers.${i}.self_attn.q_proj.lokr_w2`, w2);
+      }
+      writeFileSync(join(dir, "adapter_model.safetensors"), serializeSafetensors(tensors));
+      const page = await ctx.site.open();
+      await openAdapter(page, [join(dir, "adapter_config.json"), join(dir, "adapter_model.safetensors")]);
+      expect(await page.textContent("#table-status")).toBe(`modules 1–${PAGE_SIZE} of ${N}`);
+      expect(await page.locator("#modules tbody tr").count()).toBe(PAGE_SIZE);
+      await page.click("#page-next");
+      expect((await shownRows(page))[0]!.index).toBe(PAGE_SIZE);
+      await page.fill("#filter", "layers.2999.");
+      expect((await shownRows(page)).map((r) => r.module)).toEqual(["model.layers.2999.self_attn.q_proj"]);
+      // every module has the same factors, hence the same norm, computed for all of them
+      await page.waitForFunction(
+        (n) => (document.querySelector("#depth-chart")?.getAttribute("data-norms") ?? "") === String(n),
+        N,
+      );
+      const norms = new Set((await shownRows(page)).map((r) => r.values.norm));
+      expect(norms.size).toBe(1);
+      expect(pageErrors(page)).toEqual([]);
     });
 
     it("filters and sorts; saves the README screenshot", async () => {

@@ -46,6 +46,34 @@ function opfsPicker(): void {
     (await navigator.storage.getDirectory()).getFileHandle("merged.safetensors", { create: true });
 }
 
+/**
+ * Replaces the save picker by a file whose writes wait until the test calls `releaseWrites()`;
+ * `bytesWritten` counts what reached it, `aborted` tells whether the page aborted it.
+ */
+function gatedPicker(): void {
+  const w = window as unknown as Record<string, unknown>;
+  const gate = new Promise((resolve) => {
+    w.releaseWrites = resolve;
+  });
+  w.bytesWritten = 0;
+  w.aborted = false;
+  w.showSaveFilePicker = async () => ({
+    createWritable: async () =>
+      new WritableStream<Uint8Array>({
+        async write(chunk) {
+          await gate;
+          w.bytesWritten = (w.bytesWritten as number) + chunk.byteLength;
+        },
+        abort() {
+          w.aborted = true;
+        },
+      }),
+  });
+}
+
+const pageValue = <T>(page: Page, name: string): Promise<T> =>
+  page.evaluate((n) => (window as unknown as Record<string, T>)[n]!, name);
+
 async function opfsBytes(page: Page): Promise<Buffer> {
   const bytes = await page.evaluate(async () => {
     const handle = await (await navigator.storage.getDirectory()).getFileHandle("merged.safetensors");
@@ -102,22 +130,7 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
   it("stays responsive: typing in the filter updates the table while the merge is running", async () => {
     const caseDir = join(PEFT_FIXTURES, "lokr-many-targets");
     // the chosen file's writes wait for the test's go-ahead, so the merge is certainly still running
-    const page = await ctx.site.open(() => {
-      const w = window as unknown as Record<string, unknown>;
-      const gate = new Promise((resolve) => {
-        w.releaseWrites = resolve;
-      });
-      w.bytesWritten = 0;
-      w.showSaveFilePicker = async () => ({
-        createWritable: async () =>
-          new WritableStream<Uint8Array>({
-            async write(chunk) {
-              await gate;
-              w.bytesWritten = (w.bytesWritten as number) + chunk.byteLength;
-            },
-          }),
-      });
-    });
+    const page = await ctx.site.open(gatedPicker);
     await openPeftCase(page, caseDir);
     const all = await page.$$eval("#modules tbody tr", (trs) => trs.length);
     await page.click("#tab-merge");
@@ -136,11 +149,27 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
     expect(shown.every((t) => t.includes("q_proj"))).toBe(true);
     // the input event was handled during the merge: it has not finished, nothing reached the file yet
     expect(await page.getAttribute("#merge-status", "data-state")).toBe("running");
-    expect(await page.evaluate(() => (window as unknown as { bytesWritten: number }).bytesWritten)).toBe(0);
+    expect(await pageValue<number>(page, "bytesWritten")).toBe(0);
     await page.evaluate(() => (window as unknown as { releaseWrites: () => void }).releaseWrites());
     await page.waitForSelector('#merge-status[data-state="done"]', { state: "attached" });
-    const written = await page.evaluate(() => (window as unknown as { bytesWritten: number }).bytesWritten);
+    const written = await pageValue<number>(page, "bytesWritten");
     expect(written).toBeGreaterThan(readFileSync(join(caseDir, "base.safetensors")).length - 1024);
     expect(pageErrors(page)).toEqual([]);
+  });
+
+  it("cancel: the merge stops between tensors and the chosen file is aborted (nothing kept)", async () => {
+    const page = await ctx.site.open(gatedPicker);
+    await openPeftCase(page, join(PEFT_FIXTURES, "lokr-many-targets"));
+    await page.click("#tab-merge");
+    await page.click("#merge-run");
+    await page.waitForFunction(() =>
+      /^merging: \d+ of \d+/.test(document.querySelector("#merge-status")!.textContent!),
+    );
+    await page.click("#merge-cancel");
+    await page.evaluate(() => (window as unknown as { releaseWrites: () => void }).releaseWrites());
+    await page.waitForSelector('#merge-status[data-state="cancelled"]', { state: "attached" });
+    expect(await page.textContent("#merge-status")).toBe("cancelled: nothing was written");
+    expect(await pageValue<boolean>(page, "aborted")).toBe(true);
+    expect(await page.isDisabled("#merge-cancel")).toBe(true);
   });
 });

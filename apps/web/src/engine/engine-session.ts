@@ -100,7 +100,10 @@ export class EngineSession {
   }
 
   /** Runs `f` on the opened adapters' rows, closing the files afterwards. */
-  async #withRows<T>(f: (rows: ModuleRow[], adapters: OpenedAdapter[]) => Promise<T>): Promise<T> {
+  async #withRows<T>(
+    f: (rows: ModuleRow[], adapters: OpenedAdapter[]) => Promise<T>,
+    readWhole = false,
+  ): Promise<T> {
     const { input, report } = this.#require();
     const located = await locateAdapters(input);
     const adapters = await openAdapters(
@@ -111,7 +114,7 @@ export class EngineSession {
       this.#registry,
     );
     try {
-      return await f(moduleRows(report, adapters), adapters);
+      return await f(await moduleRows(report, adapters, readWhole), adapters);
     } finally {
       await closeAdapters(adapters);
     }
@@ -138,7 +141,7 @@ export class EngineSession {
       }
       if (batch.length > 0) partial(batch);
       return rows.length;
-    });
+    }, true);
   }
 
   /** The singular values of one module's ΔW. */

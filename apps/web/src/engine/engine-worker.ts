@@ -50,12 +50,12 @@ self.onmessage = async (event: MessageEvent<EngineRequest>) => {
   try {
     post({ id: request.id, type: "result", value: await handle(request, controller.signal) });
   } catch (error) {
-    const kind = error instanceof LycorisError ? `${error.name} (${error.kind})` : "Error";
     post({
       id: request.id,
       type: "error",
       message: error instanceof Error ? error.message : String(error),
-      kind,
+      errorClass: error instanceof Error ? error.name : "Error",
+      kind: error instanceof LycorisError ? error.kind : "unexpected",
     });
   } finally {
     running.delete(request.id);

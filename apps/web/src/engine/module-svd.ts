@@ -7,26 +7,55 @@ import type {
 import { type FloatArray, type LazySvd, reshape, type Tensor } from "@lycoris-ts/kernels";
 import { kohyaToPeftParam } from "@lycoris-ts/lycoris-format";
 import { layerDeltaSvd } from "@lycoris-ts/runtime";
+import { parseSafetensors } from "@lycoris-ts/safetensors";
 
-/** One row of the module table with what its ΔW needs: the open adapter and the module's tensors. */
+/** Reads one tensor of an adapter's weights file (decoded to float32). */
+export type ReadTensor = (name: string) => Promise<Tensor<Float32Array>>;
+
+/** One row of the module table with what its ΔW needs: the open adapter, the module's tensors, a reader. */
 export interface ModuleRow {
   readonly index: number;
   readonly adapter: OpenedAdapter;
   readonly tensors: AdapterModuleTensors;
   readonly description: AdapterModuleDescription;
+  readonly read: ReadTensor;
 }
 
-/** The table's rows (the inspect report's modules, adapter by adapter) matched with their tensors. */
-export function moduleRows(report: InspectReport, adapters: readonly OpenedAdapter[]): ModuleRow[] {
+/** Weights files up to this size are read whole, once (one read instead of one per tensor). */
+const READ_WHOLE_BYTES = 256 * 2 ** 20;
+
+/**
+ * A tensor reader for an adapter: small weights files (adapters usually are) parsed from one read of
+ * the whole file, since each separate read of a File costs the browser a round trip; larger ones
+ * tensor by tensor.
+ */
+async function tensorReader(adapter: OpenedAdapter, whole: boolean): Promise<ReadTensor> {
+  const file = adapter.location.weights;
+  if (!whole || typeof file === "string" || file.size > READ_WHOLE_BYTES)
+    return (name) => adapter.reader.read(name);
+  const { tensors } = parseSafetensors(new Uint8Array(await file.arrayBuffer()));
+  return async (name) => tensors.get(name) ?? adapter.reader.read(name);
+}
+
+/**
+ * The table's rows (the inspect report's modules, adapter by adapter) matched with their tensors;
+ * `readWhole`: every module's tensors will be read (small weights files are then read in one go).
+ */
+export async function moduleRows(
+  report: InspectReport,
+  adapters: readonly OpenedAdapter[],
+  readWhole: boolean,
+): Promise<ModuleRow[]> {
   const rows: ModuleRow[] = [];
-  report.adapters.forEach((described, a) => {
+  for (const [a, described] of report.adapters.entries()) {
     const adapter = adapters[a]!;
+    const read = await tensorReader(adapter, readWhole);
     const byName = new Map(adapter.groups.modules.map((m) => [m.module, m] as const));
     for (const description of described.modules) {
       const tensors = byName.get(description.module);
-      if (tensors !== undefined) rows.push({ index: rows.length, adapter, tensors, description });
+      if (tensors !== undefined) rows.push({ index: rows.length, adapter, tensors, description, read });
     }
-  });
+  }
   return rows;
 }
 
@@ -48,7 +77,7 @@ export async function moduleSvd(row: ModuleRow): Promise<LazySvd | string> {
   for (const [name, info] of tensors.params) {
     const peft =
       kohya === undefined ? { name, shape: info.shape } : kohyaToPeftParam(kohya, name, info.shape);
-    params[peft.name] = reshape(await adapter.reader.read(info.name), peft.shape);
+    params[peft.name] = reshape(await row.read(info.name), peft.shape);
     shapes.set(peft.name, peft.shape);
   }
   const layer = variant.layerCandidates?.(shapes)[0];

@@ -99,7 +99,14 @@ export interface OutputFile {
 /** Answers: a result, an error, or progress / partial results of a running request. */
 export type EngineResponse =
   | { readonly id: number; readonly type: "result"; readonly value: unknown }
-  | { readonly id: number; readonly type: "error"; readonly message: string; readonly kind: string }
+  | {
+      readonly id: number;
+      readonly type: "error";
+      readonly message: string;
+      /** The error's class (`AdapterFilesError`, …) and its `kind` (`aborted`, `input`, …). */
+      readonly errorClass: string;
+      readonly kind: string;
+    }
   | {
       readonly id: number;
       readonly type: "progress";

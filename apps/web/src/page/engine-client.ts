@@ -13,6 +13,13 @@ export interface CallHandlers {
 /** An engine error as the page shows it: the library error's class and kind, and its message. */
 export class EngineCallError extends LycorisError {
   override readonly name = "EngineCallError";
+  /** The class of the error in the worker (`AdapterFilesError`, `SafetensorsError`, …); `kind` is its kind. */
+  readonly errorClass: string;
+
+  constructor(errorClass: string, kind: string, message: string) {
+    super(kind, message);
+    this.errorClass = errorClass;
+  }
 }
 
 /** The page's side of the engine worker: one promise per request, progress through callbacks. */
@@ -28,7 +35,8 @@ export class EngineClient {
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent<EngineResponse>) => this.#receive(event.data);
     worker.onerror = (event) => {
-      for (const p of this.#pending.values()) p.reject(new EngineCallError("worker", event.message));
+      for (const p of this.#pending.values())
+        p.reject(new EngineCallError("Worker", "worker", event.message));
       this.#pending.clear();
     };
   }
@@ -49,7 +57,7 @@ export class EngineClient {
         return;
       case "error":
         this.#pending.delete(message.id);
-        p.reject(new EngineCallError(message.kind, message.message));
+        p.reject(new EngineCallError(message.errorClass, message.kind, message.message));
         return;
     }
   }

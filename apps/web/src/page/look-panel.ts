@@ -44,6 +44,7 @@ export class LookPanel {
   updateNorms(): void {
     const x = this.#rows.map((r) => r.index);
     const y = this.#rows.map((r) => r.norm);
+    this.#depthEl.dataset.norms = String(y.filter((v) => v !== null).length);
     const data: uPlot.AlignedData = [x, y];
     if (this.#depth === null) {
       this.#depth = new uPlot(

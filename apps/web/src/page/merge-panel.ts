@@ -1,6 +1,6 @@
 import type { MergeInput } from "../engine/protocol";
 import { byId, download, formatNumber } from "./dom";
-import type { EngineClient } from "./engine-client";
+import { EngineCallError, type EngineClient } from "./engine-client";
 import { canStreamToDisk, chooseSaveStream } from "./save-target";
 
 /**
@@ -54,8 +54,11 @@ export function wireMergePanel(engine: EngineClient, baseName: () => string | nu
       status.textContent = `done: ${r.summary}${r.file === null ? "" : `; downloaded ${r.file.name} (${formatNumber(r.file.blob.size)} bytes)`}`;
       status.dataset.state = "done";
     } catch (error) {
-      status.textContent = `merge failed: ${(error as Error).message}`;
-      status.dataset.state = "failed";
+      const aborted = error instanceof EngineCallError && error.kind === "aborted";
+      status.textContent = aborted
+        ? "cancelled: nothing was written"
+        : `merge failed: ${(error as Error).message}`;
+      status.dataset.state = aborted ? "cancelled" : "failed";
     } finally {
       cancel.removeEventListener("click", onCancel);
       button.disabled = false;
