@@ -233,6 +233,10 @@ function checkBeyondPeft(
       return 0;
     }
   }
+  if ("rank" in rank && rank.rank < 0) {
+    expectRefusal(what, run, { ...a, stage: "get_peft_model" }); // PEFT's negative-rank bug: ours refuses
+    return 0;
+  }
   const ours = run();
   for (const l of ours.layers) {
     const at = `${what} ${l.module}`;
