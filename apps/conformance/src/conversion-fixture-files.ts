@@ -19,7 +19,11 @@ export interface ConversionJson {
   readonly case: string;
   /** The converted PEFT case, relative to this case's folder (`../../peft/<case>`). */
   readonly source: string;
-  readonly layers: ReadonlyArray<{ readonly module: string; readonly kind: string; readonly adapters: readonly string[] }>;
+  readonly layers: ReadonlyArray<{
+    readonly module: string;
+    readonly kind: string;
+    readonly adapters: readonly string[];
+  }>;
   /** `min(out, in)` of each tuner layer's flattened ΔW, in `layers` order. */
   readonly svd_dims: readonly number[];
   readonly attempts: readonly ConversionAttempt[];

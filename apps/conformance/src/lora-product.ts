@@ -15,7 +15,8 @@ export function loraProduct(
   const emb = layer.kind === "embedding";
   const a = weights.get(`${PEFT_KEY_PREFIX}${module}.${emb ? "lora_embedding_A" : "lora_A.weight"}`);
   const b = weights.get(`${PEFT_KEY_PREFIX}${module}.${emb ? "lora_embedding_B" : "lora_B.weight"}`);
-  if (a === undefined || b === undefined) throw new Mismatch(`${module}: no lora_A / lora_B in the converted weights`);
+  if (a === undefined || b === undefined)
+    throw new Mismatch(`${module}: no lora_A / lora_B in the converted weights`);
   const out = layer.outFeatures;
   const taps = layer.kernelSize.reduce((x, y) => x * y, 1);
   const g = layer.groups;

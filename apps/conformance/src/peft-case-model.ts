@@ -55,7 +55,10 @@ export function buildCaseBase(caseDir: string, registry: AdapterRegistry): CaseB
 }
 
 /** A case's base model wrapped with the case's adapters, in creation order (weights not loaded yet). */
-export function buildPeftCaseModel(caseDir: string, registry: AdapterRegistry): CaseBase & { peft: PeftModel } {
+export function buildPeftCaseModel(
+  caseDir: string,
+  registry: AdapterRegistry,
+): CaseBase & { peft: PeftModel } {
   const built = buildCaseBase(caseDir, registry);
   const [first, ...rest] = built.c.adapters;
   const peft = new PeftModel(

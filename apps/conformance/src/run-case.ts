@@ -1,10 +1,14 @@
 import { join } from "node:path";
 import type { Tensor } from "@lycoris-ts/kernels";
-import { type AdapterRegistry, adapterStateDict, LycorisLayer, loadAdapterStateDict } from "@lycoris-ts/runtime";
+import {
+  type AdapterRegistry,
+  adapterStateDict,
+  LycorisLayer,
+  loadAdapterStateDict,
+} from "@lycoris-ts/runtime";
 import { expectClose, expectEqual, Mismatch } from "./compare";
 import { expectSameConfig } from "./compare-config";
 import { expectWarnings } from "./compare-warnings";
-import { buildPeftCaseModel, configFromKwargs } from "./peft-case-model";
 import {
   adapterDir,
   type CaseJson,
@@ -14,6 +18,7 @@ import {
   readJson,
   readTensors,
 } from "./fixture-files";
+import { buildPeftCaseModel, configFromKwargs } from "./peft-case-model";
 
 /** The outcome of one conformance case. */
 export interface CaseResult {

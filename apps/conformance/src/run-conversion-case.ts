@@ -12,11 +12,7 @@ import {
   thresholdRank,
 } from "@lycoris-ts/runtime";
 import { expectClose, expectEqual, Mismatch } from "./compare";
-import type {
-  ConversionAttempt,
-  ConversionExpected,
-  ConversionJson,
-} from "./conversion-fixture-files";
+import type { ConversionAttempt, ConversionExpected, ConversionJson } from "./conversion-fixture-files";
 import { adapterDir, exists, readInputs, readJson, readTensors } from "./fixture-files";
 import { loraProduct } from "./lora-product";
 import { buildCaseBase, buildPeftCaseModel } from "./peft-case-model";
@@ -30,7 +26,8 @@ const F64_TOLERANCE = 1e-5;
 /** max over elements of |x − ref| / (1 + |ref|). */
 function worstRelative(x: ArrayLike<number>, ref: ArrayLike<number>): number {
   let worst = 0;
-  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(x[i]! - ref[i]!) / (1 + Math.abs(ref[i]!)));
+  for (let i = 0; i < ref.length; i++)
+    worst = Math.max(worst, Math.abs(x[i]! - ref[i]!) / (1 + Math.abs(ref[i]!)));
   return worst;
 }
 
@@ -52,7 +49,8 @@ function expectRefusal(what: string, run: () => unknown, a: ConversionAttempt): 
   const message = error.message;
   if (a.stage === "get_peft_model") {
     // PEFT returned a config with a negative r that cannot be loaded: ours must refuse the rank.
-    if (error.kind !== "invalid_rank") throw new Mismatch(`${what}: expected invalid_rank, got ${error.kind}: ${message}`);
+    if (error.kind !== "invalid_rank")
+      throw new Mismatch(`${what}: expected invalid_rank, got ${error.kind}: ${message}`);
   } else if (a.exception === "AttributeError") {
     if (error.kind !== "conversion_missing_adapter")
       throw new Mismatch(`${what}: expected conversion_missing_adapter, got ${error.kind}: ${message}`);
@@ -84,17 +82,25 @@ const savedWeights = (c: LoraConversion) => new Map([...c.weights, ...c.targeted
 /** The source model's adapted layer `module`. */
 function sourceLayer(peft: PeftModel, module: string): LycorisLayer {
   const layer = peft.model.getSubmodule(module);
-  if (!(layer instanceof LycorisLayer)) throw new Mismatch(`${module}: not an adapter layer of the source model`);
+  if (!(layer instanceof LycorisLayer))
+    throw new Mismatch(`${module}: not an adapter layer of the source model`);
   return layer;
 }
 
 /** The converted LoRA loaded here has, on `module`, the LoRA ΔW our factors say (file layout and names right). */
-function expectLoadedDelta(what: string, lora: PeftModel, ours: LoraConversion, module: string, source: PeftModel): number {
+function expectLoadedDelta(
+  what: string,
+  lora: PeftModel,
+  ours: LoraConversion,
+  module: string,
+  source: PeftModel,
+): number {
   const geometry = sourceLayer(source, module).geometry;
   if (geometry.groups > 1) return 0; // PEFT's LoRA has no ΔW on a grouped conv (checked through B·A instead)
   const delta = sourceLayer(lora, module).getDeltaWeight("default");
   const err = worstRelative(delta.data, loraProduct(ours.weights, module, geometry));
-  if (!(err <= F64_TOLERANCE)) throw new Mismatch(`${what} ${module}: loaded LoRA ΔW off by ${err.toExponential(2)}`, err);
+  if (!(err <= F64_TOLERANCE))
+    throw new Mismatch(`${what} ${module}: loaded LoRA ΔW off by ${err.toExponential(2)}`, err);
   return err;
 }
 
@@ -125,7 +131,9 @@ function checkConverted(
     const at = `${what} ${l.module}`;
     if (e.rank_robust) expectEqual(`${at}: effective rank`, l.rank, e.effective_rank);
     else if (l.rank < e.ba_equivalent_ranks[0] || l.rank > e.ba_equivalent_ranks[1])
-      throw new Mismatch(`${at}: rank ${l.rank} outside PEFT's equivalent ranks [${e.ba_equivalent_ranks.join(", ")}]`);
+      throw new Mismatch(
+        `${at}: rank ${l.rank} outside PEFT's equivalent ranks [${e.ba_equivalent_ranks.join(", ")}]`,
+      );
     const k = l.rank;
     const shape = (m: string) => ours.weights.get(`base_model.model.${l.module}.${m}.weight`)?.shape;
     expectEqual(
@@ -145,20 +153,29 @@ function checkConverted(
     if (!e.truncation_well_conditioned) continue;
     const ba = loraProduct(ours.weights, l.module, sourceLayer(peft, l.module).geometry);
     const err = worstRelative(ba, refs.get(`ba/${l.module}`)!.data);
-    if (!(err <= PEFT_TOLERANCE)) throw new Mismatch(`${at}: B·A off by ${err.toExponential(2)} (relative)`, err);
+    if (!(err <= PEFT_TOLERANCE))
+      throw new Mismatch(`${at}: B·A off by ${err.toExponential(2)} (relative)`, err);
     worst = Math.max(worst, err);
   }
   expectEqual(`${what}: state dict keys`, [...ours.weights.keys()], exp.state_dict_keys);
   // The returned config (target_modules a set) and the saved one (target_modules as injection resolved it).
   expectEqual(
     `${what}: returned target_modules`,
-    typeof ours.config.targetModules === "string" ? ours.config.targetModules : [...ours.config.targetModules!].sort(),
-    typeof exp.lora_config.target_modules === "string" ? exp.lora_config.target_modules : [...exp.lora_config.target_modules].sort(),
+    typeof ours.config.targetModules === "string"
+      ? ours.config.targetModules
+      : [...ours.config.targetModules!].sort(),
+    typeof exp.lora_config.target_modules === "string"
+      ? exp.lora_config.target_modules
+      : [...exp.lora_config.target_modules].sort(),
   );
   const files = loraAdapterFiles(ours);
   const oursJson = JSON.parse(files["adapter_config.json"]) as Record<string, unknown>;
   if (sameRanks) {
-    expectEqual(`${what}: adapter_config.json`, adapterConfigBehaviour(oursJson), adapterConfigBehaviour(fileConfig));
+    expectEqual(
+      `${what}: adapter_config.json`,
+      adapterConfigBehaviour(oursJson),
+      adapterConfigBehaviour(fileConfig),
+    );
     expectEqual(
       `${what}: rank_pattern order (model order)`,
       Object.keys(ours.config.rankPattern),
@@ -173,7 +190,12 @@ function checkConverted(
     expectEqual(`${what}: adapter_config.json (ranks aside)`, strip(oursJson), strip(fileConfig));
   }
   // PEFT's saved folder loads here and gives PEFT's LoRA forward; ours loads too, with our B·A as its ΔW.
-  const peftLora = freshLora(sourceDir, registry, fileConfig, readTensors(join(dir, "adapter_model.safetensors")));
+  const peftLora = freshLora(
+    sourceDir,
+    registry,
+    fileConfig,
+    readTensors(join(dir, "adapter_model.safetensors")),
+  );
   const oursLora = freshLora(sourceDir, registry, oursJson, savedWeights(ours));
   for (const l of ours.layers) {
     const x = inputs.get(l.module);
@@ -248,12 +270,16 @@ function checkBeyondPeft(
     if (l.rank !== kRef) {
       // Only a threshold decision within float rounding of t may differ (FORMAT.md: fragile at 1.0).
       const t = "threshold" in rank ? rank.threshold : Number.NaN;
-      const fragile = [l.rank, kRef].every((k) => energyAt(s, k) >= t - 1e-6 && energyAt(s, k - 1) <= t + 1e-6);
+      const fragile = [l.rank, kRef].every(
+        (k) => energyAt(s, k) >= t - 1e-6 && energyAt(s, k - 1) <= t + 1e-6,
+      );
       if (!fragile) throw new Mismatch(`${at}: rank ${l.rank}, float64 SVD gives ${kRef}`);
       continue;
     }
     const k = l.rank;
-    const relTail = Math.sqrt(s.slice(k).reduce((acc, x) => acc + x * x, 0) / s.reduce((acc, x) => acc + x * x, 0));
+    const relTail = Math.sqrt(
+      s.slice(k).reduce((acc, x) => acc + x * x, 0) / s.reduce((acc, x) => acc + x * x, 0),
+    );
     if (Math.abs(l.relativeError - relTail) > 1e-6)
       throw new Mismatch(`${at}: relative error ${l.relativeError}, float64 SVD ${relTail}`);
     const g = layer.geometry;
@@ -280,7 +306,8 @@ function checkBeyondPeft(
         want[r * cols + c] = acc;
       }
     const err = worstRelative(loraProduct(ours.weights, l.module, g), want);
-    if (!(err <= F64_TOLERANCE)) throw new Mismatch(`${at}: B·A vs float64 truncation off by ${err.toExponential(2)}`, err);
+    if (!(err <= F64_TOLERANCE))
+      throw new Mismatch(`${at}: B·A vs float64 truncation off by ${err.toExponential(2)}`, err);
   }
   const oursJson = JSON.parse(loraAdapterFiles(ours)["adapter_config.json"]) as Record<string, unknown>;
   const oursLora = freshLora(sourceDir, registry, oursJson, savedWeights(ours));
@@ -305,14 +332,19 @@ export function runConversionCase(setDir: string, name: string, registry: Adapte
       throw new Mismatch(`the converted case ${sourceDir} is missing (conversion.json → source)`);
     const { peft, c } = buildPeftCaseModel(sourceDir, registry);
     for (const ad of c.adapters)
-      loadAdapterStateDict(peft, ad.name, readTensors(join(adapterDir(sourceDir, ad.name), "adapter_model.safetensors")));
+      loadAdapterStateDict(
+        peft,
+        ad.name,
+        readTensors(join(adapterDir(sourceDir, ad.name), "adapter_model.safetensors")),
+      );
     const inputs = readInputs(join(sourceDir, "inputs.safetensors"));
     let converted = 0;
     let refused = 0;
     let beyond = 0;
     for (const a of conv.attempts) {
       const what = `${a.adapter} ${a.tag}`;
-      const run = () => convertToLora(peft, { rank: rankOf(a), adapterName: a.adapter, peftCompatible: true });
+      const run = () =>
+        convertToLora(peft, { rank: rankOf(a), adapterName: a.adapter, peftCompatible: true });
       if (a.status === "ok") {
         worst = Math.max(worst, checkConverted(setDir, sourceDir, peft, registry, run(), a, inputs));
         converted++;
@@ -320,7 +352,11 @@ export function runConversionCase(setDir: string, name: string, registry: Adapte
       }
       expectRefusal(what, run, a);
       refused++;
-      if (a.exception === "TypeError" && a.stage === "convert_to_lora" && a.message!.startsWith("Some module types"))
+      if (
+        a.exception === "TypeError" &&
+        a.stage === "convert_to_lora" &&
+        a.message!.startsWith("Some module types")
+      )
         beyond += checkBeyondPeft(sourceDir, peft, registry, conv, a);
     }
     const detail = `${converted} conversions, ${refused} refusals${beyond > 0 ? `, ${beyond} conv/linear layers beyond PEFT vs float64 SVD` : ""}`;

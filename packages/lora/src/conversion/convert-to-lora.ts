@@ -43,7 +43,11 @@ export interface ConvertToLoraOptions {
   /** How each layer's SVD is computed (runtime's `layerDeltaSvd`; default `"auto"`). */
   readonly svdPath?: DeltaWeightSvdOptions["path"];
   /** Called after each converted layer. */
-  readonly onProgress?: (event: { readonly done: number; readonly total: number; readonly module: string }) => void;
+  readonly onProgress?: (event: {
+    readonly done: number;
+    readonly total: number;
+    readonly module: string;
+  }) => void;
 }
 
 /** How one layer was converted. */
@@ -140,7 +144,11 @@ function checkSupport(tuner: readonly LoraConversionTunerLayer[], peftCompatible
   const unsupported = peftCompatible ? tuner.filter((l) => !PEFT_CONVERTIBLE.has(l.kind)) : [];
   if (unsupported.length > 0) {
     const classes = [
-      ...new Set(unsupported.map((l) => `<class 'peft.tuners.${l.peftType.toLowerCase()}.layer.${PEFT_CLASS[l.kind]}'>`)),
+      ...new Set(
+        unsupported.map(
+          (l) => `<class 'peft.tuners.${l.peftType.toLowerCase()}.layer.${PEFT_CLASS[l.kind]}'>`,
+        ),
+      ),
     ];
     throw new LoraError(
       "conversion_unsupported_layer",
@@ -163,11 +171,15 @@ function checkSupport(tuner: readonly LoraConversionTunerLayer[], peftCompatible
 
 function knownAdapter(source: LoraConversionSource): NonNullable<LoraConversionSource["config"]> {
   if (source.config === null) {
-    throw new LoraError("conversion_missing_adapter", `the model has no adapter named "${source.adapterName}"`, {
-      field: "adapterName",
-      expected: "the name of one of the model's adapters",
-      received: source.adapterName,
-    });
+    throw new LoraError(
+      "conversion_missing_adapter",
+      `the model has no adapter named "${source.adapterName}"`,
+      {
+        field: "adapterName",
+        expected: "the name of one of the model's adapters",
+        received: source.adapterName,
+      },
+    );
   }
   return source.config;
 }
@@ -202,7 +214,10 @@ const asList = (t: string | readonly string[] | null): string | string[] | null 
  * @throws AdapterError `invalid_rank` (PEFT's messages), LoraError `conversion_*`, LycorisConfigError (the source
  *   config LoraConfig rejects, PEFT's message).
  */
-export function convertToLora(model: PeftModel | LoraConversionSource, options: ConvertToLoraOptions): LoraConversion {
+export function convertToLora(
+  model: PeftModel | LoraConversionSource,
+  options: ConvertToLoraOptions,
+): LoraConversion {
   // PEFT does not check a negative rank: it converts (slicing from the end) and returns a config that cannot be
   // loaded. Ours refuses it (runtime's `invalid_rank`) where PEFT's conversion would have returned, so PEFT's
   // other errors come first, as in PEFT.
@@ -279,7 +294,8 @@ export function convertToLora(model: PeftModel | LoraConversionSource, options: 
     options.onProgress?.({ done: layers.length, total, module: l.module });
   }
   if (negative) resolveLoraRank(r); // throws
-  const modulesToSave = src.modulesToSave !== null && src.modulesToSave.length > 0 ? [...src.modulesToSave] : null;
+  const modulesToSave =
+    src.modulesToSave !== null && src.modulesToSave.length > 0 ? [...src.modulesToSave] : null;
   if (modulesToSave !== null) for (const [key, tensor] of source.modulesToSave) weights.set(key, tensor);
   const config: LoraConfig = new LoraConfig({
     ...base,

@@ -64,7 +64,13 @@ export function peftModelConversionSource(peft: PeftModel, adapterName = "defaul
       hasAdapter: a !== undefined,
     });
     if (a === undefined) continue;
-    layers.push({ module, variant: a.variant, params: layer.paramValues(adapterName), ctx: a.ctx, scaling: a.scaling });
+    layers.push({
+      module,
+      variant: a.variant,
+      params: layer.paramValues(adapterName),
+      ctx: a.ctx,
+      scaling: a.scaling,
+    });
   }
   const modulesToSave = new Map<string, Tensor<Float32Array>>();
   for (const [path, wrapper] of peft.modulesToSaveWrappers()) {
@@ -77,7 +83,8 @@ export function peftModelConversionSource(peft: PeftModel, adapterName = "defaul
   return {
     adapterName,
     config,
-    targetModules: config === null ? null : (peft.resolvedTargetModulesOf(adapterName) ?? config.targetModules),
+    targetModules:
+      config === null ? null : (peft.resolvedTargetModulesOf(adapterName) ?? config.targetModules),
     layers,
     tunerLayers,
     modulesToSave,

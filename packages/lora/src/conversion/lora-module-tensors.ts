@@ -10,7 +10,12 @@ export interface LoraModuleTensors {
   readonly entries: ReadonlyArray<readonly [key: string, tensor: Tensor<Float32Array>]>;
 }
 
-function checkFactors(module: string, layer: LayerGeometry, b: Tensor<Float32Array>, a: Tensor<Float32Array>) {
+function checkFactors(
+  module: string,
+  layer: LayerGeometry,
+  b: Tensor<Float32Array>,
+  a: Tensor<Float32Array>,
+) {
   const k = b.shape[1] ?? -1;
   const rows = layer.outFeatures;
   const cols = layer.inFeatures * layer.kernelSize.reduce((x, y) => x * y, 1);
@@ -27,7 +32,11 @@ function checkFactors(module: string, layer: LayerGeometry, b: Tensor<Float32Arr
     throw new LoraError(
       "invalid_params",
       `${module}: LoRA factors B [${b.shape.join(", ")}] · A [${a.shape.join(", ")}] do not fit the layer (ΔW as a matrix [${rows}, ${cols}])`,
-      { field: module, expected: `B [${rows}, k] and A [k, ${cols}], k ≥ 1`, received: `B [${b.shape}], A [${a.shape}]` },
+      {
+        field: module,
+        expected: `B [${rows}, k] and A [k, ${cols}], k ≥ 1`,
+        received: `B [${b.shape}], A [${a.shape}]`,
+      },
     );
   }
   return k;
@@ -96,7 +105,10 @@ export function loraModuleTensors(
   const dense = new Float32Array(g * k * row);
   for (let grp = 0; grp < g; grp++)
     for (let t = 0; t < k; t++)
-      dense.set(a.data.subarray(t * inG * taps, (t + 1) * inG * taps), (grp * k + t) * row + grp * inG * taps);
+      dense.set(
+        a.data.subarray(t * inG * taps, (t + 1) * inG * taps),
+        (grp * k + t) * row + grp * inG * taps,
+      );
   return {
     r: g * k,
     entries: [

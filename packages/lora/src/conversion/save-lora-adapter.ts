@@ -18,7 +18,10 @@ export interface LoraAdapterData {
 function fileContents(adapter: LoraAdapterData) {
   const resolved = adapter.savedTargetModules ?? undefined;
   return {
-    configJson: adapterConfigToJson(adapter.config, resolved === undefined ? {} : { resolvedTargetModules: resolved }),
+    configJson: adapterConfigToJson(
+      adapter.config,
+      resolved === undefined ? {} : { resolvedTargetModules: resolved },
+    ),
     weights: new Map([...adapter.weights, ...(adapter.targetedInitWeights ?? [])]),
   };
 }
