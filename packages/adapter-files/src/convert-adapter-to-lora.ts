@@ -68,7 +68,7 @@ function contextFromFactors(
     );
   return refuse(
     what,
-    `${m.module}: the factors fit several base weights (${fitting.map((c) => shapeText(c.layer.weightShape)).join(", ")}): pass the base checkpoint (`base`, --base) to fix the kernel`,
+    `${m.module}: the factors fit several base weights (${fitting.map((c) => shapeText(c.layer.weightShape)).join(", ")}): pass the base checkpoint (option base, --base) to fix the kernel`,
   );
 }
 

@@ -281,7 +281,7 @@ export function convertToLora(
       relativeError: f.relativeError,
     });
     const conv = l.ctx.layer.conv;
-    if (conv !== null && conv.dilation.some((d) => d !== 1)) {
+    if (conv?.dilation.some((d) => d !== 1)) {
       warnings.push(
         `${l.module}: a dilated conv; PEFT's LoRA applies lora_A without the dilation, so the unmerged LoRA output differs from conv(x, B·A) (merging is exact)`,
       );
