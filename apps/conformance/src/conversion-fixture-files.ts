@@ -49,4 +49,7 @@ export interface ConversionExpected {
   readonly converted_modules: readonly string[];
   readonly modules: Readonly<Record<string, ConversionModuleExpectation>>;
   readonly state_dict_keys: readonly string[];
+  /** The saved folder's tensor names, and why those not from the conversion are there. */
+  readonly file_keys: readonly string[];
+  readonly file_keys_not_from_conversion: Readonly<Record<string, string>>;
 }
