@@ -117,6 +117,33 @@ describe("convertToLora from a loaded model", () => {
     for (const l of lora.layers) expect(lora.config.rankPattern[l.module]).toBe(l.r);
   });
 
+  it("threshold 1.0 with rank-one deltas: k = 1 == 1.0, so the modules join target_modules (errors.json probe)", () => {
+    const src = getPeftModel(
+      model(),
+      new LoraConfig({ r: 1, targetModules: ["0", "1"], initLoraWeights: false }),
+      "default",
+      { seed: 5, onWarning: null },
+    );
+    const lora = convertToLora(src, { rank: { threshold: 1 } });
+    expect(lora.layers.map((l) => l.rank)).toEqual([1, 1]);
+    expect(lora.config.rankPattern).toEqual({});
+    expect([lora.config.r, lora.config.loraAlpha]).toEqual([1, 1]);
+  });
+
+  it("a model without adapter layers: PEFT's TypeError text (errors.json probe plain-model)", () => {
+    const empty = {
+      adapterName: "default",
+      config: null,
+      targetModules: null,
+      layers: [],
+      tunerLayers: [],
+      modulesToSave: new Map(),
+    };
+    expect(() => convertToLora(empty, { rank: 2 })).toThrow(
+      "Could not detect any layer that supports LoRA conversion.",
+    );
+  });
+
   it("raises PEFT's errors, and typed errors where PEFT's result is unusable", () => {
     const src = sourceLora();
     expect(() => convertToLora(src, { rank: 1.5 })).toThrow(
