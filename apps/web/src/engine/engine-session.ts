@@ -1,6 +1,7 @@
 import {
   type AdapterInput,
   closeAdapters,
+  convertAdapterToLora,
   convertKohyaToPeft,
   convertPeftToKohya,
   type InspectReport,
@@ -13,7 +14,13 @@ import {
   openAdapters,
   selectAdapters,
 } from "@lycoris-ts/adapter-files";
-import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { loraAdapterFiles } from "@lycoris-ts/lora";
+import {
+  ADAPTER_CONFIG_NAME,
+  ADAPTER_WEIGHTS_NAME,
+  type AdapterRegistry,
+  type LoraRank,
+} from "@lycoris-ts/runtime";
 import { serializeSafetensors } from "@lycoris-ts/safetensors";
 import { checkAgainstBase } from "./check-base";
 import { collectingStream } from "./collect-stream";
@@ -199,6 +206,40 @@ export class EngineSession {
         { name: "adapter_model.safetensors", blob: new Blob([weights as Uint8Array<ArrayBuffer>]) },
       ],
       summary: `${r.modules} ${r.peftType} modules as a PEFT adapter (r=${r.r}, alpha=${r.alpha}, ${r.patterns} patterns)`,
+    };
+  }
+
+  /**
+   * LoKr / LoHa → LoRA (PEFT's `convert_to_lora` through adapter-files' `convertAdapterToLora`): the two
+   * files PEFT would save, and the per-layer report. The open base, if any, fixes conv kernels.
+   */
+  async toLora(rank: LoraRank, peftCompatible: boolean): Promise<Converted> {
+    const { input, base } = this.#require();
+    const c = await convertAdapterToLora(input, {
+      rank,
+      peftCompatible,
+      registry: this.#registry,
+      ...(base === null ? {} : { base }),
+    });
+    const files = loraAdapterFiles(c);
+    const energy = c.layers.map((l) => l.energyKept);
+    const kept =
+      energy.length === 0
+        ? ""
+        : `, energy kept ${Math.min(...energy).toPrecision(4)}–${Math.max(...energy).toPrecision(4)}`;
+    return {
+      files: [
+        {
+          name: ADAPTER_CONFIG_NAME,
+          blob: new Blob([files[ADAPTER_CONFIG_NAME]], { type: "application/json" }),
+        },
+        {
+          name: ADAPTER_WEIGHTS_NAME,
+          blob: new Blob([files[ADAPTER_WEIGHTS_NAME] as Uint8Array<ArrayBuffer>]),
+        },
+      ],
+      summary: `${c.layers.length} layers as a PEFT LoRA adapter${kept}${c.warnings.length > 0 ? `. ${c.warnings.join(" ")}` : ""}`,
+      layers: c.layers,
     };
   }
 

@@ -30,6 +30,8 @@ async function handle(request: EngineRequest, signal: AbortSignal): Promise<unkn
       return session.check();
     case "convert":
       return session.convert(request.to, request.prefix, request.moduleRoot);
+    case "to-lora":
+      return session.toLora(request.rank, request.peftCompatible);
     case "merge":
       return session.merge(
         request.adapters,

@@ -1,7 +1,9 @@
 // The messages between the page and the engine worker. Everything here is structured-cloneable:
 // Files and Blobs travel by reference (no bytes copied), results are plain data.
 import type { InspectReport, ValidateReport } from "@lycoris-ts/adapter-files";
+import type { LoraLayerReport } from "@lycoris-ts/lora";
 import type { AdapterKeyMap } from "@lycoris-ts/lycoris-format";
+import type { LoraRank } from "@lycoris-ts/runtime";
 
 /** An adapter as the user gave it: a PEFT directory's files (relative path → file) or one file. */
 export type AdapterSource =
@@ -77,6 +79,12 @@ export type EngineRequest =
     }
   | {
       readonly id: number;
+      readonly type: "to-lora";
+      readonly rank: LoraRank;
+      readonly peftCompatible: boolean;
+    }
+  | {
+      readonly id: number;
       readonly type: "merge";
       readonly adapters: readonly MergeInput[];
       readonly out: WritableStream<Uint8Array> | null;
@@ -128,8 +136,10 @@ export interface Opened {
   readonly naming: "peft" | "kohya";
 }
 
-/** The result of `convert`. */
+/** The result of `convert` and `to-lora`. */
 export interface Converted {
   readonly files: readonly OutputFile[];
   readonly summary: string;
+  /** `to-lora`: how each layer was truncated. */
+  readonly layers?: readonly LoraLayerReport[];
 }
