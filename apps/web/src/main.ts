@@ -135,8 +135,9 @@ function start(): void {
 function renderSummary(o: Opened): void {
   const r = o.report;
   const types = [...new Set(r.adapters.map((a) => a.peftType ?? "?"))].join(", ");
-  byId("open-status").textContent =
-    `${o.label}: ${r.format}, ${types}${o.baseName === null ? "" : ` · base: ${o.baseName}`}`;
+  const base =
+    o.baseName === null ? (o.baseNote === null ? "" : ` · ${o.baseNote}`) : ` · base: ${o.baseName}`;
+  byId("open-status").textContent = `${o.label}: ${r.format}, ${types}${base}`;
   const t = r.totals;
   byId("totals").replaceChildren(
     ...[

@@ -53,15 +53,13 @@ function adapterInput(source: AdapterSource): AdapterInput {
   return source.kind === "file" ? source.file : new Map(source.files);
 }
 
-/** The base model file; a sharded checkpoint (index + shards) is noted, not read yet. */
+/** The base model file; a sharded checkpoint (index + shards) is noted and left out (not read yet). */
 function pickBase(source: BaseSource | null): { base: File | null; note: string | null } {
   if (source === null || source.files.length === 0) return { base: null, note: null };
   const tensors = source.files.filter((f) => f.name.endsWith(".safetensors"));
   if (source.files.length === 1 && tensors.length === 1) return { base: tensors[0]!, note: null };
-  throw new WebError(
-    "unsupported",
-    `a sharded base (${source.files.map((f) => f.name).join(", ")}) is not read yet: give one .safetensors file`,
-  );
+  const names = source.files.map((f) => f.name).join(", ");
+  return { base: null, note: `a sharded base (${names}) is not read yet: open one .safetensors file` };
 }
 
 /**
