@@ -2,16 +2,11 @@ import type { Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { parseSafetensors } from "@lycoris-ts/safetensors";
 import { KohyaKeyMap, KohyaNameError } from "./kohya-names";
-import {
-  type KohyaVariant,
-  kohyaToPeftParam,
-  kohyaTypeList,
-  kohyaVariantOf,
-  kohyaVariants,
-} from "./kohya-variants";
+import { type KohyaVariant, kohyaTypeList, kohyaVariantOf, kohyaVariants } from "./kohya-variants";
 import { LycorisFormatError } from "./lycoris-format-error";
 import type { LycorisAdapter, LycorisModule } from "./lycoris-module";
 import { resolveLycorisPrefixes } from "./lycoris-prefixes";
+import { readVariantFactors } from "./read-variant-factors";
 import { shapeText } from "./shape-text";
 
 /** Options of {@link readLycorisAdapter}. */
@@ -83,34 +78,8 @@ function variantOf(g: Group, moduleName: string, variants: readonly KohyaVariant
 
 /** The module's factors under the variant's PEFT names, checked and described by the variant. */
 function readFactors(g: Group, moduleName: string, kv: KohyaVariant) {
-  const params: Record<string, Tensor<Float32Array>> = {};
-  for (const [tensor, t] of g.tensors) {
-    if (FORMAT_TENSORS.includes(tensor)) continue;
-    const p = kohyaToPeftParam(kv.kohya, tensor, t.shape);
-    params[p.name] = p.shape === t.shape ? t : { data: t.data, shape: p.shape };
-  }
-  const where = `module '${moduleName}' (${g.fileKey})`;
-  const describe = kv.variant.describeParameters;
-  if (describe === undefined) {
-    throw new LycorisFormatError(
-      "invalid_module",
-      moduleName,
-      `${where}: the ${kv.variant.peftType} variant cannot describe its parameters (no describeParameters hook)`,
-    );
-  }
-  const d = describe(new Map(Object.entries(params).map(([n, t]) => [n, t.shape] as const)));
-  if (!d.ok) {
-    throw new LycorisFormatError(
-      d.kind === "missing_parameter" ? "missing_tensor" : "shape_mismatch",
-      moduleName,
-      `${where}: ${d.message}`,
-    );
-  }
-  const ordered: Record<string, Tensor<Float32Array>> = {};
-  for (const name of [...kv.variant.parameterNames, ...Object.keys(params)]) {
-    if (params[name] !== undefined) ordered[name] = params[name];
-  }
-  return { params: ordered, structure: d };
+  const factors = new Map([...g.tensors].filter(([tensor]) => !FORMAT_TENSORS.includes(tensor)));
+  return readVariantFactors(factors, kv, moduleName, `module '${moduleName}' (${g.fileKey})`);
 }
 
 function toTensors(source: Uint8Array | ReadonlyMap<string, Tensor<Float32Array>>): {
