@@ -8,6 +8,7 @@ export { DORA_EPS } from "./dora-weight";
 export type { AdapterTensorName } from "./key-map/adapter-tensor-suffix";
 export { splitAdapterTensorName } from "./key-map/adapter-tensor-suffix";
 export type { BaseTensorShapes } from "./key-map/base-checkpoint";
+export { baseCheckpointFamily } from "./key-map/base-checkpoint";
 export type {
   AdapterKeyMap,
   AdapterLayout,
