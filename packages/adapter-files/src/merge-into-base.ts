@@ -1,6 +1,6 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { parseSafetensors } from "@lycoris-ts/safetensors";
+import { parseSafetensors, SafetensorsError } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
 import { type AdapterInput, type FileInput, type FileOutput, inputName, readBytes } from "./file-input";
@@ -96,6 +96,24 @@ interface OpenedSpec {
   readonly peft: { readonly names: readonly string[]; readonly adapters: OpenedAdapter[] } | null;
 }
 
+/** A single-file adapter's tensors (read whole: adapters are small next to the base). */
+async function readAdapterFile(
+  input: FileInput,
+  label: string,
+): Promise<ReadonlyMap<string, Tensor<Float32Array>>> {
+  const bytes = await readBytes(input);
+  try {
+    return parseSafetensors(bytes).tensors;
+  } catch (error) {
+    if (!(error instanceof SafetensorsError)) throw error;
+    throw new AdapterFilesError(
+      "input",
+      `${label}: not a safetensors adapter file (${error.message}); an adapter is one .safetensors file or a PEFT adapter directory`,
+      { path: label, cause: error },
+    );
+  }
+}
+
 /** Opens every adapter (PEFT: lazily; files: read whole) after checking the output against all inputs. */
 async function openSpecs(o: MergeIntoBaseOptions, opened: OpenedSpec[]): Promise<void> {
   const files: FileInput[] = [o.base];
@@ -117,8 +135,7 @@ async function openSpecs(o: MergeIntoBaseOptions, opened: OpenedSpec[]): Promise
   for (const { spec, peft } of pending) {
     const label = inputName(spec.input);
     if (peft === null) {
-      const bytes = await readBytes(spec.input as FileInput);
-      opened.push({ spec, label, file: parseSafetensors(bytes).tensors, peft: null });
+      opened.push({ spec, label, file: await readAdapterFile(spec.input as FileInput, label), peft: null });
     } else {
       const adapters = await openAdapters(peft.selected, o.registry);
       opened.push({ spec, label, file: null, peft: { names: peft.names, adapters } });
