@@ -56,7 +56,7 @@ export interface MergedAdapterSummary {
   readonly adapterNames: readonly string[];
   /** Modules patched (PEFT: adapted modules, full copies not counted). */
   readonly modules: number;
-  /** Patched modules per kind (variant `peft_type`, or the loaders' `lora` / `diff`). */
+  /** Patched modules per kind: ComfyUI's kind through the key map (`lora`, `lokr`, `diff`), else the variant's `peft_type`. */
   readonly kinds: Readonly<Record<string, number>>;
   /** Modules with DoRA magnitudes. */
   readonly dora: number;

@@ -1,14 +1,13 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import {
-  type AdapterKeyMap,
   baseCheckpointFamily,
   checkLoaderPatchFits,
   type KeyMapEntry,
   type LoaderPatch,
-  LycorisFormatError,
+  type LycorisFormatError,
   lycorisModulePatch,
   mapAdapterKeys,
-  readLoaderPatch,
+  placeLoaderPatches,
   readLycorisAdapter,
 } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
@@ -25,7 +24,7 @@ export interface FilePatchPlan {
   readonly warnings: readonly MergeWarning[];
   /** Module keys with at least one applied patch. */
   readonly modules: number;
-  /** Patched modules per kind: the variant's `peft_type` (`LOKR`), or the loaders' own `lora` / `diff`. */
+  /** Patched modules per kind: ComfyUI's patch kind through the key map (`lora`, `lokr`, `diff`), the variant's `peft_type` through prefixes (`LOKR`). */
   readonly kinds: Readonly<Record<string, number>>;
   /** Patched modules with DoRA magnitudes. */
   readonly dora: number;
@@ -43,10 +42,6 @@ export interface PlanFilePatchesOptions {
   readonly registry: AdapterRegistry;
   /** File prefix → sub-model root, for bases the key map does not know. */
   readonly prefixes?: Readonly<Record<string, string>>;
-}
-
-function kindLabel(patch: LoaderPatch): string {
-  return patch.weight?.form === "variant" ? patch.weight.module.algo : patch.kind;
 }
 
 function hasDora(patch: LoaderPatch): boolean {
@@ -80,38 +75,24 @@ function planByKeyMap(
   tensors: ReadonlyMap<string, Tensor<Float32Array>>,
   o: PlanFilePatchesOptions,
 ): FilePatchPlan {
-  const map: AdapterKeyMap = mapAdapterKeys(base.header.tensors, tensors.keys(), { registry: o.registry });
-  const steps: [string, LoaderPatchStep][] = [];
-  const warnings: MergeWarning[] = [];
-  const kinds: Record<string, number> = {};
-  let dora = 0;
-  let modules = 0;
-  for (const entry of map.entries) {
-    if (entry.message !== null) warnings.push(warningOf(o.label, entry));
-    if (entry.status !== "placed") continue;
-    let patch: LoaderPatch;
-    try {
-      patch = readLoaderPatch(entry, tensors, o.registry);
-    } catch (error) {
-      if (!(error instanceof LycorisFormatError && error.kind === "not_supported")) throw error;
-      warnings.push({ ...warningOf(o.label, entry), status: "not_supported", message: error.message });
-      continue;
-    }
-    for (const target of entry.targets) {
-      if (!target.applied || target.tensor === null) continue;
-      const info = base.info(target.tensor)!;
-      const misfit = checkLoaderPatchFits(patch, target, info.shape);
-      if (misfit !== null) throw misfitError(o.label, target.tensor, misfit);
-      steps.push([
-        target.tensor,
-        { source: "loader", adapter: o.label, patch, target, strength: o.strength },
-      ]);
-    }
-    modules++;
-    kinds[kindLabel(patch)] = (kinds[kindLabel(patch)] ?? 0) + 1;
-    if (hasDora(patch)) dora++;
+  const map = mapAdapterKeys(base.header.tensors, tensors.keys(), { registry: o.registry });
+  const placed = placeLoaderPatches(map, tensors, o.registry);
+  const warnings = map.entries.filter((e) => e.message !== null).map((e) => warningOf(o.label, e));
+  for (const { entry, error } of placed.unsupported) {
+    warnings.push({ ...warningOf(o.label, entry), status: "not_supported", message: error.message });
   }
-  return { steps, warnings, modules, kinds, dora, resolution: "key-map", prefixes: {} };
+  const steps: [string, LoaderPatchStep][] = [];
+  const patches = new Set<LoaderPatch>();
+  for (const { tensor, patch, target } of placed.placements) {
+    const misfit = checkLoaderPatchFits(patch, target, base.info(tensor)!.shape);
+    if (misfit !== null) throw misfitError(o.label, tensor, misfit);
+    steps.push([tensor, { source: "loader", adapter: o.label, patch, target, strength: o.strength }]);
+    patches.add(patch);
+  }
+  const kinds: Record<string, number> = {};
+  for (const p of patches) kinds[p.kind] = (kinds[p.kind] ?? 0) + 1;
+  const dora = [...patches].filter(hasDora).length;
+  return { steps, warnings, modules: patches.size, kinds, dora, resolution: "key-map", prefixes: {} };
 }
 
 /** The plan for other models: keys resolved through prefixes against `<module>.weight` (lycoris-format's reader). */

@@ -45,6 +45,8 @@ export type {
   VariantLoaderPatch,
 } from "./loader-patch/loader-patch";
 export { lycorisModulePatch } from "./loader-patch/loader-patch";
+export type { LoaderPatchPlacement, LoaderPatchPlacements } from "./loader-patch/place-loader-patches";
+export { placeLoaderPatches } from "./loader-patch/place-loader-patches";
 export { readLoaderPatch } from "./loader-patch/read-loader-patch";
 export type { LycorisBase } from "./lycoris-delta";
 export { lycorisDeltaWeight, mergeLycorisModule } from "./lycoris-delta";

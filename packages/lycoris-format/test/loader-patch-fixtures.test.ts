@@ -2,11 +2,11 @@ import { readFileSync } from "node:fs";
 import type { Tensor } from "@lycoris-ts/kernels";
 import { parseSafetensors } from "@lycoris-ts/safetensors";
 import { describe, expect, it } from "vitest";
-import { applyLoaderPatch, mapAdapterKeys, readLoaderPatch } from "../src/index";
+import { applyLoaderPatch, mapAdapterKeys, placeLoaderPatches } from "../src/index";
 import { indexCases, keyMapRegistry, LAYOUTS } from "./key-map-support";
 
 /**
- * Every case of fixtures/lycoris-layouts merged patch by patch (key map → readLoaderPatch →
+ * Every case of fixtures/lycoris-layouts merged patch by patch (key map → placeLoaderPatches →
  * applyLoaderPatch on the base tensor) at strengths 1.0 and 0.5, against ComfyUI's merged tensors
  * (expected.safetensors). Tolerance FORMAT.md's: |a − e| ≤ 1e-5·max|e| + 1e-6, float32 from
  * ComfyUI vs our float32 factors with float64 DoRA norms (FORMAT reports ≤ 1.8e-7 for a float64
@@ -28,15 +28,12 @@ function merged(name: string, strength: number): Map<string, Tensor<Float32Array
     { registry },
   );
   const out = new Map<string, Tensor<Float32Array>>();
-  for (const entry of map.entries) {
-    if (entry.status !== "placed") continue;
-    const patch = readLoaderPatch(entry, adapter, registry);
-    for (const t of entry.targets) {
-      if (!t.applied) continue;
-      const current = out.get(t.tensor!) ?? structuredClone(base.get(t.tensor!)!);
-      applyLoaderPatch(current, patch, t, strength);
-      out.set(t.tensor!, current);
-    }
+  const placed = placeLoaderPatches(map, adapter, registry);
+  expect(placed.unsupported).toEqual([]);
+  for (const { tensor, patch, target } of placed.placements) {
+    const current = out.get(tensor) ?? structuredClone(base.get(tensor)!);
+    applyLoaderPatch(current, patch, target, strength);
+    out.set(tensor, current);
   }
   return out;
 }
