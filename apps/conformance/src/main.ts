@@ -14,8 +14,11 @@ Runs every case of a conformance fixture directory whose adapters are all of a r
   - PEFT format (fixtures/peft/FORMAT.md): builds the model, creates the adapters, loads PEFT's saved
     weights and compares everything PEFT recorded, plus errors.json, init.json, factorization.json;
   - kohya/LyCORIS format (fixtures/lycoris/FORMAT.md): reads each adapter.safetensors and compares key
-    resolution, rank/alpha/scale, deltas, merged weights and outputs (the kohya loaders' rules).
-Tolerance: |ours - expected| <= 1e-5 * (1 + |expected|) per element.
+    resolution, rank/alpha/scale, deltas, merged weights and outputs (the kohya loaders' rules);
+  - key-layout format (fixtures/lycoris-layouts/FORMAT.md): places each adapter's keys on the base
+    checkpoint as ComfyUI does (targets, row slices, not-loaded and not-applied keys, exactly) and
+    compares the merged weights at strengths 1.0 and 0.5 (|ours - expected| <= 1e-5 * max|expected| + 1e-6).
+Tolerance (other formats): |ours - expected| <= 1e-5 * (1 + |expected|) per element.
 Prints one line per case and "N passed, N failed"; exits 1 on any failure.`;
 
 function main(argv: readonly string[]): number {

@@ -17,17 +17,13 @@ function set(name: string, files: readonly string[]): string {
 }
 
 describe("fixture sets the runner does not run yet are named, not failed case by case", () => {
-  it("knows the PEFT, PEFT LoRA and LyCORIS sets", () => {
-    for (const s of ["peft", "peft-lora", "lycoris"])
+  it("knows the PEFT, PEFT LoRA, LyCORIS and key-layout sets", () => {
+    for (const s of ["peft", "peft-lora", "lycoris", "lycoris-layouts"])
       expect(unsupportedFixtureSet(join(fixtures, s))).toBeNull();
   });
 
-  it("names a convert_to_lora set and a key-layout set", () => {
+  it("names a convert_to_lora set", () => {
     expect(unsupportedFixtureSet(join(fixtures, "peft-lora-conversion"))).toMatch(/convert_to_lora/);
-    expect(unsupportedFixtureSet(join(fixtures, "lycoris-layouts"))).toMatch(/key-layout/);
-    expect(unsupportedFixtureSet(set("layouts", ["base.safetensors", "adapter.safetensors"]))).toMatch(
-      /key-layout/,
-    );
-    expect(unsupportedFixtureSet(set("lycoris-like", ["adapter.safetensors", "model.json"]))).toBeNull();
+    expect(unsupportedFixtureSet(set("layouts", ["base.safetensors", "adapter.safetensors"]))).toBeNull();
   });
 });
