@@ -1,29 +1,17 @@
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Tensor } from "@lycoris-ts/kernels";
 import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
+import { LAYOUT_FIXTURES, layoutExcess } from "../../../test-support/layout-tolerance";
 import { expectOneLineError, lines, runCli } from "./support/run-cli";
 
-const LAYOUTS = fileURLToPath(new URL("../../../fixtures/lycoris-layouts/", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "lycoris-cli-layouts-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const file = (name: string, f: string): string => join(LAYOUTS, name, f);
+const file = (name: string, f: string): string => join(LAYOUT_FIXTURES, name, f);
 const read = (path: string): ReadonlyMap<string, Tensor<Float32Array>> => readSafetensorsSync(path).tensors;
-
-/** FORMAT.md's tolerance for ComfyUI's merged weights: |a − e| ≤ 1e-5·max|e| + 1e-6 (float32 vs float32, other order). */
-function layoutExcess(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let max = 0;
-  for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]!));
-  let worst = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) - (1e-5 * max + 1e-6));
-  }
-  return worst;
-}
 
 function checkComfy(name: string, out: string, strength: string): void {
   const expected = read(file(name, "expected.safetensors"));
@@ -85,7 +73,17 @@ describe("lycoris merge onto SD / SDXL / Flux checkpoints (fixtures/lycoris-layo
     const a = file("sd15-kohya-dora", "adapter.safetensors");
     const b = file("sd15-kohya-locon-mixed", "adapter.safetensors");
     const once = join(tmp, "two.safetensors");
-    const run = runCli(["merge", "--base", base, "--adapter", `${a}:0.8`, "--adapter", `${b}:0.5`, "--out", once]);
+    const run = runCli([
+      "merge",
+      "--base",
+      base,
+      "--adapter",
+      `${a}:0.8`,
+      "--adapter",
+      `${b}:0.5`,
+      "--out",
+      once,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^merged 2 adapters .* at 0\.8 .* at 0\.5 .* into \d+ tensors/);
     const first = join(tmp, "two-a.safetensors");
@@ -111,7 +109,12 @@ describe("lycoris merge onto SD / SDXL / Flux checkpoints (fixtures/lycoris-layo
     ]);
     expect(lines(run.stderr).filter((l) => l.startsWith("warning: ")).length).toBeGreaterThan(0);
     expectOneLineError(
-      { ...run, stderr: lines(run.stderr).filter((l) => !l.startsWith("warning: ")).join("\n") },
+      {
+        ...run,
+        stderr: lines(run.stderr)
+          .filter((l) => !l.startsWith("warning: "))
+          .join("\n"),
+      },
       /strict merge: .*names no module .*closest: .*\(and \d+ more\); nothing written/,
     );
     expect(existsSync(out)).toBe(false);

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import type { Tensor } from "@lycoris-ts/kernels";
 import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
+import { LAYOUT_FIXTURES, layoutExcess } from "../../../test-support/layout-tolerance";
 import { AdapterFilesError, type MergeWarning, mergeIntoBase } from "../src/index";
-import { LAYOUTS, LYCORIS, registry, worstExcess } from "./support/fixtures";
+import { LYCORIS, registry, worstExcess } from "./support/fixtures";
 
 const tmp = mkdtempSync(join(tmpdir(), "adapter-files-into-base-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -13,21 +14,7 @@ const reg = registry();
 
 type Tensors = ReadonlyMap<string, Tensor<Float32Array>>;
 const read = (path: string): Tensors => readSafetensorsSync(path).tensors;
-const layout = (name: string, file: string): string => join(LAYOUTS, name, file);
-
-/**
- * FORMAT.md's tolerance for ComfyUI's merged weights: |a − e| ≤ 1e-5·max|e| + 1e-6 (ComfyUI's float32
- * on CPU against ours: float32 factors, float64 DoRA norms; a wrong rule or slice is far off).
- */
-function layoutExcess(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let max = 0;
-  for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]!));
-  let worst = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) - (1e-5 * max + 1e-6));
-  }
-  return worst;
-}
+const layout = (name: string, file: string): string => join(LAYOUT_FIXTURES, name, file);
 
 /** Every tensor of `out`: ComfyUI's `merged/<s>/<name>` where it has one, else the base's bytes. */
 function checkAgainstComfy(name: string, out: string, strength: string): void {

@@ -6,8 +6,7 @@ import { type KohyaVariant, kohyaTypeList, kohyaVariantOf, kohyaVariants } from 
 import { LycorisFormatError } from "./lycoris-format-error";
 import type { LycorisAdapter, LycorisModule } from "./lycoris-module";
 import { resolveLycorisPrefixes } from "./lycoris-prefixes";
-import { readVariantFactors } from "./read-variant-factors";
-import { shapeText } from "./shape-text";
+import { alphaValue, readVariantFactors, variantModule } from "./read-variant-factors";
 
 /** Options of {@link readLycorisAdapter}. */
 export interface ReadLycorisOptions {
@@ -157,31 +156,9 @@ export function readLycorisAdapter(
     seen.set(moduleName, g.fileKey);
     const kv = variantOf(g, moduleName, variants);
     const read = readFactors(g, moduleName, kv);
-    const alphaT = g.tensors.get("alpha");
-    if (alphaT !== undefined && alphaT.data.length !== 1) {
-      throw new LycorisFormatError(
-        "shape_mismatch",
-        moduleName,
-        `module '${moduleName}': alpha has shape ${shapeText(alphaT.shape)}, expected a single value`,
-      );
-    }
-    const alpha = alphaT === undefined ? null : alphaT.data[0]!;
-    const rank = read.structure.rank;
-    const scale = rank === null || alpha === null ? 1 : alpha / rank;
-    const algo = kv.variant.peftType;
-    modules.push({
-      moduleName,
-      fileKey: g.fileKey,
-      prefix: match.prefix,
-      algo,
-      structure: { algo, ...read.structure.flags },
-      variant: kv.variant,
-      params: read.params,
-      rank,
-      alpha,
-      scale,
-      doraScale: g.tensors.get("dora_scale") ?? null,
-    });
+    const alpha = alphaValue(g.tensors.get("alpha"), moduleName);
+    const names = { moduleName, fileKey: g.fileKey, prefix: match.prefix };
+    modules.push(variantModule(names, kv, read, alpha, g.tensors.get("dora_scale") ?? null));
   }
   return { modules, prefixes, metadata };
 }

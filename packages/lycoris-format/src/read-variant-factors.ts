@@ -2,6 +2,8 @@ import type { Tensor } from "@lycoris-ts/kernels";
 import type { ParameterStructure } from "@lycoris-ts/runtime";
 import { type KohyaVariant, kohyaToPeftParam } from "./kohya-variants";
 import { LycorisFormatError } from "./lycoris-format-error";
+import type { LycorisModule } from "./lycoris-module";
+import { shapeText } from "./shape-text";
 
 /** A module's factors under the variant's PEFT names (in the variant's order) and their structure. */
 export interface VariantFactors {
@@ -48,4 +50,40 @@ export function readVariantFactors(
     if (params[name] !== undefined) ordered[name] = params[name];
   }
   return { params: ordered, structure: d };
+}
+
+/** A module's `alpha` tensor as a number (`null` without one). */
+export function alphaValue(t: Tensor<Float32Array> | undefined, moduleName: string): number | null {
+  if (t === undefined) return null;
+  if (t.data.length !== 1) {
+    throw new LycorisFormatError(
+      "shape_mismatch",
+      moduleName,
+      `module '${moduleName}': alpha has shape ${shapeText(t.shape)}, expected a single value`,
+    );
+  }
+  return t.data[0]!;
+}
+
+/** A variant module with the loaders' scale: `alpha / rank`, 1 without alpha or without rank. */
+export function variantModule(
+  names: { readonly moduleName: string; readonly fileKey: string; readonly prefix: string },
+  kv: KohyaVariant,
+  read: VariantFactors,
+  alpha: number | null,
+  doraScale: Tensor<Float32Array> | null,
+): LycorisModule {
+  const rank = read.structure.rank;
+  const algo = kv.variant.peftType;
+  return {
+    ...names,
+    algo,
+    structure: { algo, ...read.structure.flags },
+    variant: kv.variant,
+    params: read.params,
+    rank,
+    alpha,
+    scale: rank === null || alpha === null ? 1 : alpha / rank,
+    doraScale,
+  };
 }

@@ -9,8 +9,6 @@ import { AdapterRegistry } from "@lycoris-ts/runtime";
 /** The PEFT and kohya/LyCORIS conformance fixtures of the repository (see their FORMAT.md). */
 export const PEFT = fileURLToPath(new URL("../../../../fixtures/peft/", import.meta.url));
 export const LYCORIS = fileURLToPath(new URL("../../../../fixtures/lycoris/", import.meta.url));
-/** ComfyUI's key-layout fixtures: base checkpoints, adapters in producers' layouts, merged weights. */
-export const LAYOUTS = fileURLToPath(new URL("../../../../fixtures/lycoris-layouts/", import.meta.url));
 
 /** A registry with LoKr, LoHa and LoRA. */
 export function registry(): AdapterRegistry {

@@ -47,7 +47,8 @@ export function placeLoaderPatches(
       continue;
     }
     for (const target of entry.targets) {
-      if (target.applied && target.tensor !== null) placements.push({ tensor: target.tensor, patch, target, entry });
+      if (target.applied && target.tensor !== null)
+        placements.push({ tensor: target.tensor, patch, target, entry });
     }
   }
   return { placements, unsupported };

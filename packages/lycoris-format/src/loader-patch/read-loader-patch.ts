@@ -10,24 +10,12 @@ import type { KeyMapEntry } from "../key-map/key-map-types";
 import { keyLayout } from "../key-map/lora-key-table";
 import { type KohyaVariant, kohyaVariants } from "../kohya-variants";
 import { LycorisFormatError } from "../lycoris-format-error";
-import { readVariantFactors } from "../read-variant-factors";
+import { alphaValue, readVariantFactors, variantModule } from "../read-variant-factors";
 import { shapeText } from "../shape-text";
 import type { LoaderPatch, LoaderWeightPatch } from "./loader-patch";
 
 /** The tensors of one module key by suffix (`.lora_up.weight` → tensor), only those the loaders read. */
 type BySuffix = ReadonlyMap<string, Tensor<Float32Array>>;
-
-function scalar(t: Tensor<Float32Array> | undefined, moduleKey: string): number | null {
-  if (t === undefined) return null;
-  if (t.data.length !== 1) {
-    throw new LycorisFormatError(
-      "shape_mismatch",
-      moduleKey,
-      `module '${moduleKey}': alpha has shape ${shapeText(t.shape)}, expected a single value`,
-    );
-  }
-  return t.data[0]!;
-}
 
 function required(bySuffix: BySuffix, suffix: string, moduleKey: string): Tensor<Float32Array> {
   const t = bySuffix.get(suffix);
@@ -67,7 +55,7 @@ function loraPatch(
       `module '${moduleKey}': up ${shapeText(up.shape)}${midText} and down ${shapeText(down.shape)} do not chain (up's columns must equal ${mid === null ? "down's rows" : "mid's first axis, mid's second axis down's rows"})`,
     );
   }
-  const alpha = scalar(bySuffix.get(".alpha"), moduleKey);
+  const alpha = alphaValue(bySuffix.get(".alpha"), moduleKey);
   return {
     form: "lora",
     up,
@@ -88,24 +76,11 @@ function variantPatch(bySuffix: BySuffix, kv: KohyaVariant, entry: KeyMapEntry):
     if (t !== undefined) factors.set(name, t);
   }
   const read = readVariantFactors(factors, kv, moduleKey, `module '${moduleKey}'`);
-  const alpha = scalar(bySuffix.get(".alpha"), moduleKey);
-  const rank = read.structure.rank;
-  const algo = kv.variant.peftType;
+  const alpha = alphaValue(bySuffix.get(".alpha"), moduleKey);
+  const names = { moduleName: moduleKey, fileKey: moduleKey, prefix: keyLayout(moduleKey).prefix };
   return {
     form: "variant",
-    module: {
-      moduleName: moduleKey,
-      fileKey: moduleKey,
-      prefix: keyLayout(moduleKey).prefix,
-      algo,
-      structure: { algo, ...read.structure.flags },
-      variant: kv.variant,
-      params: read.params,
-      rank,
-      alpha,
-      scale: rank === null || alpha === null ? 1 : alpha / rank,
-      doraScale: bySuffix.get(".dora_scale") ?? null,
-    },
+    module: variantModule(names, kv, read, alpha, bySuffix.get(".dora_scale") ?? null),
   };
 }
 
