@@ -244,6 +244,8 @@ function planAll(
  *   LycorisFormatError (unreadable modules), SafetensorsError, AdapterError.
  */
 export async function mergeIntoBase(o: MergeIntoBaseOptions): Promise<MergeIntoBaseSummary> {
+  if (o.adapters.length === 0)
+    throw new AdapterFilesError("input", "no adapters to merge (adapters is empty)");
   await checkBaseModel(o.base);
   const opened: OpenedSpec[] = [];
   let base: TensorFile | undefined;

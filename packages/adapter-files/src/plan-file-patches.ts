@@ -57,14 +57,24 @@ function misfitError(label: string, tensor: string, error: LycorisFormatError): 
   });
 }
 
+/** The bias tensors of a module key (what a dropped bias target leaves out). */
+const BIAS_SUFFIXES = [".diff_b", ".b_norm"];
+
 function warningOf(label: string, e: KeyMapEntry): MergeWarning {
-  const notApplied = e.targets.some((t) => !t.applied) || e.status !== "placed";
+  const lost = new Set(e.unread);
+  for (const t of e.targets) {
+    if (t.applied && e.status === "placed") continue;
+    const bias = (name: string) => BIAS_SUFFIXES.some((s) => name === e.moduleKey + s);
+    for (const name of e.tensors)
+      if (e.status !== "placed" || (t.part === "bias") === bias(name)) lost.add(name);
+  }
+  if (e.status !== "placed") for (const name of e.tensors) lost.add(name);
   return {
     adapter: label,
     moduleKey: e.moduleKey,
     status: e.status,
     message: e.message ?? `'${e.moduleKey}' is not applied`,
-    tensors: notApplied ? e.tensors : e.unread,
+    tensors: e.tensors.filter((name) => lost.has(name)),
     closest: e.closest,
   };
 }

@@ -80,6 +80,30 @@ describe("mergeIntoBase on ComfyUI's key-layout fixtures (fixtures/lycoris-layou
     }
   }
 
+  it("a bias delta on a fused slice (ComfyUI's '().bias') is reported with only the tensor it drops", async () => {
+    const name = "flux-lycoris-simpletuner";
+    const s = await mergeIntoBase({
+      base: layout(name, "base.safetensors"),
+      adapters: [{ input: layout(name, "adapter.safetensors") }],
+      out: join(tmp, "bias-drop.safetensors"),
+      registry: reg,
+    });
+    expect(s.warnings.map((w) => [w.moduleKey, w.status, w.tensors])).toEqual([
+      ["lycoris_transformer_blocks_0_attn_to_q", "placed", ["lycoris_transformer_blocks_0_attn_to_q.diff_b"]],
+    ]);
+    expect(s.warnings[0]!.message).toMatch(/\(\)\.bias/);
+  });
+
+  it("no adapters is an input error", async () => {
+    const run = mergeIntoBase({
+      base: layout("sd15-kohya-lokr", "base.safetensors"),
+      adapters: [],
+      out: join(tmp, "none.safetensors"),
+      registry: reg,
+    });
+    await expect(run).rejects.toMatchObject({ kind: "input" });
+  });
+
   it("strict: unplaced keys are a typed error before any output exists", async () => {
     const out = join(tmp, "strict.safetensors");
     const run = mergeIntoBase({
