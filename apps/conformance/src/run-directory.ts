@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { exists } from "./fixture-files";
 import { type CaseResult, runCase } from "./run-case";
+import { runConversionCase } from "./run-conversion-case";
 import { runErrorCases, runFactorization, runInitCases } from "./run-globals";
 import { runLayoutCase } from "./run-layout-case";
 import { runLycorisCase } from "./run-lycoris-case";
@@ -21,7 +22,9 @@ export function isLayoutCase(caseDir: string): boolean {
  * kohya/LyCORIS-format case folder (`adapter.safetensors` + `expected.json`, fixtures/lycoris/FORMAT.md),
  * every key-layout case folder (`base.safetensors` + `adapter.safetensors`, no `model.json`:
  * fixtures/lycoris-layouts/FORMAT.md),
- * then `errors.json`, `init.json` and `factorization.json` when present.
+ * every PEFT `convert_to_lora` case folder (`conversion.json`, fixtures/peft-lora-conversion/FORMAT.md), then
+ * `errors.json`, `init.json` and `factorization.json` when present (not in a `convert_to_lora` set, whose
+ * `errors.json` records probes without data).
  */
 export function runDirectory(
   dir: string,
@@ -49,6 +52,12 @@ export function runDirectory(
     if (isLayoutCase(join(dir, name))) push(runLayoutCase(dir, name, registry));
     else push(runLycorisCase(dir, { name, peft_conversion: null }, registry));
   }
+  const conversionCases = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && exists(join(dir, d.name, "conversion.json")))
+    .map((d) => d.name)
+    .sort();
+  for (const name of conversionCases) push(runConversionCase(dir, name, registry));
+  if (conversionCases.length > 0) return results;
   for (const r of runErrorCases(dir, registry)) push(r);
   for (const r of runInitCases(dir, registry)) push(r);
   for (const r of runFactorization(dir, registry)) push(r);
