@@ -79,7 +79,7 @@ describe("missing and wrong paths", () => {
         "--out",
         out,
       ]),
-      /expected a PEFT adapter directory, found a file/,
+      /adapter_config\.json: not a safetensors adapter file \(.*\); an adapter is one \.safetensors file or a PEFT adapter directory/,
     );
     expectNoOutput(outDir, out);
   });
@@ -253,7 +253,7 @@ describe("merge refuses to overwrite its inputs", () => {
 describe("usage", () => {
   it("merge without required options: usage error, exit 2", () => {
     const run = runCli(["merge", "--base", lokr.base]);
-    expectOneLineError(run, /required option '--adapter <path>' not specified/, 2);
+    expectOneLineError(run, /required option '--adapter <path\[:strength\]>' not specified/, 2);
   });
 
   it("an unknown adapter name lists the adapters there", () => {

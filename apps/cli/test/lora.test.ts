@@ -188,10 +188,7 @@ describe("lycoris inspect on kohya LoCon (LoRA) modules", () => {
       const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as {
         modules: Record<string, { targets: LayoutTarget[] }>;
       };
-      const header = JSON.parse(readFileSync(join(dir, "base.header.json"), "utf8")) as Record<
-        string,
-        { shape: number[] }
-      >;
+      const header = readSafetensorsSync(join(dir, "base.safetensors")).tensors;
       const run = runCli(["inspect", join(dir, "adapter.safetensors"), "--json"]);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
@@ -209,7 +206,7 @@ describe("lycoris inspect on kohya LoCon (LoRA) modules", () => {
           // kohya's Tucker LoCon: the core is named as not read (not silently dropped)
           expect(m!.problems.join("\n"), module).toMatch(/not read: lora_mid\.weight \[/);
         } else {
-          expect(m!.weightShape, module).toEqual(header[t.checkpoint.tensor]!.shape);
+          expect(m!.weightShape, module).toEqual(header.get(t.checkpoint.tensor)!.shape);
           expect(m!.problems, module).toEqual([]);
         }
         checked++;

@@ -5,11 +5,23 @@ import { exists } from "./fixture-files";
 import { type CaseResult, runCase } from "./run-case";
 import { runConversionCase } from "./run-conversion-case";
 import { runErrorCases, runFactorization, runInitCases } from "./run-globals";
+import { runLayoutCase } from "./run-layout-case";
 import { runLycorisCase } from "./run-lycoris-case";
+
+/** A key-layout case (fixtures/lycoris-layouts/FORMAT.md): a base checkpoint and an adapter, no model description. */
+export function isLayoutCase(caseDir: string): boolean {
+  return (
+    exists(join(caseDir, "base.safetensors")) &&
+    exists(join(caseDir, "adapter.safetensors")) &&
+    !exists(join(caseDir, "model.json"))
+  );
+}
 
 /**
  * Runs a whole fixture directory: every PEFT-format case folder (a folder with `case.json`), every
  * kohya/LyCORIS-format case folder (`adapter.safetensors` + `expected.json`, fixtures/lycoris/FORMAT.md),
+ * every key-layout case folder (`base.safetensors` + `adapter.safetensors`, no `model.json`:
+ * fixtures/lycoris-layouts/FORMAT.md),
  * every PEFT `convert_to_lora` case folder (`conversion.json`, fixtures/peft-lora-conversion/FORMAT.md), then
  * `errors.json`, `init.json` and `factorization.json` when present (not in a `convert_to_lora` set, whose
  * `errors.json` records probes without data).
@@ -36,7 +48,10 @@ export function runDirectory(
     )
     .map((d) => d.name)
     .sort();
-  for (const name of lycorisCases) push(runLycorisCase(dir, { name, peft_conversion: null }, registry));
+  for (const name of lycorisCases) {
+    if (isLayoutCase(join(dir, name))) push(runLayoutCase(dir, name, registry));
+    else push(runLycorisCase(dir, { name, peft_conversion: null }, registry));
+  }
   const conversionCases = readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && exists(join(dir, d.name, "conversion.json")))
     .map((d) => d.name)

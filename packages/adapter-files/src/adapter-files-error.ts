@@ -10,6 +10,8 @@ export type AdapterFilesErrorKind =
   | "refused"
   /** Something the files hold that the operation cannot handle (non-float base tensors, no PEFT form). */
   | "unsupported"
+  /** A strict merge with adapter keys that are not placed or not applied (see `MergeWarning`); nothing was written. */
+  | "unplaced"
   /** An adapter directory holding several adapters where one must be chosen by name. */
   | "choose_adapter"
   /** The operation was aborted through its `AbortSignal`; nothing was written. */

@@ -32,11 +32,24 @@ export type { AdapterLocation, LocatedAdapters } from "./locate-adapters";
 export { directoryFiles, locateAdapters, selectAdapters } from "./locate-adapters";
 export type { MergeOptions, MergeSummary } from "./merge-adapters";
 export { mergeAdapters } from "./merge-adapters";
+export type {
+  MergeAdapterSpec,
+  MergedAdapterSummary,
+  MergeIntoBaseOptions,
+  MergeIntoBaseSummary,
+} from "./merge-into-base";
+export { isSingleFileAdapter, mergeIntoBase } from "./merge-into-base";
 export type { MergeKohyaFileOptions, MergeKohyaFileSummary } from "./merge-kohya-file";
 export { mergeKohyaFile } from "./merge-kohya-file";
+export type { MergeWarning } from "./merge-warning";
+export { mergeWarningText } from "./merge-warning";
 export type { OpenedAdapter } from "./open-adapter";
 export { closeAdapters, openAdapter, openAdapters } from "./open-adapter";
 export { checkBaseModel, openBaseModel } from "./open-base-model";
+export type { LoaderPatchStep, PatchPlan, PatchStep, PeftPatchStep } from "./patch-plan";
+export { applyPatchSteps } from "./patch-plan";
+export type { FilePatchPlan, PlanFilePatchesOptions } from "./plan-file-patches";
+export { planFilePatches } from "./plan-file-patches";
 export type { MergePlan, ModuleUpdate } from "./plan-merge";
 export { checkFloatBase, planMerge } from "./plan-merge";
 export type { OnProgress, ProgressEvent } from "./progress";

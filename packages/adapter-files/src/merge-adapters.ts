@@ -1,12 +1,12 @@
-import type { Tensor } from "@lycoris-ts/kernels";
-import { type AdapterRegistry, mergeIntoWeight } from "@lycoris-ts/runtime";
+import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
 import type { AdapterInput, FileInput, FileOutput } from "./file-input";
 import { type AdapterLocation, locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, openAdapters } from "./open-adapter";
 import { checkBaseModel, openBaseModel } from "./open-base-model";
-import { type ModuleUpdate, planMerge } from "./plan-merge";
+import { applyModuleUpdate } from "./patch-plan";
+import { planMerge } from "./plan-merge";
 import type { TensorFile } from "./tensor-file";
 import { type MergedCopyOptions, writeMergedCopy } from "./write-merged-copy";
 
@@ -33,13 +33,6 @@ export interface MergeSummary {
   readonly replacedTensors: number;
 }
 
-/** `weight += scale · scaling · ΔW` for one adapter module (runtime's `mergeIntoWeight`). */
-async function applyUpdate(weight: Tensor<Float32Array>, u: ModuleUpdate, scale: number): Promise<void> {
-  const params: Record<string, Tensor<Float32Array>> = {};
-  for (const [param, tensor] of u.params) params[param] = await u.adapter.reader.read(tensor);
-  mergeIntoWeight(u.variant, weight, params, u.ctx, u.scaling * scale);
-}
-
 function defaultAdapterNames(available: readonly string[]): string[] {
   if (available.includes("default")) return ["default"];
   if (available.length === 1) return [available[0]!];
@@ -49,19 +42,36 @@ function defaultAdapterNames(available: readonly string[]): string[] {
   );
 }
 
+/** The PEFT adapters of a directory to merge, and the input files and directories the output must not touch. */
+export interface SelectedPeftAdapters {
+  readonly names: readonly string[];
+  readonly selected: AdapterLocation[];
+  readonly inputFiles: readonly FileInput[];
+  readonly inputDirs: readonly AdapterInput[];
+}
+
+/** The adapters of PEFT directory `input` to merge: `adapterNames`, or `"default"` / the only one. */
+export async function selectPeftAdapters(
+  input: AdapterInput,
+  adapterNames: readonly string[] | undefined,
+): Promise<SelectedPeftAdapters> {
+  const located = await locateAdapters(input, { allowFile: false });
+  const names =
+    adapterNames !== undefined && adapterNames.length > 0
+      ? adapterNames
+      : defaultAdapterNames(located.adapters.map((a) => a.name));
+  const selected = selectAdapters(located, names);
+  const dirs = selected.map((a) => a.dir).filter((d): d is string => d !== null && d !== input);
+  return { names, selected, inputFiles: selected.map((a) => a.weights), inputDirs: [input, ...dirs] };
+}
+
 /** The adapters to merge, with the output checked against them (paths only). */
 async function selectForMerge(
   o: MergeOptions,
 ): Promise<{ names: readonly string[]; selected: AdapterLocation[] }> {
-  const located = await locateAdapters(o.adapter, { allowFile: false });
-  const names =
-    o.adapterNames !== undefined && o.adapterNames.length > 0
-      ? o.adapterNames
-      : defaultAdapterNames(located.adapters.map((a) => a.name));
-  const selected = selectAdapters(located, names);
-  const dirs = selected.map((a) => a.dir).filter((d): d is string => d !== null && d !== o.adapter);
-  await checkOutputPath(o.out, [o.base, ...selected.map((a) => a.weights)], [o.adapter, ...dirs]);
-  return { names, selected };
+  const s = await selectPeftAdapters(o.adapter, o.adapterNames);
+  await checkOutputPath(o.out, [o.base, ...s.inputFiles], s.inputDirs);
+  return s;
 }
 
 /**
@@ -90,7 +100,7 @@ export async function mergeAdapters(o: MergeOptions): Promise<MergeSummary> {
         const updates = plan.updates.get(info.name);
         if (updates !== undefined) {
           const weight = await file.read(info.name);
-          for (const u of updates) await applyUpdate(weight, u, scale);
+          for (const u of updates) await applyModuleUpdate(weight, u, scale);
           return weight;
         }
         const replacement = plan.replacements.get(info.name);

@@ -1,19 +1,14 @@
-import { checkLycorisModuleFits, type LycorisModule, mergeLycorisModule } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { AdapterFilesError } from "./adapter-files-error";
-import { checkOutputPath } from "./check-output-path";
 import type { FileInput, FileOutput } from "./file-input";
-import { readKohyaFile } from "./kohya-file";
-import { checkBaseModel, openBaseModel } from "./open-base-model";
-import { checkFloatBase } from "./plan-merge";
-import type { TensorFile } from "./tensor-file";
-import { type MergedCopyOptions, writeMergedCopy } from "./write-merged-copy";
+import { mergeIntoBase } from "./merge-into-base";
+import type { MergeWarning } from "./merge-warning";
+import type { MergedCopyOptions } from "./write-merged-copy";
 
 /** Options of {@link mergeKohyaFile}. */
 export interface MergeKohyaFileOptions extends MergedCopyOptions {
-  /** The base model's safetensors file (tensor names = the model's state-dict names). */
+  /** The base model's safetensors file (tensor names = the model's state-dict names, or an SD1.x / SDXL / Flux checkpoint). */
   readonly base: FileInput;
-  /** The kohya / LyCORIS-format adapter file. */
+  /** The kohya / LyCORIS-format adapter file (or any single-file layout the key map reads). */
   readonly adapter: FileInput;
   /** Where to write the merged model (a path is written atomically and never over an input). */
   readonly out: FileOutput;
@@ -22,69 +17,46 @@ export interface MergeKohyaFileOptions extends MergedCopyOptions {
   /** File prefix → sub-model root in the base file (defaults: lycoris-format's table, else found from the keys). */
   readonly prefixes?: Readonly<Record<string, string>>;
   readonly registry: AdapterRegistry;
+  /** Refuse adapter keys that are not placed or not applied (see {@link mergeIntoBase}). */
+  readonly strict?: boolean;
+  /** Called for every adapter key that is not placed or not applied. */
+  readonly onWarning?: (warning: MergeWarning) => void;
 }
 
 /** What a kohya / LyCORIS merge did. */
 export interface MergeKohyaFileSummary {
   readonly tensors: number;
+  /** Modules patched. */
   readonly mergedModules: number;
-  /** Modules per algorithm (`peft_type`), DoRA modules counted separately. */
+  /** Modules per kind (the variant's `peft_type`, or the loaders' own `lora` / `diff`); DoRA modules counted separately. */
   readonly algos: Readonly<Record<string, number>>;
   readonly dora: number;
-  /** Prefix → sub-model root used. */
+  /** Prefix → sub-model root used (keys resolved by prefixes; `{}` through the key map). */
   readonly prefixes: Readonly<Record<string, string>>;
-}
-
-/** Base tensor name → the module merged into it, every module checked against its base weight. */
-function planKohyaMerge(base: TensorFile, modules: readonly LycorisModule[]): Map<string, LycorisModule> {
-  const plan = new Map<string, LycorisModule>();
-  for (const m of modules) {
-    const weightName = `${m.moduleName}.weight`;
-    const info = base.info(weightName);
-    if (info === undefined) {
-      throw new AdapterFilesError(
-        "input",
-        `module '${m.moduleName}' (${m.fileKey}): ${base.path} has no tensor '${weightName}'`,
-      );
-    }
-    const misfit = checkLycorisModuleFits(m, info.shape);
-    if (misfit !== null) throw new AdapterFilesError("input", `${misfit.message} (${m.fileKey})`);
-    plan.set(weightName, m);
-  }
-  return plan;
+  /** Adapter keys not placed or not applied. */
+  readonly warnings: readonly MergeWarning[];
 }
 
 /**
- * Merges a kohya / LyCORIS-format file into a base model file with the kohya loaders' (ComfyUI's)
- * rules, streaming the base one tensor at a time: every adapted `<module>.weight` becomes
- * `W0 + delta(m)`, every other tensor is copied (same names, dtypes and metadata). Everything is
- * checked before the output is created; the output appears only complete.
+ * Merges one single-file adapter (kohya / LyCORIS and the other layouts the key map reads) into a
+ * base model file with the kohya loaders' (ComfyUI's) rules, streaming the base one tensor at a
+ * time: {@link mergeIntoBase} with this one adapter at strength `scale`.
  *
  * @throws AdapterFilesError, LycorisFormatError (unknown keys, modules not in the base, misfit shapes), SafetensorsError.
  */
 export async function mergeKohyaFile(o: MergeKohyaFileOptions): Promise<MergeKohyaFileSummary> {
-  const strength = o.scale ?? 1;
-  await checkBaseModel(o.base);
-  await checkOutputPath(o.out, [o.base, o.adapter], []);
-  const base = await openBaseModel(o.base);
-  try {
-    checkFloatBase(base);
-    const adapter = await readKohyaFile(o.adapter, base, o.registry, o.prefixes);
-    const plan = planKohyaMerge(base, adapter.modules);
-    const tensors = await writeMergedCopy(
-      base,
-      o.out,
-      async (info) => {
-        const m = plan.get(info.name);
-        return m === undefined ? null : mergeLycorisModule(m, await base.read(info.name), strength);
-      },
-      o,
-    );
-    const algos: Record<string, number> = {};
-    for (const m of adapter.modules) algos[m.algo] = (algos[m.algo] ?? 0) + 1;
-    const dora = adapter.modules.filter((m) => m.doraScale !== null).length;
-    return { tensors, mergedModules: plan.size, algos, dora, prefixes: adapter.prefixes };
-  } finally {
-    await base.close();
-  }
+  const { adapter, scale, prefixes, ...rest } = o;
+  const s = await mergeIntoBase({
+    ...rest,
+    adapters: [{ input: adapter, strength: scale ?? 1, ...(prefixes === undefined ? {} : { prefixes }) }],
+  });
+  const a = s.adapters[0]!;
+  return {
+    tensors: s.tensors,
+    mergedModules: a.modules,
+    algos: a.kinds,
+    dora: a.dora,
+    prefixes: a.prefixes,
+    warnings: s.warnings,
+  };
 }

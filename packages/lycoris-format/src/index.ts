@@ -4,9 +4,11 @@
  * and convert them to PEFT adapters where PEFT can represent them; write PEFT LoKr / LoHa adapters as such files. See docs/lycoris-format.md.
  */
 
+export { DORA_EPS } from "./dora-weight";
 export type { AdapterTensorName } from "./key-map/adapter-tensor-suffix";
 export { splitAdapterTensorName } from "./key-map/adapter-tensor-suffix";
 export type { BaseTensorShapes } from "./key-map/base-checkpoint";
+export { baseCheckpointFamily } from "./key-map/base-checkpoint";
 export { closestNames } from "./key-map/closest-names";
 export type {
   AdapterKeyMap,
@@ -34,8 +36,21 @@ export {
 } from "./kohya-names";
 export type { KohyaVariant } from "./kohya-variants";
 export { isLycorisKeyNaming, kohyaToPeftParam, kohyaVariantOf, kohyaVariants } from "./kohya-variants";
+export type { LoaderPatchTarget } from "./loader-patch/apply-loader-patch";
+export { applyLoaderPatch, checkLoaderPatchFits } from "./loader-patch/apply-loader-patch";
+export type {
+  DiffLoaderPatch,
+  LoaderPatch,
+  LoaderWeightPatch,
+  LoraLoaderPatch,
+  VariantLoaderPatch,
+} from "./loader-patch/loader-patch";
+export { lycorisModulePatch } from "./loader-patch/loader-patch";
+export type { LoaderPatchPlacement, LoaderPatchPlacements } from "./loader-patch/place-loader-patches";
+export { placeLoaderPatches } from "./loader-patch/place-loader-patches";
+export { readLoaderPatch } from "./loader-patch/read-loader-patch";
 export type { LycorisBase } from "./lycoris-delta";
-export { DORA_EPS, lycorisDeltaWeight, mergeLycorisModule } from "./lycoris-delta";
+export { lycorisDeltaWeight, mergeLycorisModule } from "./lycoris-delta";
 export type { LycorisFormatErrorKind } from "./lycoris-format-error";
 export { LycorisFormatError } from "./lycoris-format-error";
 export type { LycorisLayerHints } from "./lycoris-geometry";

@@ -1,11 +1,9 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import type { LayerGeometry } from "@lycoris-ts/runtime";
+import { doraWeight } from "./dora-weight";
 import { LycorisFormatError } from "./lycoris-format-error";
 import { checkLycorisModuleFits, lycorisLayerGeometry } from "./lycoris-geometry";
 import type { LycorisModule } from "./lycoris-module";
-
-/** float32 machine epsilon, ComfyUI's DoRA norm offset (`torch.finfo(float32).eps`). */
-export const DORA_EPS = 1.1920929e-7;
 
 /** The base layer a delta is computed for: its weight (needed for DoRA), its shape, or its geometry. */
 export type LycorisBase = Tensor<Float32Array> | readonly number[] | LayerGeometry;
@@ -21,49 +19,12 @@ function geometryOf(b: LycorisBase): LayerGeometry {
 }
 
 /** `scale · raw` with the registry variant (PEFT's rebuild of the factors). */
-function scaledRaw(m: LycorisModule, layer: LayerGeometry): Tensor<Float32Array> {
+export function scaledRaw(m: LycorisModule, layer: LayerGeometry): Tensor<Float32Array> {
   const err = checkLycorisModuleFits(m, layer.weightShape);
   if (err !== null) throw err;
   const r = m.rank ?? 1;
   const ctx = { config: m.variant.createConfig({}), r, alpha: m.alpha ?? r, layer };
   return m.variant.deltaWeight(m.params, ctx, m.scale);
-}
-
-/** ComfyUI's DoRA weight `W' = Wd · dora_scale / (N + ε)`, `Wd = W0 + ΔW` (see FORMAT "DoRA"). */
-function doraWeight(
-  w0: Tensor<Float32Array>,
-  delta: Tensor<Float32Array>,
-  dora: Tensor<Float32Array>,
-): Float64Array {
-  const out = w0.shape[0]!;
-  const inCh = w0.shape[1]!;
-  const inner = w0.data.length / out;
-  const k = inner / inCh;
-  const wd = new Float64Array(w0.data.length);
-  for (let i = 0; i < wd.length; i++) wd[i] = w0.data[i]! + delta.data[i]!;
-  const outputAxis = dora.shape[0] === out && dora.data.length === out;
-  if (outputAxis) {
-    for (let o = 0; o < out; o++) {
-      let ss = 0;
-      for (let j = 0; j < inner; j++) ss += w0.data[o * inner + j]! ** 2;
-      const f = dora.data[o]! / (Math.sqrt(ss) + DORA_EPS);
-      for (let j = 0; j < inner; j++) wd[o * inner + j]! *= f;
-    }
-    return wd;
-  }
-  const ss = new Float64Array(inCh);
-  for (let o = 0; o < out; o++) {
-    for (let c = 0; c < inCh; c++) {
-      for (let t = 0; t < k; t++) ss[c]! += wd[o * inner + c * k + t]! ** 2;
-    }
-  }
-  const f = Array.from(ss, (s, c) => dora.data[c]! / (Math.sqrt(s) + DORA_EPS));
-  for (let o = 0; o < out; o++) {
-    for (let c = 0; c < inCh; c++) {
-      for (let t = 0; t < k; t++) wd[o * inner + c * k + t]! *= f[c]!;
-    }
-  }
-  return wd;
 }
 
 /**
@@ -87,7 +48,7 @@ export function lycorisDeltaWeight(m: LycorisModule, base: LycorisBase, strength
       `module '${m.moduleName}' has dora_scale: its delta needs the base weight, not only its shape`,
     );
   }
-  const merged = doraWeight(base, delta, m.doraScale);
+  const merged = doraWeight(base, delta.data, m.doraScale);
   const out = new Float32Array(merged.length);
   for (let i = 0; i < out.length; i++) out[i] = strength * (merged[i]! - base.data[i]!);
   return { data: out, shape: [...base.shape] };
@@ -110,7 +71,7 @@ export function mergeLycorisModule(
   if (m.doraScale === null) {
     for (let i = 0; i < out.length; i++) out[i] = weight.data[i]! + strength * delta.data[i]!;
   } else {
-    const merged = doraWeight(weight, delta, m.doraScale);
+    const merged = doraWeight(weight, delta.data, m.doraScale);
     for (let i = 0; i < out.length; i++) {
       out[i] = strength === 1 ? merged[i]! : weight.data[i]! + strength * (merged[i]! - weight.data[i]!);
     }

@@ -13,6 +13,8 @@ export type LycorisFormatErrorKind =
   | "shape_mismatch"
   /** A module with both `lokr_*` and `hada_*` tensors, or a file without adapter tensors. */
   | "invalid_module"
+  /** A module kind the loaders read that lycoris-ts does not merge (GLoRA, OFT / BOFT, `set_weight`, `reshape_weight`), or a slice along another axis than the rows. */
+  | "not_supported"
   /** The adapter cannot be expressed in the other format (to PEFT: DoRA, mixed algorithms, factor splits; to LyCORIS: modules_to_save copies and other non-factor tensors). */
   | "not_convertible";
 

@@ -2,17 +2,11 @@ import type { Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { parseSafetensors } from "@lycoris-ts/safetensors";
 import { KohyaKeyMap, KohyaNameError } from "./kohya-names";
-import {
-  type KohyaVariant,
-  kohyaToPeftParam,
-  kohyaTypeList,
-  kohyaVariantOf,
-  kohyaVariants,
-} from "./kohya-variants";
+import { type KohyaVariant, kohyaTypeList, kohyaVariantOf, kohyaVariants } from "./kohya-variants";
 import { LycorisFormatError } from "./lycoris-format-error";
 import type { LycorisAdapter, LycorisModule } from "./lycoris-module";
 import { resolveLycorisPrefixes } from "./lycoris-prefixes";
-import { shapeText } from "./shape-text";
+import { alphaValue, readVariantFactors, variantModule } from "./read-variant-factors";
 
 /** Options of {@link readLycorisAdapter}. */
 export interface ReadLycorisOptions {
@@ -83,34 +77,8 @@ function variantOf(g: Group, moduleName: string, variants: readonly KohyaVariant
 
 /** The module's factors under the variant's PEFT names, checked and described by the variant. */
 function readFactors(g: Group, moduleName: string, kv: KohyaVariant) {
-  const params: Record<string, Tensor<Float32Array>> = {};
-  for (const [tensor, t] of g.tensors) {
-    if (FORMAT_TENSORS.includes(tensor)) continue;
-    const p = kohyaToPeftParam(kv.kohya, tensor, t.shape);
-    params[p.name] = p.shape === t.shape ? t : { data: t.data, shape: p.shape };
-  }
-  const where = `module '${moduleName}' (${g.fileKey})`;
-  const describe = kv.variant.describeParameters;
-  if (describe === undefined) {
-    throw new LycorisFormatError(
-      "invalid_module",
-      moduleName,
-      `${where}: the ${kv.variant.peftType} variant cannot describe its parameters (no describeParameters hook)`,
-    );
-  }
-  const d = describe(new Map(Object.entries(params).map(([n, t]) => [n, t.shape] as const)));
-  if (!d.ok) {
-    throw new LycorisFormatError(
-      d.kind === "missing_parameter" ? "missing_tensor" : "shape_mismatch",
-      moduleName,
-      `${where}: ${d.message}`,
-    );
-  }
-  const ordered: Record<string, Tensor<Float32Array>> = {};
-  for (const name of [...kv.variant.parameterNames, ...Object.keys(params)]) {
-    if (params[name] !== undefined) ordered[name] = params[name];
-  }
-  return { params: ordered, structure: d };
+  const factors = new Map([...g.tensors].filter(([tensor]) => !FORMAT_TENSORS.includes(tensor)));
+  return readVariantFactors(factors, kv, moduleName, `module '${moduleName}' (${g.fileKey})`);
 }
 
 function toTensors(source: Uint8Array | ReadonlyMap<string, Tensor<Float32Array>>): {
@@ -188,31 +156,9 @@ export function readLycorisAdapter(
     seen.set(moduleName, g.fileKey);
     const kv = variantOf(g, moduleName, variants);
     const read = readFactors(g, moduleName, kv);
-    const alphaT = g.tensors.get("alpha");
-    if (alphaT !== undefined && alphaT.data.length !== 1) {
-      throw new LycorisFormatError(
-        "shape_mismatch",
-        moduleName,
-        `module '${moduleName}': alpha has shape ${shapeText(alphaT.shape)}, expected a single value`,
-      );
-    }
-    const alpha = alphaT === undefined ? null : alphaT.data[0]!;
-    const rank = read.structure.rank;
-    const scale = rank === null || alpha === null ? 1 : alpha / rank;
-    const algo = kv.variant.peftType;
-    modules.push({
-      moduleName,
-      fileKey: g.fileKey,
-      prefix: match.prefix,
-      algo,
-      structure: { algo, ...read.structure.flags },
-      variant: kv.variant,
-      params: read.params,
-      rank,
-      alpha,
-      scale,
-      doraScale: g.tensors.get("dora_scale") ?? null,
-    });
+    const alpha = alphaValue(g.tensors.get("alpha"), moduleName);
+    const names = { moduleName, fileKey: g.fileKey, prefix: match.prefix };
+    modules.push(variantModule(names, kv, read, alpha, g.tensors.get("dora_scale") ?? null));
   }
   return { modules, prefixes, metadata };
 }

@@ -73,15 +73,9 @@ export function expectedOf(name: string): ExpectedCase {
   return JSON.parse(readFileSync(`${LAYOUTS}${name}/expected.json`, "utf8")) as ExpectedCase;
 }
 
-/** The base checkpoint's tensor list, from its stored header (the data section is not in the repo). */
+/** The base checkpoint's tensor list (names, dtypes, shapes), from its header. */
 export function baseTensors(name: string): readonly TensorInfo[] {
-  const json = readFileSync(`${LAYOUTS}${name}/base.header.json`);
-  const header = JSON.parse(json.toString("utf8")) as Record<string, { data_offsets?: [number, number] }>;
-  const dataBytes = Math.max(0, ...Object.values(header).map((t) => t.data_offsets?.[1] ?? 0));
-  const bytes = new Uint8Array(8 + json.length);
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
-  bytes.set(json, 8);
-  return parseSafetensorsHeader(bytes, { fileSize: bytes.length + dataBytes }).tensors;
+  return parseSafetensorsHeader(new Uint8Array(readFileSync(`${LAYOUTS}${name}/base.safetensors`))).tensors;
 }
 
 export function adapterNames(name: string): string[] {

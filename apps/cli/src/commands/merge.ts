@@ -1,6 +1,15 @@
+import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { isKohyaFile, mergeAdapters, mergeKohyaFile } from "@lycoris-ts/adapter-files";
+import {
+  isSingleFileAdapter,
+  type MergeIntoBaseSummary,
+  type MergeWarning,
+  mergeAdapters,
+  mergeIntoBase,
+  mergeWarningText,
+} from "@lycoris-ts/adapter-files";
 import type { Command } from "commander";
+import { CliError } from "../cli-error";
 import { withInterrupt } from "../interrupt";
 import { adapterNamesOption, type CommandContext, given, parseScale, prefixMapOption } from "../options";
 import { progressBar } from "../progress";
@@ -13,77 +22,152 @@ nothing is left at --out. Every merged tensor is checked for NaN/Inf (PEFT's saf
 merge is refused, naming the tensor, unless --allow-non-finite. Base keys are "<module>.weight"; PEFT adapter keys are
 "base_model.model.<module>.<param>".
 
+Several --adapter options merge several adapters in one pass, in order, each with its strength
+(<path>:<strength>, default --scale). Single files in kohya, LyCORIS, diffusers, OneTrainer and
+ai-toolkit layouts are placed on SD1.x / SDXL / Flux checkpoints as ComfyUI places them (fused
+q/k/v rows, ComfyUI's strength and DoRA rules); adapter keys that are not placed or not applied
+are printed as warnings on stderr (--strict: an error, nothing written).
+
 Examples:
   $ lycoris merge --base model.safetensors --adapter ./my-adapter --out merged.safetensors
-  $ lycoris merge --base model.safetensors --adapter ./runs --adapter-name style --scale 0.5 --out styled.safetensors`;
+  $ lycoris merge --base model.safetensors --adapter ./runs --adapter-name style --scale 0.5 --out styled.safetensors
+  $ lycoris merge --base sdxl.safetensors --adapter a.safetensors:0.8 --adapter b.safetensors:0.5 --out merged.safetensors`;
 
 interface MergeOptions {
   base: string;
-  adapter: string;
+  adapter: string[];
   out: string;
   scale: number;
   adapterName: string[];
   progress: boolean;
   quiet?: boolean;
+  strict?: boolean;
   allowNonFinite?: boolean;
   prefixMap?: Record<string, string>;
 }
 
+interface AdapterArg {
+  readonly path: string;
+  readonly strength: number;
+}
+
+/**
+ * `--adapter <path>[:<strength>]`: a path that exists as given is taken whole (it may hold ':');
+ * otherwise a trailing `:<number>` is the strength.
+ *
+ * @throws CliError `usage` for a trailing `:` part that is not a finite number.
+ */
+function parseAdapterArg(value: string, scale: number): AdapterArg {
+  const colon = value.lastIndexOf(":");
+  if (existsSync(value) || colon <= 0) return { path: value, strength: scale };
+  const tail = value.slice(colon + 1);
+  const strength = Number(tail);
+  if (tail.trim() === "" || !Number.isFinite(strength)) {
+    throw new CliError(
+      "usage",
+      `--adapter ${value}: expected <path> or <path>:<strength> with a finite strength, and no such path exists`,
+    );
+  }
+  return { path: value.slice(0, colon), strength };
+}
+
+function summaryLine(s: MergeIntoBaseSummary): string {
+  const parts = s.adapters.map((a) => {
+    const kinds = Object.entries(a.kinds).map(([k, n]) => `${n} ${k}`);
+    const dora = a.dora > 0 ? `, ${a.dora} with DoRA` : "";
+    return `${a.input} at ${a.strength} (${kinds.join(", ") || "no modules"}${dora})`;
+  });
+  const skipped =
+    s.warnings.length > 0 ? `, ${s.warnings.length} adapter keys not applied (see warnings)` : "";
+  return `merged ${s.adapters.length} adapters ${parts.join(", ")} into ${s.patchedTensors} tensors (${s.tensors} tensors in all${skipped}, ComfyUI rules)`;
+}
+
+function singleFileLine(path: string, s: MergeIntoBaseSummary, scale: number): string {
+  const a = s.adapters[0]!;
+  const algos = Object.entries(a.kinds).map(([k, n]) => `${n} ${k}`);
+  const dora = a.dora > 0 ? `, ${a.dora} with DoRA` : "";
+  const skipped =
+    s.warnings.length > 0 ? `, ${s.warnings.length} adapter keys not applied (see warnings)` : "";
+  return `merged kohya/LyCORIS adapter ${path} (${algos.join(", ")}${dora}) into ${a.modules} weights (${s.tensors} tensors in all, strength ${scale}${skipped}, ComfyUI rules)`;
+}
+
 /** Merges with a progress bar on stderr; returns the summary line (without size and time). */
 async function merge(o: MergeOptions, ctx: CommandContext): Promise<string> {
+  const adapters = o.adapter.map((a) => parseAdapterArg(a, o.scale));
   const bar = progressBar("merging", "tensors", o.progress && !o.quiet);
   const common = {
     base: o.base,
     out: o.out,
-    scale: o.scale,
     registry: ctx.registry,
     onProgress: bar.onProgress,
     allowNonFinite: o.allowNonFinite === true,
   };
+  const onWarning = (w: MergeWarning) => ctx.io.err(`warning: ${mergeWarningText(w)}\n`);
   try {
-    if (await isKohyaFile(o.adapter, ctx.registry)) {
+    const only = adapters.length === 1 ? adapters[0]! : null;
+    if (only !== null && !(await isSingleFileAdapter(only.path))) {
       const s = await withInterrupt(o.out, (signal) =>
-        mergeKohyaFile({ ...common, adapter: o.adapter, signal, ...given("prefixes", o.prefixMap) }),
+        mergeAdapters({
+          ...common,
+          scale: only.strength,
+          adapter: only.path,
+          adapterNames: o.adapterName,
+          signal,
+        }),
       );
-      const algos = Object.entries(s.algos).map(([a, n]) => `${n} ${a}`);
-      const dora = s.dora > 0 ? `, ${s.dora} with DoRA` : "";
-      return `merged kohya/LyCORIS adapter ${o.adapter} (${algos.join(", ")}${dora}) into ${s.mergedModules} weights (${s.tensors} tensors in all, strength ${o.scale}, ComfyUI rules)`;
+      const names = s.adapters.map((a) => `"${a}"`).join(", ");
+      return `merged adapter${s.adapters.length === 1 ? "" : "s"} ${names} into ${s.mergedModules} weights (${s.replacedTensors} replaced by modules_to_save copies, ${s.tensors} tensors in all, scale ${only.strength})`;
     }
     const s = await withInterrupt(o.out, (signal) =>
-      mergeAdapters({ ...common, adapter: o.adapter, adapterNames: o.adapterName, signal }),
+      mergeIntoBase({
+        ...common,
+        adapters: adapters.map((a) => ({
+          input: a.path,
+          strength: a.strength,
+          ...(o.adapterName.length > 0 ? { adapterNames: o.adapterName } : {}),
+          ...given("prefixes", o.prefixMap),
+        })),
+        strict: o.strict === true,
+        onWarning,
+        signal,
+      }),
     );
-    const names = s.adapters.map((a) => `"${a}"`).join(", ");
-    return `merged adapter${s.adapters.length === 1 ? "" : "s"} ${names} into ${s.mergedModules} weights (${s.replacedTensors} replaced by modules_to_save copies, ${s.tensors} tensors in all, scale ${o.scale})`;
+    return only !== null ? singleFileLine(only.path, s, only.strength) : summaryLine(s);
   } finally {
     bar.stop();
   }
 }
 
-/** `lycoris merge --base b --adapter a --out o`: PEFT directories and kohya/LyCORIS files. */
+/** `lycoris merge --base b --adapter a[:s] [--adapter a2[:s2] ...] --out o`: PEFT directories and single-file adapters. */
 export function addMergeCommand(program: Command, ctx: CommandContext): void {
   program
     .command("merge")
     .description(
-      "Merge an adapter into a base model: W' = W + scale·ΔW for every adapted weight, streamed to a new file.",
+      "Merge adapters into a base model: W' = W + strength·ΔW for every adapted weight (several adapters in order), streamed to a new file.",
     )
     .requiredOption("--base <model.safetensors>", "the base model weights")
     .requiredOption(
-      "--adapter <path>",
-      "a PEFT adapter directory, or a kohya/LyCORIS .safetensors file (detected by its key names)",
+      "--adapter <path[:strength]>",
+      "a PEFT adapter directory or a single adapter .safetensors file (kohya, LyCORIS, diffusers, OneTrainer, ai-toolkit), optionally with its strength; repeat to merge several in order",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .requiredOption("--out <file>", "where to write the merged model (atomically; never one of the inputs)")
     .option(
       "--scale <s>",
-      "multiplier of every ΔW (kohya/LyCORIS files: the strength / LoRA weight)",
+      "multiplier of every ΔW for adapters given without :<strength> (single files: the strength / LoRA weight)",
       parseScale,
       1,
     )
     .addOption(prefixMapOption())
     .addOption(
       adapterNamesOption(
-        "merge this adapter of the directory (sub-directory <dir>/<name>; repeat to add several, in order)",
+        "merge this adapter of the PEFT directory (sub-directory <dir>/<name>; repeat to add several, in order)",
         '"default"',
       ),
+    )
+    .option(
+      "--strict",
+      "refuse to merge when an adapter key is not placed on the base or not applied (default: a warning on stderr)",
     )
     .option(
       "--allow-non-finite",

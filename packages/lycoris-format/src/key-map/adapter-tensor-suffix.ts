@@ -2,13 +2,20 @@ import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { type KohyaVariant, kohyaVariants } from "../kohya-variants";
 import type { AdapterPatchKind } from "./key-map-types";
 
+/** The tensor suffixes of one LoRA / LoCon form: up, down and (kohya) the Tucker core `mid`. */
+export interface LoraForm {
+  readonly up: string;
+  readonly down: string;
+  readonly mid?: string;
+}
+
 /**
  * LoRA / LoCon tensor pairs in the names producers write, in the order ComfyUI's loader tries them
  * (kohya `lora_up`/`lora_down` [+ Tucker `lora_mid`], diffusers attention processors, PEFT / diffusers
  * `lora_B`/`lora_A`, `lora.up`, Mochi's bare `lora_B`, transformers' `lora_linear_layer`, PEFT
  * `default` adapters). The first form whose up tensor is present is read.
  */
-const LORA_FORMS: readonly { readonly up: string; readonly down: string; readonly mid?: string }[] = [
+const LORA_FORMS: readonly LoraForm[] = [
   { up: ".lora_up.weight", down: ".lora_down.weight", mid: ".lora_mid.weight" },
   { up: "_lora.up.weight", down: "_lora.down.weight" },
   { up: ".lora_B.weight", down: ".lora_A.weight" },
@@ -20,7 +27,9 @@ const LORA_FORMS: readonly { readonly up: string; readonly down: string; readonl
 const GLORA = [".a1.weight", ".a2.weight", ".b1.weight", ".b2.weight"];
 const OFT = [".oft_blocks", ".rescale"];
 const COMMON = [".alpha", ".dora_scale"];
-const RESHAPE = ".reshape_weight";
+/** The LoRA tensor that pads the base weight to another shape before patching (not merged here). */
+export const RESHAPE_SUFFIX = ".reshape_weight";
+const RESHAPE = RESHAPE_SUFFIX;
 const FULL = [".diff", ".diff_b", ".w_norm", ".b_norm", ".set_weight"];
 /** Suffixes that name adapter tensors the loaders do not read (PEFT DoRA magnitude, embedding LoRA). */
 const UNREAD = [".lora_magnitude_vector", ".lora_embedding_A", ".lora_embedding_B"];
@@ -101,6 +110,12 @@ export interface ModuleTensorsRead {
   readonly weight: boolean;
   /** Whether it patches the layer's bias (`diff_b`, or `b_norm` next to `w_norm`). */
   readonly bias: boolean;
+  /** The LoRA form read (its up tensor is present), or `null`. */
+  readonly lora: LoraForm | null;
+  /** The full difference the weight patch adds when the kind is `diff`: `.diff` (wins) or `.w_norm`. */
+  readonly weightDiff: ".diff" | ".w_norm" | null;
+  /** The full difference added to the bias: `.diff_b` (wins) or `.b_norm`. */
+  readonly biasDiff: ".diff_b" | ".b_norm" | null;
 }
 
 /**
@@ -140,17 +155,22 @@ export function readModuleTensors(
     kind = "oft";
   }
   let bias = false;
+  let weightDiff: ModuleTensorsRead["weightDiff"] = null;
+  let biasDiff: ModuleTensorsRead["biasDiff"] = null;
   if (suffixes.has(".w_norm")) {
     take([".w_norm"]);
     kind = "diff";
+    weightDiff = ".w_norm";
     if (suffixes.has(".b_norm")) {
       take([".b_norm"]);
       bias = true;
+      biasDiff = ".b_norm";
     }
   }
   if (suffixes.has(".diff")) {
     take([".diff"]);
     kind = "diff";
+    weightDiff = ".diff";
   }
   if (suffixes.has(".set_weight")) {
     take([".set_weight"]);
@@ -160,7 +180,8 @@ export function readModuleTensors(
   if (suffixes.has(".diff_b")) {
     take([".diff_b"]);
     bias = true;
+    biasDiff = ".diff_b";
     kind ??= "diff";
   }
-  return { kind, read, weight, bias };
+  return { kind, read, weight, bias, lora: lora ?? null, weightDiff, biasDiff };
 }

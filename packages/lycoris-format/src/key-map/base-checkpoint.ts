@@ -188,3 +188,18 @@ export function readBaseCheckpoint(base: BaseTensorShapes): BaseCheckpoint {
   const family: BaseFamily = components.includes("flux") ? "flux" : sdxl ? "sdxl" : "sd15";
   return { family, components, comfyKeys, shapes };
 }
+
+/**
+ * The family of a base checkpoint whose names the key map understands (SD1.x, SDXL, Flux), or
+ * `null` for any other model (whose adapters name its modules directly).
+ *
+ * @throws LycorisFormatError `shape_mismatch` for a recognised checkpoint with a malformed fused tensor.
+ */
+export function baseCheckpointFamily(base: BaseTensorShapes): BaseFamily | null {
+  try {
+    return readBaseCheckpoint(base).family;
+  } catch (error) {
+    if (error instanceof LycorisFormatError && error.kind === "unmatched_key") return null;
+    throw error;
+  }
+}
