@@ -94,6 +94,7 @@ function start(): void {
       state.opened = opened;
       state.rows = tableRows(opened.report);
       renderSummary(opened);
+      byId("merge-opened").textContent = `${opened.label} (opened above)`;
       table.setRows(state.rows);
       look.setRows(state.rows);
       computeNorms();
@@ -121,7 +122,10 @@ function start(): void {
   });
   byId("check-run").addEventListener("click", () => void check());
   wireConvertPanel(engine, () => state.opened?.naming ?? null);
-  wireMergePanel(engine, () => state.opened?.baseName ?? null);
+  wireMergePanel(engine, {
+    opened: () => (state.opened === null ? null : state.adapter),
+    baseName: () => state.opened?.baseName ?? null,
+  });
 
   engine
     .call<Environment>({ type: "environment" })

@@ -78,9 +78,24 @@ function comfyKeyMap(
 }
 
 /**
+ * The key map's modules that reach no checkpoint tensor (no such module, unknown layout, mapped onto a
+ * tensor the checkpoint lacks), with the closest base names it found.
+ */
+function keyMapUnplaced(keyMap: AdapterKeyMap): UnplacedKey[] {
+  return keyMap.entries
+    .filter((e) => e.status !== "placed")
+    .map((e) => ({
+      key: e.moduleKey,
+      message: e.message ?? `'${e.moduleKey}': ${e.status}`,
+      closest: e.closest.map((c) => c.key),
+    }));
+}
+
+/**
  * Checks an adapter against a base model: the file engine's validation (every module against its
  * base weight, shape mismatches named per module), the modules the base lacks with the closest base
- * names, and, for SD1.x / SDXL / Flux checkpoints, ComfyUI's key map.
+ * names, and, for SD1.x / SDXL / Flux checkpoints, ComfyUI's key map. A single file on such a checkpoint
+ * is placed by the key map alone (its names are not the checkpoint's module names).
  */
 export async function checkAgainstBase(
   input: AdapterInput,
@@ -99,12 +114,14 @@ export async function checkAgainstBase(
   } finally {
     await file.close();
   }
+  const map = comfyKeyMap(shapes, adapterTensors, registry);
+  if (kohya && map.keyMap !== null) return { validation: null, unplaced: keyMapUnplaced(map.keyMap), ...map };
   let validation: ValidateReport | null = null;
   if (kohya) validation = await validateKohyaFile(input as FileInput, { base, registry });
   else if (report.format === "peft-directory") validation = await validateAdapters(input, registry, { base });
   return {
     validation,
     unplaced: unplacedModules(report, modules, kohya),
-    ...comfyKeyMap(shapes, adapterTensors, registry),
+    ...map,
   };
 }

@@ -7,8 +7,9 @@ import {
   type InspectReport,
   inspectAdapters,
   locateAdapters,
-  mergeAdapters,
-  mergeKohyaFile,
+  type MergeIntoBaseSummary,
+  type MergeWarning,
+  mergeIntoBase,
   type OnProgress,
   type OpenedAdapter,
   openAdapters,
@@ -31,6 +32,7 @@ import type {
   BaseSource,
   Converted,
   MergeInput,
+  MergeResult,
   ModuleNorm,
   Opened,
   Spectrum,
@@ -242,44 +244,54 @@ export class EngineSession {
   }
 
   /**
-   * Merges the adapter into the base, streamed tensor by tensor to `out` (a file the user chose), or,
-   * without one, built in memory for a download (refused above {@link DOWNLOAD_LIMIT_BYTES}).
-   * Several adapters at once are the library's multi-adapter merge (not on this branch): refused.
+   * Merges the adapters, each at its strength and in order, into the base in one pass (adapter-files'
+   * `mergeIntoBase`: PEFT folders and single files, ComfyUI's key map on SD1.x / SDXL / Flux), streamed
+   * tensor by tensor to `out` (a file the user chose), or, without one, built in memory for a download
+   * (refused above {@link DOWNLOAD_LIMIT_BYTES}). Keys not placed / not applied go to `onWarning` before
+   * anything is written; `strict` refuses them.
    */
-  async merge(
-    inputs: readonly MergeInput[],
-    out: WritableStream<Uint8Array> | null,
-    onProgress: OnProgress,
-    signal: AbortSignal,
-  ): Promise<{ summary: string; file: { name: string; blob: Blob } | null }> {
-    const { input, report } = this.#require();
+  async merge(inputs: readonly MergeInput[], o: MergeRun): Promise<MergeResult> {
     const base = this.#requireBase("a merge");
-    if (inputs.length !== 1) {
-      throw new WebError(
-        "unsupported",
-        `merging ${inputs.length} adapters at once is not available yet: merge one`,
-      );
-    }
-    if (out === null && base.size > DOWNLOAD_LIMIT_BYTES) {
+    if (inputs.length === 0) throw new WebError("missing_input", "no adapter to merge: add one");
+    if (o.out === null && base.size > DOWNLOAD_LIMIT_BYTES) {
       throw new WebError(
         "unsupported",
         `the base is ${(base.size / 2 ** 30).toFixed(1)} GiB: too large to build in memory for a download; use a browser with the File System Access API (Chrome, Edge) to stream it to disk`,
       );
     }
-    const memory = out === null ? collectingStream() : null;
-    const stream = out ?? memory!.stream;
-    const scale = inputs[0]!.strength;
-    const common = { base, out: stream, scale, registry: this.#registry, onProgress, signal };
-    let summary: string;
-    if (report.format === "kohya-safetensors") {
-      const s = await mergeKohyaFile({ ...common, adapter: input as File });
-      summary = `${s.mergedModules} weights merged (${s.tensors} tensors, strength ${scale})`;
-    } else {
-      const names = report.adapters.map((a) => a.name);
-      const s = await mergeAdapters({ ...common, adapter: input, adapterNames: names.slice(0, 1) });
-      summary = `${s.mergedModules} weights merged (${s.tensors} tensors, scale ${scale})`;
-    }
+    const memory = o.out === null ? collectingStream() : null;
+    const s = await mergeIntoBase({
+      base,
+      adapters: inputs.map((i) => ({ input: adapterInput(i.adapter), strength: i.strength })),
+      out: o.out ?? memory!.stream,
+      registry: this.#registry,
+      strict: o.strict,
+      onWarning: o.onWarning,
+      onProgress: o.onProgress,
+      signal: o.signal,
+    });
     const name = `${base.name.replace(/\.safetensors$/, "")}-merged.safetensors`;
-    return { summary, file: memory === null ? null : { name, blob: memory.blob() } };
+    return {
+      summary: mergeSummary(s),
+      warnings: s.warnings.length,
+      file: memory === null ? null : { name, blob: memory.blob() },
+    };
   }
+}
+
+/** How a merge runs: where to, strict or not, and its callbacks. */
+export interface MergeRun {
+  /** The file the user chose, or `null` for a download built in memory. */
+  readonly out: WritableStream<Uint8Array> | null;
+  readonly strict: boolean;
+  readonly onProgress: OnProgress;
+  readonly onWarning: (warning: MergeWarning) => void;
+  readonly signal: AbortSignal;
+}
+
+/** One line: each adapter at its strength, tensors patched, keys not applied. */
+function mergeSummary(s: MergeIntoBaseSummary): string {
+  const parts = s.adapters.map((a) => `${a.input} at strength ${a.strength} (${a.modules} modules)`);
+  const skipped = s.warnings.length > 0 ? `; ${s.warnings.length} adapter keys not applied (below)` : "";
+  return `${parts.join(" + ")} merged into ${s.patchedTensors} tensors (${s.tensors} tensors in all${skipped})`;
 }

@@ -33,12 +33,13 @@ async function handle(request: EngineRequest, signal: AbortSignal): Promise<unkn
     case "to-lora":
       return session.toLora(request.rank, request.peftCompatible);
     case "merge":
-      return session.merge(
-        request.adapters,
-        request.out,
-        (e) => post({ id, type: "progress", done: e.done, total: e.total, item: e.item }),
+      return session.merge(request.adapters, {
+        out: request.out,
+        strict: request.strict,
+        onProgress: (e) => post({ id, type: "progress", done: e.done, total: e.total, item: e.item }),
+        onWarning: (w) => post({ id, type: "partial", value: w }),
         signal,
-      );
+      });
     case "abort":
       running.get(request.target)?.abort();
       return null;

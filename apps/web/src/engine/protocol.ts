@@ -1,6 +1,6 @@
 // The messages between the page and the engine worker. Everything here is structured-cloneable:
 // Files and Blobs travel by reference (no bytes copied), results are plain data.
-import type { InspectReport, ValidateReport } from "@lycoris-ts/adapter-files";
+import type { InspectReport, MergeWarning, ValidateReport } from "@lycoris-ts/adapter-files";
 import type { LoraLayerReport } from "@lycoris-ts/lora";
 import type { AdapterKeyMap } from "@lycoris-ts/lycoris-format";
 import type { LoraRank } from "@lycoris-ts/runtime";
@@ -42,10 +42,12 @@ export interface UnplacedKey {
 export interface BaseCheck {
   /**
    * The file engine's validation (every module against its base weight: missing, shape mismatches);
-   * `null` for a bare PEFT-named .safetensors file (validation reads the config of a PEFT folder).
+   * `null` for a bare PEFT-named .safetensors file (validation reads the config of a PEFT folder), and
+   * for a single file on an SD1.x / SDXL / Flux checkpoint (placed by the key map; patch shapes are
+   * checked when merging).
    */
   readonly validation: ValidateReport | null;
-  /** Adapter keys no base module takes, with the closest base module names. */
+  /** Adapter keys no base module takes (key map: no checkpoint tensor), with the closest base module names. */
   readonly unplaced: readonly UnplacedKey[];
   /** ComfyUI's key map where the base is an SD1.x / SDXL / Flux checkpoint, else `null`. */
   readonly keyMap: AdapterKeyMap | null;
@@ -53,9 +55,21 @@ export interface BaseCheck {
   readonly keyMapNote: string | null;
 }
 
-/** One adapter of a merge and its strength (several: see the merge worker's note). */
+/** One adapter of a merge (the opened one or another) and its strength. */
 export interface MergeInput {
+  readonly adapter: AdapterSource;
   readonly strength: number;
+}
+
+/**
+ * The result of `merge`: a summary line, how many adapter keys were not applied (each was sent as a
+ * `partial` {@link MergeWarning} before anything was written), and the file to download when there
+ * was no file to stream to.
+ */
+export interface MergeResult {
+  readonly summary: string;
+  readonly warnings: number;
+  readonly file: OutputFile | null;
 }
 
 /** Requests, each with an id the answer repeats. */
@@ -86,10 +100,15 @@ export type EngineRequest =
   | {
       readonly id: number;
       readonly type: "merge";
+      /** Merged in this order, each patch on the result of the previous ones. */
       readonly adapters: readonly MergeInput[];
+      /** Refuse the merge (nothing written) when any adapter key is not placed or not applied. */
+      readonly strict: boolean;
       readonly out: WritableStream<Uint8Array> | null;
     }
   | { readonly id: number; readonly type: "abort"; readonly target: number };
+
+export type { MergeWarning };
 
 /** What the engine found about this browser. */
 export interface Environment {

@@ -4,7 +4,7 @@ import { LycorisError, type LycorisErrorDetails } from "@lycoris-ts/errors";
 export type WebErrorKind =
   /** An operation that needs something not opened yet (an adapter, a base model). */
   | "missing_input"
-  /** Something this page does not do (yet): several adapters in one merge, sharded bases. */
+  /** Something this page does not do here (a download too large to build in memory, a module without a spectrum). */
   | "unsupported";
 
 /** The page's own error (a `LycorisError`); the libraries' errors pass through unchanged. */

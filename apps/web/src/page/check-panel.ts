@@ -1,15 +1,6 @@
+import type { AdapterKeyMap, KeyMapEntry, RowSlice } from "@lycoris-ts/lycoris-format";
 import type { BaseCheck } from "../engine/protocol";
-import { byId, h } from "./dom";
-
-function table(caption: string, head: readonly string[], rows: readonly (readonly string[])[], id: string) {
-  return h(
-    "table",
-    { id, class: "data" },
-    h("caption", {}, caption),
-    h("thead", {}, h("tr", {}, ...head.map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c))))),
-  );
-}
+import { byId, dataTable as table, h } from "./dom";
 
 /** Renders a check against the base: validation, unplaced keys with closest names, the ComfyUI key map. */
 export function renderCheck(check: BaseCheck): void {
@@ -36,7 +27,9 @@ export function renderCheck(check: BaseCheck): void {
       ? h(
           "p",
           { class: "note" },
-          "Only the keys are checked: shapes are validated for a PEFT folder (with its config).",
+          check.keyMap === null
+            ? "Only the keys are checked: shapes are validated for a PEFT folder (with its config)."
+            : "Keys are placed by ComfyUI's key map (below); patch shapes are checked when merging.",
         )
       : table(
           "Checks (the file engine's validation)",
@@ -45,18 +38,8 @@ export function renderCheck(check: BaseCheck): void {
           "checks",
         ),
   ];
-  if (check.keyMap !== null) {
-    const km = check.keyMap;
-    const bad = km.entries.filter((e) => e.message !== null);
-    parts.push(
-      table(
-        `ComfyUI key map (${km.family}: ${km.components.join(", ")}): ${km.entries.length - bad.length} of ${km.entries.length} keys placed`,
-        ["key", "status", "message", "closest"],
-        bad.map((e) => [e.moduleKey, e.status, e.message ?? "", e.closest.map((c) => c.key).join(", ")]),
-        "key-map",
-      ),
-    );
-  } else if (check.keyMapNote !== null) {
+  if (check.keyMap !== null) parts.push(...keyMapTables(check.keyMap));
+  else if (check.keyMapNote !== null) {
     parts.push(h("p", { class: "note" }, `No ComfyUI key map: ${check.keyMapNote}`));
   }
   out.replaceChildren(...parts);
@@ -64,4 +47,67 @@ export function renderCheck(check: BaseCheck): void {
 
 function rank(level: string): number {
   return level === "error" ? 0 : level === "warning" ? 1 : 2;
+}
+
+const rowsText = (s: RowSlice | null): string =>
+  s === null ? "all" : `${s.dim === 0 ? "rows" : `dim ${s.dim}`} ${s.start}–${s.start + s.size - 1}`;
+
+/** One row per patched base parameter (an entry without targets: one row), with its data for tests. */
+function keyMapRows(e: KeyMapEntry): HTMLTableRowElement[] {
+  const note = e.message ?? (e.closest.length > 0 ? `closest: ${e.closest.map((c) => c.key).join(", ")}` : "");
+  const targets = e.targets.length > 0 ? e.targets : [null];
+  return targets.map((t) =>
+    h(
+      "tr",
+      {
+        "data-key": e.moduleKey,
+        "data-status": e.status,
+        "data-comfy-key": t?.comfyKey ?? "",
+        "data-tensor": t?.tensor ?? "",
+        "data-slice": t?.slice == null ? "" : `${t.slice.dim},${t.slice.start},${t.slice.size}`,
+        "data-applied": t?.applied === true ? "true" : "false",
+      },
+      ...[
+        e.moduleKey,
+        e.status,
+        e.kind ?? "–",
+        t === null ? "–" : `${t.comfyKey}${t.function === null ? "" : ` (${t.function})`}`,
+        t?.tensor ?? "–",
+        t === null ? "–" : rowsText(t.slice),
+        note,
+      ].map((c) => h("td", {}, c)),
+    ),
+  );
+}
+
+/**
+ * ComfyUI's key map: every adapter key with the checkpoint tensor (and rows) it patches, then the
+ * adapter tensors the loader does not load.
+ */
+function keyMapTables(km: AdapterKeyMap): Node[] {
+  const placed = km.entries.filter((e) => e.status === "placed").length;
+  const head = ["adapter key", "status", "kind", "ComfyUI key", "checkpoint tensor", "rows", "note"];
+  return [
+    h(
+      "div",
+      { class: "scroll" },
+      h(
+        "table",
+        { id: "key-map", class: "data" },
+        h(
+          "caption",
+          {},
+          `ComfyUI key map (${km.family}: ${km.components.join(", ")}): ${placed} of ${km.entries.length} keys placed`,
+        ),
+        h("thead", {}, h("tr", {}, ...head.map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, ...km.entries.flatMap(keyMapRows)),
+      ),
+    ),
+    table(
+      `Adapter tensors ComfyUI does not load (${km.notLoaded.length})`,
+      ["tensor"],
+      km.notLoaded.map((t) => [t]),
+      "not-loaded",
+    ),
+  ];
 }

@@ -20,6 +20,22 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
+/** A table of text cells with a caption and a header row. */
+export function dataTable(
+  caption: string,
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  id: string,
+): HTMLTableElement {
+  return h(
+    "table",
+    { id, class: "data" },
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, ...head.map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c))))),
+  );
+}
+
 /** The element with this id (the page's static skeleton in index.html). */
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);

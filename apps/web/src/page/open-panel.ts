@@ -77,16 +77,27 @@ export interface OpenHandlers {
   readonly base: (source: BaseSource) => void;
 }
 
+/**
+ * An adapter's file picker, folder picker and drop zone (element ids): each choice goes to `take` as
+ * an adapter source, or as the reason it is none.
+ */
+export function wireAdapterPickers(
+  ids: { readonly files: string; readonly folder: string; readonly drop: string },
+  take: (source: AdapterSource | string) => void,
+): void {
+  const files = byId<HTMLInputElement>(ids.files);
+  const folder = byId<HTMLInputElement>(ids.folder);
+  const takeFiles = (picked: PathedFile[]) => take(adapterSource(picked));
+  files.addEventListener("change", () => takeFiles(pickedFiles(files.files)));
+  folder.addEventListener("change", () => takeFiles(pickedFiles(folder.files)));
+  dropZone(ids.drop, takeFiles);
+}
+
 /** The file pickers and drop zones. Nothing leaves the machine: files are read where they are. */
 export function wireOpenPanel(on: OpenHandlers): void {
-  const adapterFiles = byId<HTMLInputElement>("adapter-files");
-  const adapterFolder = byId<HTMLInputElement>("adapter-folder");
   const baseFiles = byId<HTMLInputElement>("base-files");
-  const takeAdapter = (files: PathedFile[]) => on.adapter(adapterSource(files));
   const takeBase = (files: PathedFile[]) => on.base({ files: files.map((f) => f.file) });
-  adapterFiles.addEventListener("change", () => takeAdapter(pickedFiles(adapterFiles.files)));
-  adapterFolder.addEventListener("change", () => takeAdapter(pickedFiles(adapterFolder.files)));
+  wireAdapterPickers({ files: "adapter-files", folder: "adapter-folder", drop: "adapter-drop" }, on.adapter);
   baseFiles.addEventListener("change", () => takeBase(pickedFiles(baseFiles.files)));
-  dropZone("adapter-drop", takeAdapter);
   dropZone("base-drop", takeBase);
 }
