@@ -1,10 +1,11 @@
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Tensor } from "@lycoris-ts/kernels";
 import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
+import { LAYOUT_FIXTURES } from "../../../test-support/layout-tolerance";
 import { hasChromium } from "../../../test-support/run-in-chromium";
 import { openAdapter, openBase, pageErrors, useSite } from "./support/site";
 
@@ -23,6 +24,50 @@ async function tableText(page: Page, id: string): Promise<string[][]> {
   return page.$$eval(`#${id} tbody tr`, (trs) =>
     trs.map((tr) => [...tr.children].map((td) => td.textContent ?? "")),
   );
+}
+
+/** A key-map target as the page shows it and as expected.json records it: `comfy key | tensor | dim,start,size | applied`. */
+type TargetText = string;
+
+interface LayoutTarget {
+  readonly comfy_key: { readonly key: string };
+  readonly checkpoint: {
+    readonly tensor: string;
+    readonly offset?: { readonly dim: number; readonly start: number; readonly size: number };
+  } | null;
+  readonly applied: boolean;
+}
+
+/** expected.json's mapping: module key → its targets, and the tensors ComfyUI does not load. */
+function expectedMapping(caseDir: string): { modules: Map<string, TargetText[]>; notLoaded: string[] } {
+  const e = JSON.parse(readFileSync(join(caseDir, "expected.json"), "utf8")) as {
+    modules: Record<string, { targets: LayoutTarget[] }>;
+    not_loaded: string[];
+  };
+  const text = (t: LayoutTarget): TargetText => {
+    const o = t.checkpoint?.offset;
+    return [t.comfy_key.key, t.checkpoint?.tensor ?? "", o === undefined ? "" : `${o.dim},${o.start},${o.size}`, t.applied].join(" | ");
+  };
+  return {
+    modules: new Map(Object.entries(e.modules).map(([k, m]) => [k, m.targets.map(text)])),
+    notLoaded: e.not_loaded,
+  };
+}
+
+/** The key map the Check panel shows: module key → its targets (modules without a target left out). */
+async function shownMapping(page: Page): Promise<Map<string, TargetText[]>> {
+  const rows = await page.$$eval("#key-map tbody tr", (trs) =>
+    trs.map((tr) => {
+      const d = (tr as HTMLElement).dataset;
+      return [d.key!, d.comfyKey!, d.tensor!, d.slice!, d.applied!] as const;
+    }),
+  );
+  const shown = new Map<string, TargetText[]>();
+  for (const [key, comfy, tensor, slice, applied] of rows) {
+    if (comfy === "") continue;
+    shown.set(key, [...(shown.get(key) ?? []), [comfy, tensor, slice, applied].join(" | ")]);
+  }
+  return shown;
 }
 
 describe.skipIf(!hasChromium())(
@@ -108,5 +153,28 @@ describe.skipIf(!hasChromium())(
       );
       expect(await ok.locator("#modules tbody tr").count()).toBeGreaterThan(0);
     });
+
+    // SDXL te2 q/v on rows of the fused in_proj_weight; SD1.5 keys ComfyUI does not load and a
+    // conv_shortcut mapped onto a tensor the block lacks; Flux fused qkv rows and a diff_b on a slice
+    // ComfyUI drops ("().bias")
+    for (const name of ["sdxl-kohya-lokr", "sd15-kohya-lokr", "flux-lycoris-simpletuner"]) {
+      it(`ComfyUI key map on ${name}: targets, row slices and not-loaded keys equal expected.json`, async () => {
+        const caseDir = join(LAYOUT_FIXTURES, name);
+        const page = await ctx.site.open();
+        await openBase(page, join(caseDir, "base.safetensors"));
+        await openAdapter(page, join(caseDir, "adapter.safetensors"));
+        await page.click("#tab-check");
+        await page.waitForSelector("#key-map");
+        const expected = expectedMapping(caseDir);
+        const shown = await shownMapping(page);
+        expect([...shown.keys()].sort()).toEqual([...expected.modules.keys()].sort());
+        for (const [key, targets] of expected.modules) expect(shown.get(key), key).toEqual(targets);
+        expect((await tableText(page, "not-loaded")).map((r) => r[0])).toEqual(expected.notLoaded);
+        // the unplaced list is the key map's: every key whose tensors ComfyUI does not load
+        const unplaced = new Set((await tableText(page, "unplaced")).map((r) => r[0]));
+        for (const t of expected.notLoaded) expect(unplaced.has(t.slice(0, t.indexOf(".")))).toBe(true);
+        expect(pageErrors(page)).toEqual([]);
+      });
+    }
   },
 );

@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { mergeKohyaFile } from "@lycoris-ts/adapter-files";
+import { type MergeWarning, mergeIntoBase, mergeKohyaFile } from "@lycoris-ts/adapter-files";
 import { readSafetensorsSync } from "@lycoris-ts/safetensors";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
+import { LAYOUT_FIXTURES, layoutExcess } from "../../../test-support/layout-tolerance";
 import { hasChromium } from "../../../test-support/run-in-chromium";
 import { createRegistry } from "../src/engine/create-registry";
 import { downloaded, openAdapter, openBase, pageErrors, useSite } from "./support/site";
@@ -71,6 +72,11 @@ function gatedPicker(): void {
   });
 }
 
+/** Takes the save picker away: the merged model is built in memory and downloaded. */
+function noPicker(): void {
+  delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+}
+
 const pageValue = <T>(page: Page, name: string): Promise<T> =>
   page.evaluate((n) => (window as unknown as Record<string, T>)[n]!, name);
 
@@ -107,9 +113,7 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
 
   it("without the File System Access API: downloads a kohya merge equal to `lycoris merge` and ComfyUI's weights", async () => {
     const caseDir = join(LYCORIS_FIXTURES, "lokr-conv2d");
-    const page = await ctx.site.open(() => {
-      delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
-    });
+    const page = await ctx.site.open(noPicker);
     await openBase(page, join(caseDir, "base.safetensors"));
     await openAdapter(page, join(caseDir, "adapter.safetensors"));
     await page.click("#tab-merge");
@@ -171,5 +175,68 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
     expect(await page.textContent("#merge-status")).toBe("cancelled: nothing was written");
     expect(await pageValue<boolean>(page, "aborted")).toBe(true);
     expect(await page.isDisabled("#merge-cancel")).toBe(true);
+  });
+
+  it("merges two adapters at two strengths in one pass (= mergeIntoBase, ComfyUI's weights at 0.5), lists the keys not applied; strict refuses", async () => {
+    // two SD1.5 kohya files on one SD1.5 checkpoint; they patch different tensors. The LoKr file has
+    // keys ComfyUI does not load and a conv_shortcut the block lacks: warnings
+    const dora = join(LAYOUT_FIXTURES, "sd15-kohya-dora");
+    const lokr = join(LAYOUT_FIXTURES, "sd15-kohya-lokr");
+    const page = await ctx.site.open(noPicker);
+    await openBase(page, join(dora, "base.safetensors"));
+    await openAdapter(page, join(dora, "adapter.safetensors"));
+    await page.click("#tab-merge");
+    await page.fill("#merge-strength", "0.5");
+    await page.setInputFiles("#merge-add-files", join(lokr, "adapter.safetensors"));
+    await page.fill("#merge-strength-1", "1.5");
+    const files = await downloaded(page, () => page.click("#merge-run"));
+    const bytes = files.get("base-merged.safetensors")!;
+
+    const node = join(ctx.tmp, "two-adapters.safetensors");
+    const s = await mergeIntoBase({
+      base: join(dora, "base.safetensors"),
+      adapters: [
+        { input: join(dora, "adapter.safetensors"), strength: 0.5 },
+        { input: join(lokr, "adapter.safetensors"), strength: 1.5 },
+      ],
+      out: node,
+      registry: createRegistry(),
+    });
+    expect(bytes.equals(readFileSync(node))).toBe(true);
+    // the DoRA file's tensors at 0.5: ComfyUI's merged/0.5 within FORMAT.md's |a−e| ≤ 1e-5·max|e| + 1e-6
+    // (ComfyUI's float32 against ours; a wrong strength or rule is off by far more)
+    const out = join(ctx.tmp, "two-adapters-page.safetensors");
+    writeFileSync(out, bytes);
+    const merged = readSafetensorsSync(out).tensors;
+    const expected = readSafetensorsSync(join(dora, "expected.safetensors")).tensors;
+    let checked = 0;
+    for (const [name, want] of expected) {
+      if (!name.startsWith("merged/0.5/")) continue;
+      const key = name.slice("merged/0.5/".length);
+      expect(layoutExcess(merged.get(key)!.data, want.data), key).toBeLessThanOrEqual(0);
+      checked++;
+    }
+    expect(checked).toBe(3);
+    expect(await page.textContent("#merge-status")).toMatch(/at strength 0\.5 .* \+ adapter\.safetensors at strength 1\.5/);
+    const shown = await page.$$eval("#merge-warning-list tbody tr", (trs) =>
+      trs.map((tr) => [tr.children[1]!.textContent!, tr.children[3]!.textContent!]),
+    );
+    const warningRow = (w: MergeWarning) => [w.moduleKey, w.tensors.join(", ")];
+    expect(shown).toEqual(s.warnings.map(warningRow));
+    expect(shown.length).toBeGreaterThan(0);
+
+    // strict: refused before anything is written, the warnings still listed
+    await page.check("#merge-strict");
+    await page.click("#merge-run");
+    await page.waitForSelector('#merge-status[data-state="failed"]', { state: "attached" });
+    expect(await page.textContent("#merge-status")).toMatch(/strict merge: /);
+    expect(await page.locator("#merge-warning-list tbody tr").count()).toBe(s.warnings.length);
+    // a removed adapter is not merged: the DoRA file alone has nothing to warn about
+    await page.click(".merge-remove");
+    const alone = await downloaded(page, () => page.click("#merge-run"));
+    await page.waitForSelector('#merge-status[data-state="done"]', { state: "attached" });
+    expect(alone.get("base-merged.safetensors")!.equals(bytes)).toBe(false);
+    expect(await page.locator("#merge-warning-list").count()).toBe(0);
+    expect(pageErrors(page)).toEqual([]);
   });
 });
