@@ -22,6 +22,14 @@ export type {
 } from "./key-map/key-map-types";
 export type { MapAdapterKeysOptions } from "./key-map/map-adapter-keys";
 export { assertAdapterKeysPlaced, mapAdapterKeys } from "./key-map/map-adapter-keys";
+export type {
+  AdapterRelayout,
+  RelayoutDrop,
+  RelayoutModule,
+  RelayoutOptions,
+  TargetLayout,
+} from "./key-map/relayout-adapter-keys";
+export { relayoutAdapterKeys, TARGET_LAYOUTS } from "./key-map/relayout-adapter-keys";
 export type { KohyaKeyMatch } from "./kohya-names";
 export {
   KohyaKeyMap,
