@@ -10,6 +10,8 @@ export { AdapterFilesError } from "./adapter-files-error";
 export type { OutputPathOptions } from "./check-output-path";
 export { checkOutputPath } from "./check-output-path";
 export { conversionTarget } from "./conversion-target";
+export type { ConvertLayoutOptions, ConvertLayoutSummary } from "./convert-layout";
+export { convertLayout } from "./convert-layout";
 export type { ConvertKohyaToPeftOptions, KohyaToPeftResult } from "./convert-kohya-to-peft";
 export { convertKohyaToPeft } from "./convert-kohya-to-peft";
 export type { ConvertPeftToKohyaOptions, PeftToKohyaSummary } from "./convert-peft-to-kohya";
@@ -24,6 +26,8 @@ export type { AdapterModuleTensors, GroupedAdapterTensors, KeyNaming } from "./g
 export { detectKeyNaming, groupAdapterTensors } from "./group-adapter-tensors";
 export type { AdapterDescription, AdapterFormat, InspectReport, Totals } from "./inspect-adapters";
 export { inspectAdapters } from "./inspect-adapters";
+export type { InspectPlacementOptions, PlacementReport, PlacementTotals } from "./inspect-placement";
+export { inspectPlacement } from "./inspect-placement";
 export { baseModuleNames, isKohyaFile, readKohyaFile } from "./kohya-file";
 export { compareLayout, mismatchText, shapeText } from "./layout-check";
 export type { AdapterLocation, LocatedAdapters } from "./locate-adapters";
