@@ -58,6 +58,8 @@ export function layoutsExpected(name: string): LayoutsExpected {
 
 /** The case names of fixtures/lycoris-layouts, in index.json order. */
 export function layoutsCases(): string[] {
-  const index = JSON.parse(readFileSync(join(LAYOUTS, "index.json"), "utf8")) as { cases: { name: string }[] };
+  const index = JSON.parse(readFileSync(join(LAYOUTS, "index.json"), "utf8")) as {
+    cases: { name: string }[];
+  };
   return index.cases.map((c) => c.name);
 }

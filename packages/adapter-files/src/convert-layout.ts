@@ -5,6 +5,7 @@ import {
   type TargetLayout,
 } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
+import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
 import type { FileInput, FileOutput } from "./file-input";
 import { openBaseModel } from "./open-base-model";
@@ -26,6 +27,8 @@ export interface ConvertLayoutOptions {
   readonly drop?: boolean;
   /** Called once the output exists (`done: 0`) and after every tensor. */
   readonly onProgress?: OnProgress;
+  /** Stops between two tensors: nothing is left at the output, the call rejects (`aborted`). */
+  readonly signal?: AbortSignal;
 }
 
 /** What {@link convertLayout} wrote. */
@@ -46,7 +49,8 @@ export interface ConvertLayoutSummary {
  * unchanged, one tensor at a time.
  *
  * @throws LycorisFormatError `not_convertible` listing what the layout cannot express (unless
- *   `drop`); AdapterFilesError `refused` when `out` is an input; SafetensorsError for unreadable files.
+ *   `drop`); AdapterFilesError `refused` when `out` is an input, `aborted` through `signal`;
+ *   SafetensorsError for unreadable files.
  */
 export async function convertLayout(o: ConvertLayoutOptions): Promise<ConvertLayoutSummary> {
   await checkOutputPath(o.out, [o.adapter, o.base], []);
@@ -72,6 +76,7 @@ export async function convertLayout(o: ConvertLayoutOptions): Promise<ConvertLay
       o.onProgress?.({ task: "convert", done: 0, total, item: "" });
       let done = 0;
       for (const { name } of writer.header.tensors) {
+        if (o.signal?.aborted === true) throw new AdapterFilesError("aborted", "aborted; no output written");
         await writer.writeBytes(name, await adapter.readBytes(from.get(name)!));
         o.onProgress?.({ task: "convert", done: ++done, total, item: name });
       }

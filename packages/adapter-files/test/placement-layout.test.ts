@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { LycorisFormatError, TARGET_LAYOUTS } from "@lycoris-ts/lycoris-format";
 import { parseSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
-import { convertLayout, inspectPlacement, type PlacementReport } from "../src/index";
 import {
   LAYOUTS,
   type LayoutsExpected,
@@ -12,6 +11,7 @@ import {
   layoutsCases,
   layoutsExpected,
 } from "../../../test-support/lycoris-layouts";
+import { convertLayout, inspectPlacement, type PlacementReport } from "../src/index";
 import { registry } from "./support/fixtures";
 
 /**
@@ -70,7 +70,9 @@ function fixtureModules(expected: LayoutsExpected, keep: (key: string) => boolea
             function: t.comfy_key.function ?? null,
           },
           checkpoint:
-            t.checkpoint === null ? null : { tensor: t.checkpoint.tensor, offset: t.checkpoint.offset ?? null },
+            t.checkpoint === null
+              ? null
+              : { tensor: t.checkpoint.tensor, offset: t.checkpoint.offset ?? null },
           applied: t.applied,
           algo: t.algo,
         })),
@@ -88,7 +90,9 @@ describe("inspectPlacement = ComfyUI's key map", () => {
       expect(sorted(r.notLoaded)).toEqual(sorted(expected.not_loaded));
       expect(r.totals.placed + r.totals.notApplied).toBe(Object.keys(expected.modules).length);
       expect(r.totals.notLoaded).toBe(expected.not_loaded.length);
-      for (const e of r.entries.filter((x) => x.status === "no_such_module" || x.status === "unknown_layout")) {
+      for (const e of r.entries.filter(
+        (x) => x.status === "no_such_module" || x.status === "unknown_layout",
+      )) {
         expect(e.message, e.moduleKey).not.toBeNull();
       }
     });
@@ -101,7 +105,14 @@ describe("convertLayout: same targets, same tensor bytes, in every layout", () =
       it(`${name} → ${layout}`, async () => {
         const base = layoutsBaseFile(name, tmp);
         const out = join(tmp, `${name}.${layout}.safetensors`);
-        const s = await convertLayout({ adapter: adapterOf(name), base, out, layout, registry: reg, drop: true });
+        const s = await convertLayout({
+          adapter: adapterOf(name),
+          base,
+          out,
+          layout,
+          registry: reg,
+          drop: true,
+        });
         const original = parseSafetensors(new Uint8Array(readFileSync(adapterOf(name))));
         const written = parseSafetensors(new Uint8Array(readFileSync(out)));
         expect(written.metadata).toEqual(original.metadata);
@@ -111,7 +122,9 @@ describe("convertLayout: same targets, same tensor bytes, in every layout", () =
         expect(written.tensors.size).toBe(kept.length);
         const from = new Map(s.modules.map((m) => [m.to, m.from]));
         for (const m of s.modules) {
-          for (const old of kept.filter((k) => k.startsWith(m.from) && KNOWN_SUFFIX.test(k.slice(m.from.length)))) {
+          for (const old of kept.filter(
+            (k) => k.startsWith(m.from) && KNOWN_SUFFIX.test(k.slice(m.from.length)),
+          )) {
             const n = m.to + kohyaSuffix(old.slice(m.from.length));
             const o = original.tensors.get(old)!;
             const t = written.tensors.get(n);
@@ -136,9 +149,13 @@ describe("convertLayout: same targets, same tensor bytes, in every layout", () =
     const name = "flux-diffusers-peft";
     const out = join(tmp, "refused.safetensors");
     const base = layoutsBaseFile(name, tmp);
-    const err = await convertLayout({ adapter: adapterOf(name), base, out, layout: "kohya", registry: reg }).catch(
-      (e: unknown) => e,
-    );
+    const err = await convertLayout({
+      adapter: adapterOf(name),
+      base,
+      out,
+      layout: "kohya",
+      registry: reg,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LycorisFormatError);
     expect((err as LycorisFormatError).kind).toBe("not_convertible");
     expect((err as LycorisFormatError).message).toMatch(/cannot write 8 module keys in the kohya layout/);
