@@ -60,3 +60,5 @@ export type {
 export { peftToLycoris } from "./peft-to-lycoris";
 export type { ReadLycorisOptions } from "./read-lycoris-adapter";
 export { readLycorisAdapter } from "./read-lycoris-adapter";
+export type { LycorisAdapterTensors, WriteLycorisOptions } from "./write-lycoris-adapter";
+export { writeLycorisAdapter } from "./write-lycoris-adapter";
