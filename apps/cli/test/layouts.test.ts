@@ -109,7 +109,10 @@ describe("lycoris inspect --base: ComfyUI's key map, then what it could not plac
       expect(run.code).toBe(0);
       const out = lines(run.stdout);
       const mappingStart = out.findIndex((l) => l.startsWith("key mapping ("));
-      expect(out[mappingStart]).toBe(`key mapping (${Object.keys(expected.modules).length} module keys):`);
+      const mappedCount = Object.keys(expected.modules).length;
+      expect(out[mappingStart]).toBe(
+        `key mapping (${mappedCount} module key${mappedCount === 1 ? "" : "s"}):`,
+      );
       for (const [key, m] of Object.entries(expected.modules)) {
         for (const t of m.targets) {
           const o = t.checkpoint?.offset;
@@ -127,7 +130,8 @@ describe("lycoris inspect --base: ComfyUI's key map, then what it could not plac
       }
       if (expected.not_loaded.length > 0) {
         const at = out.findIndex((l) => l.startsWith("not loaded ("));
-        expect(out[at]).toBe(`not loaded (${expected.not_loaded.length} tensors):`);
+        const n = expected.not_loaded.length;
+        expect(out[at]).toBe(`not loaded (${n} tensor${n === 1 ? "" : "s"}):`);
         expect(sorted(out.slice(at + 1, at + 1 + expected.not_loaded.length).map((l) => l.trim()))).toEqual(
           sorted(expected.not_loaded),
         );
@@ -143,7 +147,7 @@ describe("lycoris inspect --base: ComfyUI's key map, then what it could not plac
       layoutsBaseFile("flux-kohya-bfl", tmp),
     ]);
     const out = lines(run.stdout);
-    const at = out.indexOf("not placed (1 module keys):");
+    const at = out.indexOf("not placed (1 module key):");
     expect(at).toBeGreaterThan(0);
     expect(out[at + 1]).toMatch(
       /^ {2}'lora_unet_double_blocks_0_img_attn_qvk' \(kohya\) names no module of this flux checkpoint/,
@@ -209,8 +213,8 @@ describe("lycoris convert --layout", () => {
     ]);
     expect(run.code).toBe(0);
     expect(lines(run.stderr)).toHaveLength(8);
-    for (const l of lines(run.stderr)) expect(l).toMatch(/^warning: left out \d+ tensors of /);
-    expect(run.stdout).toMatch(/\(1 module keys, 2 tensors, 8 module keys left out\)/);
+    for (const l of lines(run.stderr)) expect(l).toMatch(/^warning: left out \d+ tensors? of /);
+    expect(run.stdout).toMatch(/\(1 module key, 2 tensors, 8 module keys left out\)/);
   });
 
   it("--layout needs --base and takes no PEFT-direction options", () => {

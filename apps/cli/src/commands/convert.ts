@@ -77,11 +77,13 @@ async function toLayout(
     drop: o.drop === true,
     signal,
   });
+  const n = (count: number, what: string): string => `${count} ${what}${count === 1 ? "" : "s"}`;
   const warnings = s.dropped.map(
-    (d) => `left out ${d.tensors.length} tensors of ${d.moduleKey}: ${d.reason}`,
+    (d) => `left out ${n(d.tensors.length, "tensor")} of ${d.moduleKey}: ${d.reason}`,
   );
+  const left = s.dropped.length > 0 ? `, ${n(s.dropped.length, "module key")} left out` : "";
   return {
-    line: `converted ${input} to the ${layout} layout: ${o.out} (${s.modules.length} module keys, ${s.tensors} tensors${s.dropped.length > 0 ? `, ${s.dropped.length} module keys left out` : ""})`,
+    line: `converted ${input} to the ${layout} layout: ${o.out} (${n(s.modules.length, "module key")}, ${n(s.tensors, "tensor")}${left})`,
     warnings,
   };
 }

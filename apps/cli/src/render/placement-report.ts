@@ -2,6 +2,7 @@ import type { PlacementReport } from "@lycoris-ts/adapter-files";
 import type { KeyMapTarget, RowSlice } from "@lycoris-ts/lycoris-format";
 import { pad } from "./inspect-report";
 
+const keys = (n: number): string => `${n} module key${n === 1 ? "" : "s"}`;
 const rows = (s: RowSlice | null): string => (s === null ? "" : `rows ${s.start}–${s.start + s.size}`);
 
 function targetCells(t: KeyMapTarget): string[] {
@@ -23,7 +24,7 @@ export function* renderPlacement(report: PlacementReport): Generator<string> {
   yield `${report.adapter} onto ${report.base}: ${report.family} checkpoint (${report.components.join(", ")})`;
   const mapped = report.entries.filter((e) => e.targets.length > 0);
   yield "";
-  yield `key mapping (${mapped.length} module keys):`;
+  yield `key mapping (${keys(mapped.length)}):`;
   const table: string[][] = [["  module key", "kind", "part", "→ checkpoint tensor", "rows", "function", ""]];
   for (const e of mapped) {
     for (const t of e.targets) table.push([`  ${e.moduleKey}`, e.kind ?? "", t.part, ...targetCells(t)]);
@@ -33,7 +34,7 @@ export function* renderPlacement(report: PlacementReport): Generator<string> {
   const unplaced = report.entries.filter((e) => e.targets.length === 0);
   if (unplaced.length > 0) {
     yield "";
-    yield `not placed (${unplaced.length} module keys):`;
+    yield `not placed (${keys(unplaced.length)}):`;
     for (const e of unplaced) {
       yield `  ${e.message ?? e.moduleKey}`;
       if (e.closest.length > 0) {
@@ -46,10 +47,10 @@ export function* renderPlacement(report: PlacementReport): Generator<string> {
   }
   if (report.notLoaded.length > 0) {
     yield "";
-    yield `not loaded (${report.notLoaded.length} tensors):`;
+    yield `not loaded (${report.notLoaded.length} tensor${report.notLoaded.length === 1 ? "" : "s"}):`;
     for (const n of report.notLoaded) yield `  ${n}`;
   }
   const t = report.totals;
   yield "";
-  yield `${t.moduleKeys} module keys: ${t.placed} placed, ${t.notApplied} mapped but not applied, ${t.notPlaced} not placed; ${t.tensors} tensors, ${t.notLoaded} not loaded`;
+  yield `${keys(t.moduleKeys)}: ${t.placed} placed, ${t.notApplied} mapped but not applied, ${t.notPlaced} not placed; ${t.tensors} tensors, ${t.notLoaded} not loaded`;
 }

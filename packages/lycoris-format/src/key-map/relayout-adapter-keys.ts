@@ -142,7 +142,8 @@ export function relayoutAdapterKeys(
         (l) =>
           l !== options.layout && pick(byTarget.get(targetId(t)) ?? [], layoutPrefixes(l, checkpoint), t),
       );
-      const hint = others.length > 0 ? ` (the ${others.join(" and ")} layout can)` : "";
+      const hint =
+        others.length > 0 ? ` (the ${others.join(" and ")} layout${others.length > 1 ? "s" : ""} can)` : "";
       drop(
         e,
         e.tensors,
@@ -171,11 +172,16 @@ export function relayoutAdapterKeys(
   }
   if (dropped.length > 0 && options.drop !== true) {
     const first = dropped[0]!;
-    const more = dropped.length > 1 ? `; and ${dropped.length - 1} more module keys` : "";
+    const more =
+      dropped.length > 2
+        ? `; and ${dropped.length - 1} more module keys`
+        : dropped.length === 2
+          ? "; and 1 more module key"
+          : "";
     throw new LycorisFormatError(
       "not_convertible",
       first.moduleKey,
-      `cannot write ${dropped.length} module key${dropped.length === 1 ? "" : "s"} in the ${options.layout} layout: ${first.reason}${more} (leave them out with the drop option)`,
+      `cannot write ${dropped.length} module key${dropped.length === 1 ? "" : "s"} in the ${options.layout} layout: ${first.reason}${more} (leave them out with drop / --drop)`,
     );
   }
   const ordered = new Map(names.filter((n) => renames.has(n)).map((n) => [n, renames.get(n)!] as const));
