@@ -120,7 +120,7 @@ describe("lycoris inspect --base: ComfyUI's key map, then what it could not plac
             key,
             t.algo,
             t.checkpoint?.tensor ?? `(${t.comfy_key.key}: not in the checkpoint)`,
-            ...(o === undefined ? [] : [`rows ${o.start}–${o.start + o.size}`]),
+            ...(o === undefined ? [] : [`rows [${o.start}, ${o.start + o.size})`]),
             ...(t.comfy_key.function === undefined ? [] : [t.comfy_key.function]),
             t.applied ? "applied" : "NOT APPLIED",
           ];

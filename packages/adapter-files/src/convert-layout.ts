@@ -8,10 +8,18 @@ import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
 import type { FileInput, FileOutput } from "./file-input";
+import { nodeFs } from "./node-builtins";
 import { openBaseModel } from "./open-base-model";
 import type { OnProgress } from "./progress";
 import { openTensorFile } from "./tensor-file";
 import { createTensorFileWriter } from "./tensor-file-writer";
+
+async function isDirectory(path: string): Promise<boolean> {
+  const s = await nodeFs()
+    .stat(path)
+    .catch(() => null);
+  return s?.isDirectory() === true;
+}
 
 /** Options of {@link convertLayout}. */
 export interface ConvertLayoutOptions {
@@ -49,10 +57,18 @@ export interface ConvertLayoutSummary {
  * unchanged, one tensor at a time.
  *
  * @throws LycorisFormatError `not_convertible` listing what the layout cannot express (unless
- *   `drop`); AdapterFilesError `refused` when `out` is an input, `aborted` through `signal`;
+ *   `drop`); AdapterFilesError `refused` when `out` is an input, `unsupported` for a directory,
+ *   `aborted` through `signal`;
  *   SafetensorsError for unreadable files.
  */
 export async function convertLayout(o: ConvertLayoutOptions): Promise<ConvertLayoutSummary> {
+  if (typeof o.adapter === "string" && (await isDirectory(o.adapter))) {
+    throw new AdapterFilesError(
+      "unsupported",
+      `${o.adapter}: a directory; a layout conversion takes one adapter .safetensors file (write a PEFT adapter directory as a kohya file first: convertPeftToKohya, lycoris convert --to lycoris)`,
+      { path: o.adapter },
+    );
+  }
   await checkOutputPath(o.out, [o.adapter, o.base], []);
   const base = await openBaseModel(o.base);
   const shapes = base.header.tensors;

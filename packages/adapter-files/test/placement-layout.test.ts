@@ -11,7 +11,7 @@ import {
   layoutsCases,
   layoutsExpected,
 } from "../../../test-support/lycoris-layouts";
-import { convertLayout, inspectPlacement, type PlacementReport } from "../src/index";
+import { AdapterFilesError, convertLayout, inspectPlacement, type PlacementReport } from "../src/index";
 import { registry } from "./support/fixtures";
 
 /**
@@ -144,6 +144,18 @@ describe("convertLayout: same targets, same tensor bytes, in every layout", () =
       });
     }
   }
+
+  it("takes one adapter file, not a PEFT directory (typed)", async () => {
+    const err = await convertLayout({
+      adapter: LAYOUTS,
+      base: layoutsBaseFile("sd15-kohya-lokr", tmp),
+      out: join(tmp, "dir.safetensors"),
+      layout: "kohya",
+      registry: reg,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AdapterFilesError);
+    expect((err as AdapterFilesError).kind).toBe("unsupported");
+  });
 
   it("refuses what a layout cannot express (typed, naming the module); nothing is written", async () => {
     const name = "flux-diffusers-peft";

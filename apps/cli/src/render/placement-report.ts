@@ -3,7 +3,7 @@ import type { KeyMapTarget, RowSlice } from "@lycoris-ts/lycoris-format";
 import { pad } from "./inspect-report";
 
 const keys = (n: number): string => `${n} module key${n === 1 ? "" : "s"}`;
-const rows = (s: RowSlice | null): string => (s === null ? "" : `rows ${s.start}–${s.start + s.size}`);
+const rows = (s: RowSlice | null): string => (s === null ? "" : `rows [${s.start}, ${s.start + s.size})`);
 
 function targetCells(t: KeyMapTarget): string[] {
   return [
