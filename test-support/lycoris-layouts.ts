@@ -63,3 +63,59 @@ export function layoutsCases(): string[] {
   };
   return index.cases.map((c) => c.name);
 }
+
+/** One target of expected.json's `modules[key].targets`. */
+export type LayoutsTarget = LayoutsExpected["modules"][string]["targets"][number];
+
+/** A key-map target in one comparable form (ComfyUI key, offset, function; checkpoint tensor, rows; applied; kind). */
+export interface ComparableTarget {
+  readonly comfy: {
+    readonly key: string;
+    readonly offset: Slice | null;
+    readonly function: string | null;
+  };
+  readonly checkpoint: { readonly tensor: string; readonly offset: Slice | null } | null;
+  readonly applied: boolean;
+  readonly algo: string | null;
+}
+
+interface Slice {
+  readonly dim: number;
+  readonly start: number;
+  readonly size: number;
+}
+
+/** An expected.json target in the comparable form. */
+export function fixtureTarget(t: LayoutsTarget): ComparableTarget {
+  return {
+    comfy: {
+      key: t.comfy_key.key,
+      offset: t.comfy_key.offset ?? null,
+      function: t.comfy_key.function ?? null,
+    },
+    checkpoint:
+      t.checkpoint === null ? null : { tensor: t.checkpoint.tensor, offset: t.checkpoint.offset ?? null },
+    applied: t.applied,
+    algo: t.algo,
+  };
+}
+
+/** A target of lycoris-format's key map (`KeyMapEntry.targets[i]`, of an entry of kind `kind`) in the comparable form. */
+export function keyMapTarget(
+  kind: string | null,
+  t: {
+    readonly comfyKey: string;
+    readonly comfyOffset: Slice | null;
+    readonly function: string | null;
+    readonly tensor: string | null;
+    readonly slice: Slice | null;
+    readonly applied: boolean;
+  },
+): ComparableTarget {
+  return {
+    comfy: { key: t.comfyKey, offset: t.comfyOffset, function: t.function },
+    checkpoint: t.tensor === null ? null : { tensor: t.tensor, offset: t.slice },
+    applied: t.applied,
+    algo: kind,
+  };
+}

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  fixtureTarget,
+  keyMapTarget,
   LAYOUTS,
-  type LayoutsExpected,
   layoutsBaseFile,
   layoutsExpected,
 } from "../../../test-support/lycoris-layouts";
@@ -49,32 +50,13 @@ interface PlacementJson {
   totals: { moduleKeys: number; placed: number; notApplied: number; notPlaced: number; notLoaded: number };
 }
 
-/** One target as expected.json writes it. */
-type Target = LayoutsExpected["modules"][string]["targets"][number];
-
 function fromJson(p: PlacementJson): Record<string, unknown[]> {
   return Object.fromEntries(
     p.entries
       .filter((e) => e.targets.length > 0)
-      .map((e) => [
-        e.moduleKey,
-        e.targets.map((t) => ({
-          comfy: { key: t.comfyKey, offset: t.comfyOffset, function: t.function },
-          checkpoint: t.tensor === null ? null : { tensor: t.tensor, offset: t.slice },
-          applied: t.applied,
-          algo: e.kind,
-        })),
-      ]),
+      .map((e) => [e.moduleKey, e.targets.map((t) => keyMapTarget(e.kind, t))]),
   );
 }
-
-const fromFixture = (t: Target) => ({
-  comfy: { key: t.comfy_key.key, offset: t.comfy_key.offset ?? null, function: t.comfy_key.function ?? null },
-  checkpoint:
-    t.checkpoint === null ? null : { tensor: t.checkpoint.tensor, offset: t.checkpoint.offset ?? null },
-  applied: t.applied,
-  algo: t.algo,
-});
 
 function inspectJson(adapter: string, base: string): PlacementJson {
   const run = runCli(["inspect", adapter, "--base", base, "--json"]);
@@ -82,6 +64,20 @@ function inspectJson(adapter: string, base: string): PlacementJson {
   expect(run.code).toBe(0);
   return JSON.parse(run.stdout) as PlacementJson;
 }
+
+/** `lycoris convert <case adapter> --layout <layout> --base <case base> --out <out> ...extra`. */
+const convert = (name: string, layout: string, out: string, ...extra: string[]) =>
+  runCli([
+    "convert",
+    adapterOf(name),
+    "--layout",
+    layout,
+    "--base",
+    layoutsBaseFile(name, tmp),
+    "--out",
+    out,
+    ...extra,
+  ]);
 
 const CASES = [
   "sd15-kohya-lokr",
@@ -98,7 +94,9 @@ describe("lycoris inspect --base: ComfyUI's key map, then what it could not plac
     it(`${name} --json`, () => {
       const p = inspectJson(adapterOf(name), layoutsBaseFile(name, tmp));
       expect(fromJson(p)).toEqual(
-        Object.fromEntries(Object.entries(expected.modules).map(([k, m]) => [k, m.targets.map(fromFixture)])),
+        Object.fromEntries(
+          Object.entries(expected.modules).map(([k, m]) => [k, m.targets.map(fixtureTarget)]),
+        ),
       );
       expect(sorted(p.notLoaded)).toEqual(sorted(expected.not_loaded));
       for (const e of p.entries.filter((x) => x.targets.length === 0)) expect(e.message).not.toBeNull();
@@ -163,11 +161,11 @@ describe("lycoris convert --layout", () => {
     const name = "sdxl-kohya-lokr";
     const base = layoutsBaseFile(name, tmp);
     const want = sorted(
-      Object.values(layoutsExpected(name).modules).flatMap((m) => m.targets.map(fromFixture)),
+      Object.values(layoutsExpected(name).modules).flatMap((m) => m.targets.map(fixtureTarget)),
     );
     for (const layout of ["kohya", "comfy", "diffusers"]) {
       const out = join(tmp, `${name}.${layout}.safetensors`);
-      const run = runCli(["convert", adapterOf(name), "--layout", layout, "--base", base, "--out", out]);
+      const run = convert(name, layout, out);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(new RegExp(`to the ${layout} layout: .* \\(5 module keys, \\d+ tensors\\)`));
@@ -180,16 +178,7 @@ describe("lycoris convert --layout", () => {
   it("refuses a module the layout cannot express, naming it and the layout that can; nothing written", () => {
     const name = "flux-diffusers-peft";
     const out = join(tmp, "refused.safetensors");
-    const run = runCli([
-      "convert",
-      adapterOf(name),
-      "--layout",
-      "kohya",
-      "--base",
-      layoutsBaseFile(name, tmp),
-      "--out",
-      out,
-    ]);
+    const run = convert(name, "kohya", out);
     expectOneLineError(
       run,
       /cannot write 8 module keys in the kohya layout: 'transformer\.norm_out\.linear' patches 'diffusion_model\.final_layer\.adaLN_modulation\.1\.weight' with swap_scale_shift, which the kohya layout has no key for \(the diffusers layout can\)/,
@@ -200,17 +189,7 @@ describe("lycoris convert --layout", () => {
   it("--drop leaves them out with one warning each and writes the rest", () => {
     const name = "flux-diffusers-peft";
     const out = join(tmp, "dropped.safetensors");
-    const run = runCli([
-      "convert",
-      adapterOf(name),
-      "--layout",
-      "comfy",
-      "--drop",
-      "--base",
-      layoutsBaseFile(name, tmp),
-      "--out",
-      out,
-    ]);
+    const run = convert(name, "comfy", out, "--drop");
     expect(run.code).toBe(0);
     expect(lines(run.stderr)).toHaveLength(8);
     for (const l of lines(run.stderr)) expect(l).toMatch(/^warning: left out \d+ tensors? of /);

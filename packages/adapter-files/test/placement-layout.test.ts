@@ -5,6 +5,8 @@ import { LycorisFormatError, TARGET_LAYOUTS } from "@lycoris-ts/lycoris-format";
 import { parseSafetensors } from "@lycoris-ts/safetensors";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  fixtureTarget,
+  keyMapTarget,
   LAYOUTS,
   type LayoutsExpected,
   layoutsBaseFile,
@@ -40,43 +42,21 @@ const LORA_FORMS: Readonly<Record<string, string>> = {
 };
 const kohyaSuffix = (suffix: string): string => LORA_FORMS[suffix] ?? suffix;
 
-/** The placed module keys of a report as expected.json writes them. */
+/** The placed module keys of a report, each with its targets in the comparable form. */
 function placedModules(r: PlacementReport, rename: (key: string) => string = (k) => k) {
   return Object.fromEntries(
     r.entries
       .filter((e) => e.status === "placed" || e.status === "not_applied")
-      .map((e) => [
-        rename(e.moduleKey),
-        e.targets.map((t) => ({
-          comfy: { key: t.comfyKey, offset: t.comfyOffset, function: t.function },
-          checkpoint: t.tensor === null ? null : { tensor: t.tensor, offset: t.slice },
-          applied: t.applied,
-          algo: e.kind,
-        })),
-      ]),
+      .map((e) => [rename(e.moduleKey), e.targets.map((t) => keyMapTarget(e.kind, t))]),
   );
 }
 
+/** expected.json's modules (those `keep` accepts), each with its targets in the comparable form. */
 function fixtureModules(expected: LayoutsExpected, keep: (key: string) => boolean = () => true) {
   return Object.fromEntries(
     Object.entries(expected.modules)
       .filter(([k]) => keep(k))
-      .map(([k, m]) => [
-        k,
-        m.targets.map((t) => ({
-          comfy: {
-            key: t.comfy_key.key,
-            offset: t.comfy_key.offset ?? null,
-            function: t.comfy_key.function ?? null,
-          },
-          checkpoint:
-            t.checkpoint === null
-              ? null
-              : { tensor: t.checkpoint.tensor, offset: t.checkpoint.offset ?? null },
-          applied: t.applied,
-          algo: t.algo,
-        })),
-      ]),
+      .map(([k, m]) => [k, m.targets.map(fixtureTarget)]),
   );
 }
 

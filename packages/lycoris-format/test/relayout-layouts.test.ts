@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { fixtureTarget, keyMapTarget } from "../../../test-support/lycoris-layouts";
 import {
-  type KeyMapEntry,
   LycorisFormatError,
   mapAdapterKeys,
   relayoutAdapterKeys,
@@ -25,27 +25,17 @@ const registry = keyMapRegistry();
  * has no name for a whole fused `qkv` / `linear1` or for `linear1_qkv`; comfy names only tensors the
  * checkpoint has (the SD1.5 `conv_shortcut` → `skip_connection` target is not in it).
  */
+const PEFT_SLICES_AND_FUNCTION = [
+  "transformer.transformer_blocks.0.attn.to_q",
+  "transformer.transformer_blocks.0.attn.to_k",
+  "transformer.transformer_blocks.0.attn.to_v",
+  "transformer.transformer_blocks.2.attn.add_q_proj",
+  "transformer.single_transformer_blocks.3.attn.to_q",
+  "transformer.single_transformer_blocks.3.proj_mlp",
+  "transformer.norm_out.linear",
+];
 const NOT_EXPRESSIBLE: Readonly<Record<string, Partial<Record<TargetLayout, readonly string[]>>>> = {
-  "flux-diffusers-peft": {
-    kohya: [
-      "transformer.transformer_blocks.0.attn.to_q",
-      "transformer.transformer_blocks.0.attn.to_k",
-      "transformer.transformer_blocks.0.attn.to_v",
-      "transformer.transformer_blocks.2.attn.add_q_proj",
-      "transformer.single_transformer_blocks.3.attn.to_q",
-      "transformer.single_transformer_blocks.3.proj_mlp",
-      "transformer.norm_out.linear",
-    ],
-    comfy: [
-      "transformer.transformer_blocks.0.attn.to_q",
-      "transformer.transformer_blocks.0.attn.to_k",
-      "transformer.transformer_blocks.0.attn.to_v",
-      "transformer.transformer_blocks.2.attn.add_q_proj",
-      "transformer.single_transformer_blocks.3.attn.to_q",
-      "transformer.single_transformer_blocks.3.proj_mlp",
-      "transformer.norm_out.linear",
-    ],
-  },
+  "flux-diffusers-peft": { kohya: PEFT_SLICES_AND_FUNCTION, comfy: PEFT_SLICES_AND_FUNCTION },
   "flux-kohya-bfl": {
     diffusers: ["lora_unet_double_blocks_0_img_attn_qkv", "lora_unet_single_blocks_0_linear1"],
   },
@@ -77,15 +67,6 @@ const PREFIXES: Readonly<Record<TargetLayout, RegExp>> = {
 
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 
-function targetsOf(e: KeyMapEntry) {
-  return e.targets.map((t) => ({
-    comfy: { key: t.comfyKey, offset: t.comfyOffset, function: t.function },
-    checkpoint: t.tensor === null ? null : { tensor: t.tensor, offset: t.slice },
-    applied: t.applied,
-    algo: e.kind,
-  }));
-}
-
 describe("relayoutAdapterKeys: every lycoris-layouts adapter in every layout places where ComfyUI placed it", () => {
   for (const c of indexCases()) {
     const expected = expectedOf(c.name);
@@ -115,21 +96,10 @@ describe("relayoutAdapterKeys: every lycoris-layouts adapter in every layout pla
         for (const m of r.modules) {
           const e = again.entries.find((x) => x.moduleKey === m.to)!;
           const want = expected.modules[m.from]!;
-          expect(targetsOf(e), m.from).toEqual(
-            want.targets.map((t) => ({
-              comfy: {
-                key: t.comfy_key.key,
-                offset: t.comfy_key.offset ?? null,
-                function: t.comfy_key.function ?? null,
-              },
-              checkpoint:
-                t.checkpoint === null
-                  ? null
-                  : { tensor: t.checkpoint.tensor, offset: t.checkpoint.offset ?? null },
-              applied: t.applied,
-              algo: t.algo,
-            })),
-          );
+          expect(
+            e.targets.map((t) => keyMapTarget(e.kind, t)),
+            m.from,
+          ).toEqual(want.targets.map(fixtureTarget));
           expect(sorted(e.tensors.map((n) => inverse.get(n)!)), m.from).toEqual(sorted(want.file_keys));
         }
       });
