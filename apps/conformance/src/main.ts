@@ -14,8 +14,12 @@ Runs every case of a conformance fixture directory whose adapters are all of a r
   - PEFT format (fixtures/peft/FORMAT.md): builds the model, creates the adapters, loads PEFT's saved
     weights and compares everything PEFT recorded, plus errors.json, init.json, factorization.json;
   - kohya/LyCORIS format (fixtures/lycoris/FORMAT.md): reads each adapter.safetensors and compares key
-    resolution, rank/alpha/scale, deltas, merged weights and outputs (the kohya loaders' rules).
-Tolerance: |ours - expected| <= 1e-5 * (1 + |expected|) per element.
+    resolution, rank/alpha/scale, deltas, merged weights and outputs (the kohya loaders' rules);
+  - PEFT convert_to_lora (fixtures/peft-lora-conversion/FORMAT.md): converts each case's source adapters
+    with convertToLora (peftCompatible) at every recorded rank: PEFT's effective ranks and configs exactly,
+    B·A within 1e-4 * (1 + |PEFT|), every refusal raised; conv conversions (beyond PEFT) against a float64
+    SVD of ΔW.
+Tolerance: |ours - expected| <= 1e-5 * (1 + |expected|) per element unless said otherwise.
 Prints one line per case and "N passed, N failed"; exits 1 on any failure.`;
 
 function main(argv: readonly string[]): number {

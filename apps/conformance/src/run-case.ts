@@ -1,17 +1,10 @@
 import { join } from "node:path";
 import type { Tensor } from "@lycoris-ts/kernels";
 import {
-  type LycorisConfig,
-  parseAdapterConfigJson,
-  parseModelDescription,
-} from "@lycoris-ts/lycoris-config";
-import {
   type AdapterRegistry,
   adapterStateDict,
-  buildModelFromDescription,
   LycorisLayer,
   loadAdapterStateDict,
-  PeftModel,
 } from "@lycoris-ts/runtime";
 import { expectClose, expectEqual, Mismatch } from "./compare";
 import { expectSameConfig } from "./compare-config";
@@ -25,6 +18,7 @@ import {
   readJson,
   readTensors,
 } from "./fixture-files";
+import { buildPeftCaseModel, configFromKwargs } from "./peft-case-model";
 
 /** The outcome of one conformance case. */
 export interface CaseResult {
@@ -36,15 +30,7 @@ export interface CaseResult {
   readonly worst: number;
 }
 
-/** Builds a variant config from PEFT config kwargs (snake_case, as in case.json). */
-export function configFromKwargs(
-  registry: AdapterRegistry,
-  peftType: string,
-  kwargs: Record<string, unknown>,
-): LycorisConfig {
-  const { options } = parseAdapterConfigJson({ ...kwargs, peft_type: peftType });
-  return registry.get(peftType).createConfig(options);
-}
+export { configFromKwargs } from "./peft-case-model";
 
 /**
  * Runs one case directory (FORMAT.md layout): builds the model and adapters,
@@ -68,30 +54,9 @@ export function runCase(caseDir: string, registry: AdapterRegistry): CaseResult 
   };
   try {
     const exp = readJson<ExpectedJson>(join(caseDir, "expected.json"));
-    const modelJson = readJson(join(caseDir, "model.json"));
-    const description = parseModelDescription(modelJson);
-    const base = readTensors(join(caseDir, "base.safetensors"));
     const inputs = readInputs(join(caseDir, "inputs.safetensors"));
     const expected = readTensors(join(caseDir, "expected.safetensors"));
-    const model = buildModelFromDescription(description, base);
-    model.eval();
-
-    const [first, ...rest] = c.adapters;
-    const peft = new PeftModel(
-      model,
-      configFromKwargs(registry, first!.peft_type, first!.config),
-      first!.name,
-      {
-        registry,
-        description,
-        outputLayer: description.outputLayer ?? null,
-        inputEmbeddings: (modelJson.input_embeddings as string | null) ?? null,
-        modelType: description.modelType ?? null,
-        onWarning: null, // compared with expected.json below instead of printed
-      },
-    );
-    for (const a of rest) peft.addAdapter(a.name, configFromKwargs(registry, a.peft_type, a.config));
-    peft.eval();
+    const { peft, base } = buildPeftCaseModel(caseDir, registry);
     const createWarnings = [...peft.warnings];
 
     expectEqual("adapters", [...peft.peftConfig.keys()], exp.adapters);

@@ -3,13 +3,16 @@ import { join } from "node:path";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { exists } from "./fixture-files";
 import { type CaseResult, runCase } from "./run-case";
+import { runConversionCase } from "./run-conversion-case";
 import { runErrorCases, runFactorization, runInitCases } from "./run-globals";
 import { runLycorisCase } from "./run-lycoris-case";
 
 /**
  * Runs a whole fixture directory: every PEFT-format case folder (a folder with `case.json`), every
  * kohya/LyCORIS-format case folder (`adapter.safetensors` + `expected.json`, fixtures/lycoris/FORMAT.md),
- * then `errors.json`, `init.json` and `factorization.json` when present.
+ * every PEFT `convert_to_lora` case folder (`conversion.json`, fixtures/peft-lora-conversion/FORMAT.md), then
+ * `errors.json`, `init.json` and `factorization.json` when present (not in a `convert_to_lora` set, whose
+ * `errors.json` records probes without data).
  */
 export function runDirectory(
   dir: string,
@@ -34,6 +37,12 @@ export function runDirectory(
     .map((d) => d.name)
     .sort();
   for (const name of lycorisCases) push(runLycorisCase(dir, { name, peft_conversion: null }, registry));
+  const conversionCases = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && exists(join(dir, d.name, "conversion.json")))
+    .map((d) => d.name)
+    .sort();
+  for (const name of conversionCases) push(runConversionCase(dir, name, registry));
+  if (conversionCases.length > 0) return results;
   for (const r of runErrorCases(dir, registry)) push(r);
   for (const r of runInitCases(dir, registry)) push(r);
   for (const r of runFactorization(dir, registry)) push(r);

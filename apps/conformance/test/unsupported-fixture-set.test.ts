@@ -17,13 +17,12 @@ function set(name: string, files: readonly string[]): string {
 }
 
 describe("fixture sets the runner does not run yet are named, not failed case by case", () => {
-  it("knows the PEFT, PEFT LoRA and LyCORIS sets", () => {
-    for (const s of ["peft", "peft-lora", "lycoris"])
+  it("knows the PEFT, PEFT LoRA, LyCORIS and convert_to_lora sets", () => {
+    for (const s of ["peft", "peft-lora", "lycoris", "peft-lora-conversion"])
       expect(unsupportedFixtureSet(join(fixtures, s))).toBeNull();
   });
 
-  it("names a convert_to_lora set and a key-layout set", () => {
-    expect(unsupportedFixtureSet(join(fixtures, "peft-lora-conversion"))).toMatch(/convert_to_lora/);
+  it("names a key-layout set", () => {
     expect(unsupportedFixtureSet(join(fixtures, "lycoris-layouts"))).toMatch(/key-layout/);
     expect(unsupportedFixtureSet(set("layouts", ["base.safetensors", "adapter.safetensors"]))).toMatch(
       /key-layout/,

@@ -1,16 +1,10 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import { lycorisToPeft } from "@lycoris-ts/lycoris-format";
-import {
-  ADAPTER_CONFIG_NAME,
-  ADAPTER_WEIGHTS_NAME,
-  type AdapterRegistry,
-  writePeftAdapterDir,
-} from "@lycoris-ts/runtime";
+import { type AdapterRegistry, writePeftAdapterDir } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
-import { checkOutputPath } from "./check-output-path";
+import { checkPeftOutput } from "./check-peft-output";
 import { type FileInput, inputName } from "./file-input";
 import { readKohyaFile } from "./kohya-file";
-import { nodeFs, nodePath } from "./node-builtins";
 import { openBaseModel } from "./open-base-model";
 
 /** Options of {@link convertKohyaToPeft}. */
@@ -39,25 +33,6 @@ export interface KohyaToPeftResult {
   readonly weights: ReadonlyMap<string, Tensor<Float32Array>>;
 }
 
-/** Refuses an output directory that is or holds an input, lies in one, or already holds an adapter. */
-async function checkPeftOutput(o: ConvertKohyaToPeftOptions, out: string): Promise<void> {
-  await checkOutputPath(out, [o.base, o.adapter], [], {
-    directoryOf: [ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME],
-  });
-  const existing = await nodeFs()
-    .stat(nodePath().join(out, ADAPTER_CONFIG_NAME))
-    .catch(() => null);
-  if (existing !== null) {
-    throw new AdapterFilesError(
-      "refused",
-      `${out} already holds a PEFT adapter (${ADAPTER_CONFIG_NAME}); choose another output`,
-      {
-        path: out,
-      },
-    );
-  }
-}
-
 /**
  * Converts a kohya / LyCORIS-format file to a PEFT adapter whose PEFT delta equals the loaders'
  * delta (see lycoris-format's `lycorisToPeft`), and writes it to `out` when given.
@@ -66,7 +41,7 @@ async function checkPeftOutput(o: ConvertKohyaToPeftOptions, out: string): Promi
  *   mixed algorithms, factor splits), `refused` when `out` already holds an adapter or is an input.
  */
 export async function convertKohyaToPeft(o: ConvertKohyaToPeftOptions): Promise<KohyaToPeftResult> {
-  if (o.out !== undefined) await checkPeftOutput(o, o.out);
+  if (o.out !== undefined) await checkPeftOutput(o.out, [o.base, o.adapter], []);
   const base = await openBaseModel(o.base);
   try {
     const adapter = await readKohyaFile(o.adapter, base, o.registry, o.prefixes);

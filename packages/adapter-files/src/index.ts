@@ -10,6 +10,8 @@ export { AdapterFilesError } from "./adapter-files-error";
 export type { OutputPathOptions } from "./check-output-path";
 export { checkOutputPath } from "./check-output-path";
 export { conversionTarget } from "./conversion-target";
+export type { ConvertAdapterToLoraOptions } from "./convert-adapter-to-lora";
+export { convertAdapterToLora } from "./convert-adapter-to-lora";
 export type { ConvertKohyaToPeftOptions, KohyaToPeftResult } from "./convert-kohya-to-peft";
 export { convertKohyaToPeft } from "./convert-kohya-to-peft";
 export type { ConvertLayoutOptions, ConvertLayoutSummary } from "./convert-layout";

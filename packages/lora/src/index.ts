@@ -60,6 +60,7 @@ export {
   writeSafetensors,
 } from "@lycoris-ts/safetensors";
 // LoRA
+export * from "./conversion/index";
 export * from "./functional/index";
 export type { LoraConfigOptions, UnsupportedLoraOptions } from "./lora-config";
 export { LoraConfig } from "./lora-config";

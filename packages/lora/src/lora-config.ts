@@ -3,6 +3,7 @@ import {
   LycorisConfig,
   LycorisConfigError,
   type LycorisConfigOptions,
+  rejectUnknownOptions,
 } from "@lycoris-ts/lycoris-config";
 import type { AdapterVariant } from "@lycoris-ts/runtime";
 import type { LoraInitWeights } from "./functional/types";
@@ -148,25 +149,42 @@ function checkRegexTargetLayers(o: LoraConfigOptions): void {
   }
 }
 
+/** The shared options LoRA takes (LyCORIS' `alpha`, dropouts and `initWeights` are not LoRA options). */
+const SHARED_LORA_OPTIONS = [
+  "r",
+  "targetModules",
+  "excludeModules",
+  "layersToTransform",
+  "layersPattern",
+  "rankPattern",
+  "alphaPattern",
+  "modulesToSave",
+  "inferenceMode",
+  "taskType",
+  "baseModelNameOrPath",
+  "revision",
+  "peftVersion",
+  "autoMapping",
+] as const;
+
+/** Every option {@link LoraConfig} takes; any other key is an `unknown_option` error, as PEFT's `TypeError`. */
+const LORA_OPTIONS: readonly string[] = [
+  ...SHARED_LORA_OPTIONS,
+  "loraAlpha",
+  "loraDropout",
+  "useRslora",
+  "fanInFanOut",
+  "bias",
+  "initLoraWeights",
+  "megatronCore",
+  "qaloraGroupSize",
+  ...Object.keys(UNSUPPORTED_DEFAULTS),
+];
+
 function shared(o: LoraConfigOptions, loraAlpha: number): LycorisConfigOptions {
   checkRegexTargetLayers(o);
   const picked: Record<string, unknown> = { alpha: loraAlpha };
-  for (const key of [
-    "r",
-    "targetModules",
-    "excludeModules",
-    "layersToTransform",
-    "layersPattern",
-    "rankPattern",
-    "alphaPattern",
-    "modulesToSave",
-    "inferenceMode",
-    "taskType",
-    "baseModelNameOrPath",
-    "revision",
-    "peftVersion",
-    "autoMapping",
-  ] as const) {
+  for (const key of SHARED_LORA_OPTIONS) {
     if (o[key] !== undefined) picked[key] = o[key];
   }
   return picked as LycorisConfigOptions;
@@ -210,6 +228,9 @@ export class LoraConfig extends LycorisConfig {
   readonly useBdlora: null;
 
   constructor(options: LoraConfigOptions = {}) {
+    if (typeof options === "object" && options !== null) {
+      rejectUnknownOptions(new.target.name, options as Record<string, unknown>, LORA_OPTIONS);
+    }
     const loraAlpha = number("loraAlpha", options.loraAlpha, 8);
     super("LORA", shared(options, loraAlpha));
     // LyCORIS fields LoRA does not have: kept for the runtime, never written to adapter_config.json.

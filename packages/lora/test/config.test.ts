@@ -96,3 +96,28 @@ describe("LoraConfig", () => {
     expect(new LoraConfig({ initLoraWeights: "uniform" }).initLoraWeights).toBe("uniform");
   });
 });
+
+describe("unknown option keys", () => {
+  it("new LoraConfig rejects an unknown key, and LyCORIS' `alpha` (LoRA's is loraAlpha), naming them", () => {
+    let error: unknown;
+    try {
+      new LoraConfig({ loraAlpah: 16, alpha: 4 } as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LycorisConfigError);
+    expect((error as LycorisConfigError).kind).toBe("unknown_option");
+    expect((error as LycorisConfigError).received).toEqual(["loraAlpah", "alpha"]);
+    expect((error as LycorisConfigError).message).toMatch(/`loraAlpah`, `alpha`.*LoraConfig/);
+  });
+
+  it("createConfig (options of an adapter_config.json) ignores unknown keys with PEFT's warning", () => {
+    const config = loraVariant.createConfig({ r: 4, someFutureOption: true });
+    expect(config.r).toBe(4);
+    expect(config.warnings).toEqual([
+      expect.stringMatching(
+        /^Unexpected keyword arguments \['some_future_option'\] for class LoraConfig, these are ignored\./,
+      ),
+    ]);
+  });
+});

@@ -5,7 +5,7 @@ export { DEFAULT_TARGET_MODULES, defaultTargetModules } from "./default-target-m
 export type { LycorisConfigErrorDetails, LycorisErrorKind } from "./errors";
 export { invalidValueError, LycorisConfigError } from "./errors";
 export type { InitWeights, LycorisConfigOptions } from "./lycoris-config";
-export { LycorisConfig } from "./lycoris-config";
+export { LycorisConfig, rejectUnknownOptions } from "./lycoris-config";
 export { findMinimalTargetModules, MIN_TARGET_MODULES_FOR_OPTIMIZATION } from "./minimal-target-modules";
 export type { ModelDescription, ModuleDescription, ModuleKind } from "./model-description";
 export { parseModelDescription } from "./model-description";

@@ -72,13 +72,21 @@ function invalid(field: string, expected: string, received: unknown): never {
   throw invalidValueError(field, expected, received);
 }
 
-/** PEFT's dataclass constructor rejects unexpected keyword arguments (`TypeError`); so do we, naming them all. */
-function rejectUnknownOptions(className: string, o: Record<string, unknown>, own: readonly string[]): void {
-  const unknown = Object.keys(o).filter(
-    (k) => o[k] !== undefined && !Object.hasOwn(SHARED_OPTIONS, k) && !own.includes(k),
-  );
+/**
+ * PEFT's dataclass constructor rejects unexpected keyword arguments (`TypeError`); so do we, naming them
+ * all: throws a {@link LycorisConfigError} of kind `"unknown_option"` (`received`: the unknown keys) when
+ * `options` has a defined key outside `known`. {@link LycorisConfig} calls it with the shared options plus
+ * a variant's own; a config whose option set differs from the shared one (LoRA has no `alpha`) calls it
+ * itself with its full list.
+ */
+export function rejectUnknownOptions(
+  className: string,
+  options: Readonly<Record<string, unknown>>,
+  known: readonly string[],
+): void {
+  const o = options;
+  const unknown = Object.keys(o).filter((k) => o[k] !== undefined && !known.includes(k));
   if (unknown.length === 0) return;
-  const known = [...Object.keys(SHARED_OPTIONS), ...own];
   throw new LycorisConfigError(
     "unknown_option",
     `Unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `\`${k}\``).join(", ")} for ${className} (PEFT raises TypeError: unexpected keyword argument); its options are ${known.join(", ")}.`,
@@ -197,7 +205,9 @@ export class LycorisConfig {
     if (typeof peftType !== "string" || peftType === "") invalid("peftType", "a non-empty string", peftType);
     if (typeof options !== "object" || options === null) invalid("options", "an object", options);
     const o = options as Record<string, unknown>;
-    if (ownOptions !== undefined) rejectUnknownOptions(new.target.name, o, ownOptions);
+    if (ownOptions !== undefined) {
+      rejectUnknownOptions(new.target.name, o, [...Object.keys(SHARED_OPTIONS), ...ownOptions]);
+    }
     this.peftType = peftType;
     this.r = finiteNumber("r", o.r, 8);
     this.alpha = finiteNumber("alpha", o.alpha, 8);

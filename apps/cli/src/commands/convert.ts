@@ -9,12 +9,20 @@ import { type Command, Option } from "commander";
 import { CliError } from "../cli-error";
 import { withInterrupt } from "../interrupt";
 import { type CommandContext, given, prefixMapOption } from "../options";
+import { toLora } from "./convert-to-lora";
 
 const HELP = `
 To PEFT: PEFT's alpha / r is set to the loaders' scale (alpha = scale · r, alpha_pattern / rank_pattern
 where modules differ; modules whose factors are all full get r = the network dim and alpha = r). Not
 convertible (exit 1, with the reason): DoRA, files mixing algorithms, factor splits PEFT's layout
 options cannot reproduce (unbalanced factorization, per-module factors).
+
+To LoRA (--to lora): PEFT's convert_to_lora. Each layer's ΔW becomes its best rank-k approximation B·A
+from the SVD, the scaling baked in (r = lora_alpha). --rank 8 keeps 8 singular values per layer; --rank 0.9
+(a number with a point) keeps, per layer, the fewest that hold 90% of ‖ΔW‖² (rank_pattern per layer; 1.0 is
+a threshold, 1 a rank). The result is a PEFT LoRA adapter directory. Conv layers convert too (lora_A with
+the base kernel, lora_B 1×1); --peft-compatible refuses them as PEFT does. Prints per layer the rank, the
+energy kept and the relative error ‖ΔW − B·A‖/‖ΔW‖.
 
 To kohya/LyCORIS: keys are <prefix>_<module path below --module-root, "." → "_">.<tensor>. The stored
 alpha is PEFT's scaling × the rank the loaders read from the factors; modules whose factors are all
@@ -35,10 +43,14 @@ Examples:
   $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft
   $ lycoris convert ./my-lokr-peft --out my-lokr.safetensors
   $ lycoris convert ./unet-lokr-peft --to lycoris --prefix lora_unet --module-root unet --out my-lokr.safetensors
+  $ lycoris convert ./my-lokr-peft --to lora --rank 16 --out ./my-lora
+  $ lycoris convert ./my-loha-peft --to lora --rank 0.95 --peft-compatible --out ./my-lora
   $ lycoris convert flux-lora.safetensors --layout diffusers --base flux1-dev.safetensors --out flux-lora-diffusers.safetensors`;
 
 interface ConvertOptions {
-  to?: "peft" | "lycoris";
+  to?: "peft" | "lycoris" | "lora";
+  rank?: string;
+  peftCompatible?: boolean;
   base?: string;
   out: string;
   prefix?: string;
@@ -57,6 +69,7 @@ async function toLayout(
   ctx: CommandContext,
   signal: AbortSignal,
 ): Promise<{ line: string; warnings: string[] }> {
+  loraOnly(o);
   for (const [flag, v] of [
     ["--to", o.to],
     ["--prefix", o.prefix],
@@ -88,7 +101,14 @@ async function toLayout(
   };
 }
 
+/** `--rank` and `--peft-compatible` belong to `--to lora`. */
+function loraOnly(o: ConvertOptions): void {
+  if (o.rank !== undefined) throw new CliError("usage", "--rank applies to --to lora only");
+  if (o.peftCompatible) throw new CliError("usage", "--peft-compatible applies to --to lora only");
+}
+
 async function toKohya(input: string, o: ConvertOptions, ctx: CommandContext): Promise<string> {
+  loraOnly(o);
   if (o.prefixMap !== undefined)
     throw new CliError("usage", "--prefix-map applies to --to peft (use --prefix / --module-root)");
   const s = await convertPeftToKohya({
@@ -113,6 +133,7 @@ async function toPeft(input: string, o: ConvertOptions, ctx: CommandContext): Pr
   ] as const) {
     if (v !== undefined) throw new CliError("usage", `${flag} applies to --to lycoris only`);
   }
+  loraOnly(o);
   if (o.base === undefined) throw new CliError("usage", "convert --to peft needs --base <model.safetensors>");
   const s = await convertKohyaToPeft({
     adapter: input,
@@ -124,27 +145,46 @@ async function toPeft(input: string, o: ConvertOptions, ctx: CommandContext): Pr
   return `converted ${input} to a ${s.peftType} PEFT adapter: ${o.out} (${s.modules} modules, r=${s.r}, alpha=${s.alpha}, ${s.patterns} rank/alpha patterns)`;
 }
 
+function toLoraChecked(input: string, o: ConvertOptions, ctx: CommandContext): Promise<string> {
+  for (const [flag, v] of [
+    ["--prefix", o.prefix],
+    ["--module-root", o.moduleRoot],
+    ["--prefix-map", o.prefixMap],
+  ] as const) {
+    if (v !== undefined) throw new CliError("usage", `${flag} does not apply to --to lora`);
+  }
+  return toLora(input, o, ctx);
+}
+
 /** `lycoris convert <input> [--to peft|lycoris] --out o`: the direction follows the input by default. */
 export function addConvertCommand(program: Command, ctx: CommandContext): void {
   program
     .command("convert")
     .description(
-      "Convert an adapter between formats with the same ΔW: a kohya/LyCORIS file → a PEFT adapter directory, a PEFT adapter directory → a kohya/LyCORIS file, or (--layout) an adapter file → the same file in another producer's key layout.",
+      "Convert an adapter between formats with the same ΔW: a kohya/LyCORIS file → a PEFT adapter directory, a PEFT adapter directory → a kohya/LyCORIS file, or (--layout) an adapter file → the same file in another producer's key layout; or a PEFT adapter directory → a LoRA of a chosen rank (--to lora).",
     )
     .argument("<input>", "a kohya/LyCORIS-format .safetensors file, or a PEFT adapter directory")
     .addOption(
       new Option(
         "--to <format>",
         "target format (default: peft for a kohya/LyCORIS file, lycoris for a PEFT directory)",
-      ).choices(["peft", "lycoris"]),
+      ).choices(["peft", "lycoris", "lora"]),
     )
     .requiredOption(
       "--out <path>",
-      "--to peft: the PEFT adapter directory to write; --to lycoris: the .safetensors file to write (atomically)",
+      "--to peft / lora: the PEFT adapter directory to write; --to lycoris: the .safetensors file to write (atomically)",
+    )
+    .option(
+      "--rank <rank|threshold>",
+      "--to lora: a rank per layer (an integer: 8), or an energy threshold in (0, 1] (a number with a point: 0.9, 1.0)",
+    )
+    .option(
+      "--peft-compatible",
+      "--to lora: refuse conv layers with PEFT's error, as PEFT's convert_to_lora does",
     )
     .option(
       "--base <model.safetensors>",
-      "the base model (required with --to peft; with --to lycoris optional, its shapes tell Conv1d Tucker cores apart)",
+      "the base model (required with --to peft; with --to lycoris optional, its shapes tell Conv1d Tucker cores apart; with --to lora optional, its shapes tell a conv whose kernel the factors fold from a linear layer)",
     )
     .addOption(prefixMapOption())
     .option(
@@ -177,7 +217,11 @@ export function addConvertCommand(program: Command, ctx: CommandContext): void {
       const to = opts.to ?? (await conversionTarget(input, ctx.registry));
       // Conversions are small and not abortable: a signal waits for the write to finish (no temporary file left).
       const line = await withInterrupt(opts.out, () =>
-        to === "lycoris" ? toKohya(input, opts, ctx) : toPeft(input, opts, ctx),
+        to === "lora"
+          ? toLoraChecked(input, opts, ctx)
+          : to === "lycoris"
+            ? toKohya(input, opts, ctx)
+            : toPeft(input, opts, ctx),
       );
       if (!opts.quiet) ctx.io.out(`${line}\n`);
     });

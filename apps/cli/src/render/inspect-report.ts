@@ -28,7 +28,7 @@ function num(v: number | null): string {
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
 }
 
-/** Rows as left-aligned columns (the last column unpadded). */
+/** Rows as aligned columns (two spaces apart, the last column unpadded). */
 export function* pad(rows: readonly string[][]): Generator<string> {
   const widths: number[] = [];
   for (const row of rows) {

@@ -2,14 +2,21 @@ import { LycorisError } from "@lycoris-ts/errors";
 
 /**
  * What went wrong in the LoRA math, as a stable classification. The first four are the `error_kind`
- * values of PEFT's LoRA conformance fixtures (`errors.json`); `invalid_params` is ours.
+ * values of PEFT's LoRA conformance fixtures (`errors.json`); `invalid_params` is ours. The `conversion_*` kinds
+ * are `convertToLora`'s refusals: `conversion_unsupported_layer` (PEFT's `TypeError` for layers it cannot
+ * convert, with `peftCompatible`), `conversion_no_layer` (PEFT's `TypeError`: nothing to convert),
+ * `conversion_missing_adapter` (where PEFT dies with an `AttributeError`: the adapter is unknown or absent from
+ * some adapted layer).
  */
 export type LoraErrorKind =
   | "rank_not_divisible_by_groups"
   | "unknown_init"
   | "conv_dilation_shape_mismatch"
   | "merge_not_supported_groups"
-  | "invalid_params";
+  | "invalid_params"
+  | "conversion_unsupported_layer"
+  | "conversion_no_layer"
+  | "conversion_missing_adapter";
 
 /** Details of a {@link LoraError}. */
 export interface LoraErrorDetails {

@@ -1,5 +1,5 @@
 export { layerDeltaSvd } from "./layer-delta-svd";
-export type { LoraFactors } from "./lora-factors";
+export type { LoraFactors, LoraFactorsOptions } from "./lora-factors";
 export { loraFactors } from "./lora-factors";
 export type { LoraRank } from "./lora-rank";
 export { resolveLoraRank } from "./lora-rank";
