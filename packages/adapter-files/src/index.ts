@@ -14,6 +14,8 @@ export type { ConvertAdapterToLoraOptions } from "./convert-adapter-to-lora";
 export { convertAdapterToLora } from "./convert-adapter-to-lora";
 export type { ConvertKohyaToPeftOptions, KohyaToPeftResult } from "./convert-kohya-to-peft";
 export { convertKohyaToPeft } from "./convert-kohya-to-peft";
+export type { ConvertLayoutOptions, ConvertLayoutSummary } from "./convert-layout";
+export { convertLayout } from "./convert-layout";
 export type { ConvertPeftToKohyaOptions, PeftToKohyaSummary } from "./convert-peft-to-kohya";
 export { convertPeftToKohya } from "./convert-peft-to-kohya";
 export type { AdapterModuleDescription, ParamDescription } from "./describe-module";
@@ -26,6 +28,8 @@ export type { AdapterModuleTensors, GroupedAdapterTensors, KeyNaming } from "./g
 export { detectKeyNaming, groupAdapterTensors } from "./group-adapter-tensors";
 export type { AdapterDescription, AdapterFormat, InspectReport, Totals } from "./inspect-adapters";
 export { inspectAdapters } from "./inspect-adapters";
+export type { InspectPlacementOptions, PlacementReport, PlacementTotals } from "./inspect-placement";
+export { inspectPlacement } from "./inspect-placement";
 export { baseModuleNames, isKohyaFile, readKohyaFile } from "./kohya-file";
 export { compareLayout, mismatchText, shapeText } from "./layout-check";
 export type { AdapterLocation, LocatedAdapters } from "./locate-adapters";

@@ -25,6 +25,14 @@ export type {
 } from "./key-map/key-map-types";
 export type { MapAdapterKeysOptions } from "./key-map/map-adapter-keys";
 export { assertAdapterKeysPlaced, mapAdapterKeys } from "./key-map/map-adapter-keys";
+export type {
+  AdapterRelayout,
+  RelayoutDrop,
+  RelayoutModule,
+  RelayoutOptions,
+  TargetLayout,
+} from "./key-map/relayout-adapter-keys";
+export { relayoutAdapterKeys, TARGET_LAYOUTS } from "./key-map/relayout-adapter-keys";
 export type { KohyaKeyMatch } from "./kohya-names";
 export {
   KohyaKeyMap,
@@ -68,3 +76,5 @@ export type {
 export { peftToLycoris } from "./peft-to-lycoris";
 export type { ReadLycorisOptions } from "./read-lycoris-adapter";
 export { readLycorisAdapter } from "./read-lycoris-adapter";
+export type { LycorisAdapterTensors, WriteLycorisOptions } from "./write-lycoris-adapter";
+export { writeLycorisAdapter } from "./write-lycoris-adapter";

@@ -140,7 +140,7 @@ function loaderRank(
 }
 
 /** A module's tensors under kohya names: Conv1d Tucker cores 3-D, the scale baked in where there is no rank. */
-function kohyaTensors(
+export function kohyaTensors(
   module: string,
   kohya: KohyaFormat,
   params: Readonly<Record<string, Tensor<Float32Array>>>,

@@ -1,4 +1,10 @@
-import { conversionTarget, convertKohyaToPeft, convertPeftToKohya } from "@lycoris-ts/adapter-files";
+import {
+  conversionTarget,
+  convertKohyaToPeft,
+  convertLayout,
+  convertPeftToKohya,
+} from "@lycoris-ts/adapter-files";
+import { TARGET_LAYOUTS, type TargetLayout } from "@lycoris-ts/lycoris-format";
 import { type Command, Option } from "commander";
 import { CliError } from "../cli-error";
 import { withInterrupt } from "../interrupt";
@@ -23,12 +29,23 @@ alpha is PEFT's scaling × the rank the loaders read from the factors; modules w
 full (where the loaders ignore alpha) get the scaling multiplied into one factor and alpha = r.
 modules_to_save copies cannot be expressed (exit 1, naming them).
 
+--layout kohya|comfy|diffusers (with --base, the checkpoint the adapter is for): writes an adapter
+.safetensors file (kohya, LyCORIS, ComfyUI / ai-toolkit, diffusers, OneTrainer or PEFT names) again
+with the module keys of one producer layout, each module on the same checkpoint tensor and rows:
+kohya = lora_unet_ / lora_te_ / lora_te1_ / lora_te2_ names, comfy = diffusion_model.<checkpoint
+path> (text_encoders.clip_l.… for text encoders), diffusers = unet. / transformer. / text_encoder. /
+text_encoder_2. names as the loaders read them. LoRA tensors get kohya's lora_up / lora_down names;
+every tensor's bytes are copied. A module the layout has no key for (rows of a fused Flux qkv /
+linear1 in kohya / comfy, a whole fused weight in diffusers, ...), a key that is not placed, or a
+tensor the loaders do not read is an error naming it (exit 1); --drop leaves them out instead.
+
 Examples:
   $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft
   $ lycoris convert ./my-lokr-peft --out my-lokr.safetensors
   $ lycoris convert ./unet-lokr-peft --to lycoris --prefix lora_unet --module-root unet --out my-lokr.safetensors
   $ lycoris convert ./my-lokr-peft --to lora --rank 16 --out ./my-lora
-  $ lycoris convert ./my-loha-peft --to lora --rank 0.95 --peft-compatible --out ./my-lora`;
+  $ lycoris convert ./my-loha-peft --to lora --rank 0.95 --peft-compatible --out ./my-lora
+  $ lycoris convert flux-lora.safetensors --layout diffusers --base flux1-dev.safetensors --out flux-lora-diffusers.safetensors`;
 
 interface ConvertOptions {
   to?: "peft" | "lycoris" | "lora";
@@ -41,6 +58,47 @@ interface ConvertOptions {
   adapterName?: string;
   quiet?: boolean;
   prefixMap?: Record<string, string>;
+  layout?: TargetLayout;
+  drop?: boolean;
+}
+
+async function toLayout(
+  input: string,
+  layout: TargetLayout,
+  o: ConvertOptions,
+  ctx: CommandContext,
+  signal: AbortSignal,
+): Promise<{ line: string; warnings: string[] }> {
+  loraOnly(o);
+  for (const [flag, v] of [
+    ["--to", o.to],
+    ["--prefix", o.prefix],
+    ["--module-root", o.moduleRoot],
+    ["--adapter-name", o.adapterName],
+    ["--prefix-map", o.prefixMap],
+  ] as const) {
+    if (v !== undefined) throw new CliError("usage", `${flag} does not apply with --layout`);
+  }
+  if (o.base === undefined)
+    throw new CliError("usage", "convert --layout needs --base <checkpoint.safetensors>");
+  const s = await convertLayout({
+    adapter: input,
+    base: o.base,
+    out: o.out,
+    layout,
+    registry: ctx.registry,
+    drop: o.drop === true,
+    signal,
+  });
+  const n = (count: number, what: string): string => `${count} ${what}${count === 1 ? "" : "s"}`;
+  const warnings = s.dropped.map(
+    (d) => `left out ${n(d.tensors.length, "tensor")} of ${d.moduleKey}: ${d.reason}`,
+  );
+  const left = s.dropped.length > 0 ? `, ${n(s.dropped.length, "module key")} left out` : "";
+  return {
+    line: `converted ${input} to the ${layout} layout: ${o.out} (${n(s.modules.length, "module key")}, ${n(s.tensors, "tensor")}${left})`,
+    warnings,
+  };
 }
 
 /** `--rank` and `--peft-compatible` belong to `--to lora`. */
@@ -103,7 +161,7 @@ export function addConvertCommand(program: Command, ctx: CommandContext): void {
   program
     .command("convert")
     .description(
-      "Convert an adapter between formats with the same ΔW: a kohya/LyCORIS file → a PEFT adapter directory, or a PEFT adapter directory → a kohya/LyCORIS file; or a PEFT adapter directory → a LoRA of a chosen rank (--to lora).",
+      "Convert an adapter between formats with the same ΔW: a kohya/LyCORIS file → a PEFT adapter directory, a PEFT adapter directory → a kohya/LyCORIS file, or (--layout) an adapter file → the same file in another producer's key layout; or a PEFT adapter directory → a LoRA of a chosen rank (--to lora).",
     )
     .argument("<input>", "a kohya/LyCORIS-format .safetensors file, or a PEFT adapter directory")
     .addOption(
@@ -138,9 +196,24 @@ export function addConvertCommand(program: Command, ctx: CommandContext): void {
       "--to lycoris: module path removed before building the keys (e.g. unet for lora_unet); default none",
     )
     .option("--adapter-name <name>", 'the adapter of the PEFT directory to convert (default "default")')
+    .addOption(
+      new Option(
+        "--layout <layout>",
+        "write an adapter .safetensors file again in this producer's key layout (needs --base)",
+      ).choices(TARGET_LAYOUTS),
+    )
+    .option("--drop", "--layout: leave out the module keys the layout cannot express (default: refuse)")
     .option("-q, --quiet", "print nothing on success")
     .addHelpText("after", HELP)
     .action(async (input: string, opts: ConvertOptions) => {
+      const layout = opts.layout;
+      if (layout !== undefined) {
+        const r = await withInterrupt(opts.out, (signal) => toLayout(input, layout, opts, ctx, signal));
+        for (const w of r.warnings) ctx.io.err(`warning: ${w}\n`);
+        if (!opts.quiet) ctx.io.out(`${r.line}\n`);
+        return;
+      }
+      if (opts.drop === true) throw new CliError("usage", "--drop applies to --layout only");
       const to = opts.to ?? (await conversionTarget(input, ctx.registry));
       // Conversions are small and not abortable: a signal waits for the write to finish (no temporary file left).
       const line = await withInterrupt(opts.out, () =>

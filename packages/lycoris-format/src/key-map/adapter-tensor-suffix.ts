@@ -97,6 +97,19 @@ export function splitAdapterTensorName(name: string, registry: AdapterRegistry):
   return splitTensorName(name, adapterTensorSuffixes(kohyaVariants(registry)));
 }
 
+/**
+ * The kohya name of a tensor suffix: every LoRA form's up / down tensor becomes kohya's
+ * `.lora_up.weight` / `.lora_down.weight` (the loaders read either); other suffixes are unchanged.
+ */
+export function kohyaTensorSuffix(suffix: string): string {
+  const [kohya] = LORA_FORMS;
+  for (const f of LORA_FORMS) {
+    if (suffix === f.up) return kohya!.up;
+    if (suffix === f.down) return kohya!.down;
+  }
+  return suffix;
+}
+
 /** What the loaders read from one module's tensors. */
 export interface ModuleTensorsRead {
   /**

@@ -149,7 +149,8 @@ function makeResolver(base: BaseCheckpoint, limit: number): Resolver {
   return { table, closest };
 }
 
-function lookup(table: ReadonlyMap<string, ComfyTarget>, key: string): ComfyTarget | undefined {
+/** The patch target of a module key (PEFT's `base_model.model.` names looked up without it). */
+export function lookup(table: ReadonlyMap<string, ComfyTarget>, key: string): ComfyTarget | undefined {
   const direct = table.get(key);
   if (direct !== undefined || !key.startsWith(PEFT_PREFIX)) return direct;
   return table.get(key.slice(PEFT_PREFIX.length));
