@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Tensor } from "@lycoris-ts/kernels";
 import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
@@ -6,6 +6,12 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
 import { LAYOUT_FIXTURES } from "../../../test-support/layout-tolerance";
+import {
+  type ComparableTarget,
+  fixtureTarget,
+  keyMapTarget,
+  layoutsExpected,
+} from "../../../test-support/lycoris-layouts";
 import { hasChromium } from "../../../test-support/run-in-chromium";
 import { openAdapter, openBase, pageErrors, useSite } from "./support/site";
 
@@ -26,46 +32,15 @@ async function tableText(page: Page, id: string): Promise<string[][]> {
   );
 }
 
-/** A key-map target as the page shows it and as expected.json records it: `comfy key | tensor | dim,start,size | applied`. */
-type TargetText = string;
-
-interface LayoutTarget {
-  readonly comfy_key: { readonly key: string };
-  readonly checkpoint: {
-    readonly tensor: string;
-    readonly offset?: { readonly dim: number; readonly start: number; readonly size: number };
-  } | null;
-  readonly applied: boolean;
-}
-
-/** expected.json's mapping: module key → its targets, and the tensors ComfyUI does not load. */
-function expectedMapping(caseDir: string): { modules: Map<string, TargetText[]>; notLoaded: string[] } {
-  const e = JSON.parse(readFileSync(join(caseDir, "expected.json"), "utf8")) as {
-    modules: Record<string, { targets: LayoutTarget[] }>;
-    not_loaded: string[];
-  };
-  const text = (t: LayoutTarget): TargetText => {
-    const o = t.checkpoint?.offset;
-    return [t.comfy_key.key, t.checkpoint?.tensor ?? "", o === undefined ? "" : `${o.dim},${o.start},${o.size}`, t.applied].join(" | ");
-  };
-  return {
-    modules: new Map(Object.entries(e.modules).map(([k, m]) => [k, m.targets.map(text)])),
-    notLoaded: e.not_loaded,
-  };
-}
-
-/** The key map the Check panel shows: module key → its targets (modules without a target left out). */
-async function shownMapping(page: Page): Promise<Map<string, TargetText[]>> {
-  const rows = await page.$$eval("#key-map tbody tr", (trs) =>
-    trs.map((tr) => {
-      const d = (tr as HTMLElement).dataset;
-      return [d.key!, d.comfyKey!, d.tensor!, d.slice!, d.applied!] as const;
-    }),
+/** The key map the Check panel shows: module key → its targets (keys without a target left out). */
+async function shownMapping(page: Page): Promise<Map<string, ComparableTarget[]>> {
+  const rows = await page.$$eval("#key-map tbody tr[data-target]", (trs) =>
+    trs.map((tr) => [(tr as HTMLElement).dataset.key!, (tr as HTMLElement).dataset.target!] as const),
   );
-  const shown = new Map<string, TargetText[]>();
-  for (const [key, comfy, tensor, slice, applied] of rows) {
-    if (comfy === "") continue;
-    shown.set(key, [...(shown.get(key) ?? []), [comfy, tensor, slice, applied].join(" | ")]);
+  const shown = new Map<string, ComparableTarget[]>();
+  for (const [key, json] of rows) {
+    const t = JSON.parse(json) as Parameters<typeof keyMapTarget>[1] & { kind: string | null };
+    shown.set(key, [...(shown.get(key) ?? []), keyMapTarget(t.kind, t)]);
   }
   return shown;
 }
@@ -165,14 +140,16 @@ describe.skipIf(!hasChromium())(
         await openAdapter(page, join(caseDir, "adapter.safetensors"));
         await page.click("#tab-check");
         await page.waitForSelector("#key-map");
-        const expected = expectedMapping(caseDir);
+        const expected = layoutsExpected(name);
         const shown = await shownMapping(page);
-        expect([...shown.keys()].sort()).toEqual([...expected.modules.keys()].sort());
-        for (const [key, targets] of expected.modules) expect(shown.get(key), key).toEqual(targets);
-        expect((await tableText(page, "not-loaded")).map((r) => r[0])).toEqual(expected.notLoaded);
+        expect([...shown.keys()].sort()).toEqual(Object.keys(expected.modules).sort());
+        for (const [key, m] of Object.entries(expected.modules)) {
+          expect(shown.get(key), key).toEqual(m.targets.map(fixtureTarget));
+        }
+        expect((await tableText(page, "not-loaded")).map((r) => r[0])).toEqual(expected.not_loaded);
         // the unplaced list is the key map's: every key whose tensors ComfyUI does not load
         const unplaced = new Set((await tableText(page, "unplaced")).map((r) => r[0]));
-        for (const t of expected.notLoaded) expect(unplaced.has(t.slice(0, t.indexOf(".")))).toBe(true);
+        for (const t of expected.not_loaded) expect(unplaced.has(t.slice(0, t.indexOf(".")))).toBe(true);
         expect(pageErrors(page)).toEqual([]);
       });
     }

@@ -217,7 +217,9 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
       checked++;
     }
     expect(checked).toBe(3);
-    expect(await page.textContent("#merge-status")).toMatch(/at strength 0\.5 .* \+ adapter\.safetensors at strength 1\.5/);
+    expect(await page.textContent("#merge-status")).toMatch(
+      /at strength 0\.5 .* \+ adapter\.safetensors at strength 1\.5/,
+    );
     const shown = await page.$$eval("#merge-warning-list tbody tr", (trs) =>
       trs.map((tr) => [tr.children[1]!.textContent!, tr.children[3]!.textContent!]),
     );

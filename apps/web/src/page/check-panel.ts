@@ -1,6 +1,6 @@
 import type { AdapterKeyMap, KeyMapEntry, RowSlice } from "@lycoris-ts/lycoris-format";
 import type { BaseCheck } from "../engine/protocol";
-import { byId, dataTable as table, h } from "./dom";
+import { byId, h, dataTable as table } from "./dom";
 
 /** Renders a check against the base: validation, unplaced keys with closest names, the ComfyUI key map. */
 export function renderCheck(check: BaseCheck): void {
@@ -52,9 +52,10 @@ function rank(level: string): number {
 const rowsText = (s: RowSlice | null): string =>
   s === null ? "all" : `${s.dim === 0 ? "rows" : `dim ${s.dim}`} ${s.start}–${s.start + s.size - 1}`;
 
-/** One row per patched base parameter (an entry without targets: one row), with its data for tests. */
+/** One row per patched base parameter (an entry without targets: one row); `data-target` holds the target as JSON. */
 function keyMapRows(e: KeyMapEntry): HTMLTableRowElement[] {
-  const note = e.message ?? (e.closest.length > 0 ? `closest: ${e.closest.map((c) => c.key).join(", ")}` : "");
+  const note =
+    e.message ?? (e.closest.length > 0 ? `closest: ${e.closest.map((c) => c.key).join(", ")}` : "");
   const targets = e.targets.length > 0 ? e.targets : [null];
   return targets.map((t) =>
     h(
@@ -62,10 +63,7 @@ function keyMapRows(e: KeyMapEntry): HTMLTableRowElement[] {
       {
         "data-key": e.moduleKey,
         "data-status": e.status,
-        "data-comfy-key": t?.comfyKey ?? "",
-        "data-tensor": t?.tensor ?? "",
-        "data-slice": t?.slice == null ? "" : `${t.slice.dim},${t.slice.start},${t.slice.size}`,
-        "data-applied": t?.applied === true ? "true" : "false",
+        "data-target": t === null ? null : JSON.stringify({ kind: e.kind, ...t }),
       },
       ...[
         e.moduleKey,

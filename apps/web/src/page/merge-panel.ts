@@ -67,32 +67,35 @@ export function wireMergePanel(engine: EngineClient, sources: MergeSources): voi
     ? "The merged model is streamed to the file you choose (File System Access API): any size."
     : "This browser cannot stream to disk: the merged model is built in memory and downloaded (models up to 1.5 GiB).";
 
-  wireAdapterPickers({ files: "merge-add-files", folder: "merge-add-folder", drop: "merge-add-drop" }, (s) => {
-    if (typeof s === "string") {
-      byId("merge-add-status").textContent = s;
-      return;
-    }
-    const id = `merge-strength-${nextId++}`;
-    const label = sourceLabel(s);
-    const input = h("input", { id, type: "number", step: "0.05", value: "1", class: "merge-strength" });
-    const remove = h("button", { type: "button", class: "merge-remove" }, "Remove");
-    const row = h(
-      "tr",
-      { "data-adapter": "added" },
-      h("td", {}, label),
-      h("td", {}, h("label", { for: id, class: "visually-hidden" }, `Strength of ${label}`), input),
-      h("td", {}, remove),
-    );
-    const entry: AddedAdapter = { source: s, strength: input, row };
-    remove.setAttribute("aria-label", `Remove ${label}`);
-    remove.addEventListener("click", () => {
-      added.splice(added.indexOf(entry), 1);
-      row.remove();
-    });
-    added.push(entry);
-    list.append(row);
-    byId("merge-add-status").textContent = `added ${label}: ${added.length + 1} adapters`;
-  });
+  wireAdapterPickers(
+    { files: "merge-add-files", folder: "merge-add-folder", drop: "merge-add-drop" },
+    (s) => {
+      if (typeof s === "string") {
+        byId("merge-add-status").textContent = s;
+        return;
+      }
+      const id = `merge-strength-${nextId++}`;
+      const label = sourceLabel(s);
+      const input = h("input", { id, type: "number", step: "0.05", value: "1", class: "merge-strength" });
+      const remove = h("button", { type: "button", class: "merge-remove" }, "Remove");
+      const row = h(
+        "tr",
+        { "data-adapter": "added" },
+        h("td", {}, label),
+        h("td", {}, h("label", { for: id, class: "visually-hidden" }, `Strength of ${label}`), input),
+        h("td", {}, remove),
+      );
+      const entry: AddedAdapter = { source: s, strength: input, row };
+      remove.setAttribute("aria-label", `Remove ${label}`);
+      remove.addEventListener("click", () => {
+        added.splice(added.indexOf(entry), 1);
+        row.remove();
+      });
+      added.push(entry);
+      list.append(row);
+      byId("merge-add-status").textContent = `added ${label}: ${added.length + 1} adapters`;
+    },
+  );
 
   button.addEventListener("click", async () => {
     const base = sources.baseName();
