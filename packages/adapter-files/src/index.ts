@@ -48,5 +48,11 @@ export type { AdapterValidation, CheckLevel, ValidateReport, ValidationCheck } f
 export { validateAdapters } from "./validate-adapters";
 export type { ValidateKohyaFileOptions } from "./validate-kohya-file";
 export { validateKohyaFile } from "./validate-kohya-file";
-export type { MergedCopyOptions } from "./write-merged-copy";
+export type {
+  LoadBaseWeight,
+  MergedCopyOptions,
+  MergedFile,
+  MergedLayout,
+  ReplaceTensor,
+} from "./write-merged-copy";
 export { writeMergedCopy } from "./write-merged-copy";

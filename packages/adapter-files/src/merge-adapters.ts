@@ -86,10 +86,10 @@ export async function mergeAdapters(o: MergeOptions): Promise<MergeSummary> {
     const tensors = await writeMergedCopy(
       file,
       o.out,
-      async (info) => {
+      async (info, loadWeight) => {
         const updates = plan.updates.get(info.name);
         if (updates !== undefined) {
-          const weight = await file.read(info.name);
+          const weight = await loadWeight(); // engine-owned scratch, patched in place
           for (const u of updates) await applyUpdate(weight, u, scale);
           return weight;
         }

@@ -74,9 +74,9 @@ export async function mergeKohyaFile(o: MergeKohyaFileOptions): Promise<MergeKoh
     const tensors = await writeMergedCopy(
       base,
       o.out,
-      async (info) => {
+      async (info, loadWeight) => {
         const m = plan.get(info.name);
-        return m === undefined ? null : mergeLycorisModule(m, await base.read(info.name), strength);
+        return m === undefined ? null : mergeLycorisModule(m, await loadWeight(), strength);
       },
       o,
     );

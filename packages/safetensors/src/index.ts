@@ -8,6 +8,7 @@ export { DEFAULT_MAX_HEADER_BYTES, parseSafetensorsHeader } from "./parse-safete
 export { readSafetensors, readSafetensorsSync } from "./read-safetensors";
 export type { SafetensorsErrorKind } from "./safetensors-error";
 export { SafetensorsError } from "./safetensors-error";
+export { encodeTensorData } from "./plan-safetensors";
 export { SafetensorsReader } from "./safetensors-reader";
 export type { TensorToStream } from "./safetensors-writer";
 export { SafetensorsWriter } from "./safetensors-writer";
