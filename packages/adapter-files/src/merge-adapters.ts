@@ -7,16 +7,21 @@ import { type AdapterLocation, locateAdapters, selectAdapters } from "./locate-a
 import { closeAdapters, openAdapters } from "./open-adapter";
 import { checkBaseModel, openBaseModel } from "./open-base-model";
 import { type ModuleUpdate, planMerge } from "./plan-merge";
+import { type MergedOutputOptions, planMergedLayout, writesOneFile } from "./plan-merged-layout";
+import { findIndexFile } from "./sharded-tensor-file";
 import type { TensorFile } from "./tensor-file";
 import { type MergedCopyOptions, writeMergedCopy } from "./write-merged-copy";
 
 /** Options of {@link mergeAdapters}. */
-export interface MergeOptions extends MergedCopyOptions {
-  /** The base model's safetensors file. */
+export interface MergeOptions extends MergedCopyOptions, MergedOutputOptions {
+  /** The base model: a safetensors file, or a sharded one's `*.safetensors.index.json` (or its directory). */
   readonly base: FileInput;
   /** A PEFT adapter directory (path or files). */
   readonly adapter: AdapterInput;
-  /** Where to write the merged model (a path is written atomically and never over an input). */
+  /**
+   * Where to write the merged model (a path is written atomically and never over an input): a file,
+   * or for a sharded output a directory (or its `*.safetensors.index.json` path).
+   */
   readonly out: FileOutput;
   /** Multiplier of every ΔW (default 1): W' = W + scale · ΔW. */
   readonly scale?: number;
@@ -52,7 +57,7 @@ function defaultAdapterNames(available: readonly string[]): string[] {
 /** The adapters to merge, with the output checked against them (paths only). */
 async function selectForMerge(
   o: MergeOptions,
-): Promise<{ names: readonly string[]; selected: AdapterLocation[] }> {
+): Promise<{ names: readonly string[]; selected: AdapterLocation[]; dirs: string[] }> {
   const located = await locateAdapters(o.adapter, { allowFile: false });
   const names =
     o.adapterNames !== undefined && o.adapterNames.length > 0
@@ -60,8 +65,11 @@ async function selectForMerge(
       : defaultAdapterNames(located.adapters.map((a) => a.name));
   const selected = selectAdapters(located, names);
   const dirs = selected.map((a) => a.dir).filter((d): d is string => d !== null && d !== o.adapter);
-  await checkOutputPath(o.out, [o.base, ...selected.map((a) => a.weights)], [o.adapter, ...dirs]);
-  return { names, selected };
+  const sharded = typeof o.base === "string" && (await findIndexFile(o.base)) !== null;
+  if (writesOneFile(sharded, o)) {
+    await checkOutputPath(o.out, [o.base, ...selected.map((a) => a.weights)], [o.adapter, ...dirs]);
+  }
+  return { names, selected, dirs };
 }
 
 /**
@@ -76,16 +84,20 @@ async function selectForMerge(
 export async function mergeAdapters(o: MergeOptions): Promise<MergeSummary> {
   const scale = o.scale ?? 1;
   await checkBaseModel(o.base);
-  const { names, selected } = await selectForMerge(o);
+  const { names, selected, dirs } = await selectForMerge(o);
   const adapters = await openAdapters(selected, o.registry);
   let base: TensorFile | undefined;
   try {
     base = await openBaseModel(o.base);
     const plan = planMerge(base, adapters);
     const file = base;
+    const output = await planMergedLayout(file, o.out, o, {
+      files: selected.map((a) => a.weights),
+      dirs: [o.adapter, ...dirs],
+    });
     const tensors = await writeMergedCopy(
       file,
-      o.out,
+      output,
       async (info, loadWeight) => {
         const updates = plan.updates.get(info.name);
         if (updates !== undefined) {

@@ -6,12 +6,17 @@ import type { FileInput, FileOutput } from "./file-input";
 import { readKohyaFile } from "./kohya-file";
 import { checkBaseModel, openBaseModel } from "./open-base-model";
 import { checkFloatBase } from "./plan-merge";
+import { type MergedOutputOptions, planMergedLayout, writesOneFile } from "./plan-merged-layout";
+import { findIndexFile } from "./sharded-tensor-file";
 import type { TensorFile } from "./tensor-file";
 import { type MergedCopyOptions, writeMergedCopy } from "./write-merged-copy";
 
 /** Options of {@link mergeKohyaFile}. */
-export interface MergeKohyaFileOptions extends MergedCopyOptions {
-  /** The base model's safetensors file (tensor names = the model's state-dict names). */
+export interface MergeKohyaFileOptions extends MergedCopyOptions, MergedOutputOptions {
+  /**
+   * The base model's safetensors file (tensor names = the model's state-dict names), or a sharded
+   * one's `*.safetensors.index.json` (or its directory).
+   */
   readonly base: FileInput;
   /** The kohya / LyCORIS-format adapter file. */
   readonly adapter: FileInput;
@@ -65,15 +70,17 @@ function planKohyaMerge(base: TensorFile, modules: readonly LycorisModule[]): Ma
 export async function mergeKohyaFile(o: MergeKohyaFileOptions): Promise<MergeKohyaFileSummary> {
   const strength = o.scale ?? 1;
   await checkBaseModel(o.base);
-  await checkOutputPath(o.out, [o.base, o.adapter], []);
+  const sharded = typeof o.base === "string" && (await findIndexFile(o.base)) !== null;
+  if (writesOneFile(sharded, o)) await checkOutputPath(o.out, [o.base, o.adapter], []);
   const base = await openBaseModel(o.base);
   try {
     checkFloatBase(base);
     const adapter = await readKohyaFile(o.adapter, base, o.registry, o.prefixes);
     const plan = planKohyaMerge(base, adapter.modules);
+    const output = await planMergedLayout(base, o.out, o, { files: [o.adapter], dirs: [] });
     const tensors = await writeMergedCopy(
       base,
-      o.out,
+      output,
       async (info, loadWeight) => {
         const m = plan.get(info.name);
         return m === undefined ? null : mergeLycorisModule(m, await loadWeight(), strength);

@@ -48,10 +48,12 @@ export interface MergedFile {
 /**
  * Several output files (a sharded checkpoint): written one after the other, each fsynced, and
  * renamed into place only once every file is complete; then `finish` runs (it writes the index).
+ * On an error or an abort, every temporary file is removed, then `abort` runs.
  */
 export interface MergedLayout {
   readonly files: readonly MergedFile[];
   readonly finish?: () => Promise<void>;
+  readonly abort?: () => Promise<void>;
 }
 
 /** Bytes copied per read/write when a tensor is copied unchanged. */
@@ -100,7 +102,10 @@ class MergedCopier {
 
   private decode(info: TensorInfo, bytes: Uint8Array): Tensor<Float32Array> {
     if (info.dtype === "F32" && littleEndian()) {
-      return { data: new Float32Array(bytes.buffer, bytes.byteOffset, info.byteLength / 4), shape: [...info.shape] };
+      return {
+        data: new Float32Array(bytes.buffer, bytes.byteOffset, info.byteLength / 4),
+        shape: [...info.shape],
+      };
     }
     const numel = info.shape.reduce((a, d) => a * d, 1);
     if (this.scratch.length < numel) this.scratch = new Float32Array(numel);
@@ -150,7 +155,9 @@ class MergedCopier {
 
 function singleFile(base: TensorFile, output: FileOutput): MergedLayout {
   return {
-    files: [{ target: output, tensors: base.header.tensors.map((t) => t.name), metadata: base.header.metadata }],
+    files: [
+      { target: output, tensors: base.header.tensors.map((t) => t.name), metadata: base.header.metadata },
+    ],
   };
 }
 
@@ -216,6 +223,7 @@ export async function writeMergedCopy(
   } catch (error) {
     await buffers.settle();
     for (const w of writers) await w.abort();
+    await layout.abort?.();
     throw error;
   }
 }

@@ -35,7 +35,12 @@ export function decodeTensorBytes(
     );
   }
   if (out !== undefined && out.length < numel) {
-    throw new SafetensorsError("size_mismatch", name, `an output of at least ${numel} values`, `${out.length}`);
+    throw new SafetensorsError(
+      "size_mismatch",
+      name,
+      `an output of at least ${numel} values`,
+      `${out.length}`,
+    );
   }
   let data: Float32Array;
   if (dtype === "F16") data = decodeF16(bytes, out);

@@ -164,10 +164,14 @@ export function encodeTensorData(dtype: FloatDtype, data: FloatArray, out?: Uint
 function encodeWide(data: FloatArray, width: 4 | 8, out: Uint8Array | undefined): Uint8Array {
   const n = data.length;
   const same = width === 4 ? data instanceof Float32Array : data instanceof Float64Array;
-  if (out === undefined && same && littleEndian()) return new Uint8Array(data.buffer, data.byteOffset, n * width);
+  if (out === undefined && same && littleEndian())
+    return new Uint8Array(data.buffer, data.byteOffset, n * width);
   const bytes = out?.subarray(0, n * width) ?? new Uint8Array(n * width);
   if (littleEndian() && bytes.byteOffset % width === 0) {
-    const view = width === 4 ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Float64Array(bytes.buffer, bytes.byteOffset, n);
+    const view =
+      width === 4
+        ? new Float32Array(bytes.buffer, bytes.byteOffset, n)
+        : new Float64Array(bytes.buffer, bytes.byteOffset, n);
     if (view.buffer !== data.buffer || view.byteOffset !== data.byteOffset || !same) view.set(data);
     return bytes;
   }

@@ -251,7 +251,8 @@ export class SafetensorsWriter {
    */
   async flush(): Promise<void> {
     if (this.flushed) return;
-    if (this.finished) throw new SafetensorsError("io", "data", "an open writer", "closed", { path: this.path });
+    if (this.finished)
+      throw new SafetensorsError("io", "data", "an open writer", "closed", { path: this.path });
     try {
       await this.settle();
     } catch (error) {

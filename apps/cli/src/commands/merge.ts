@@ -1,8 +1,16 @@
-import { stat } from "node:fs/promises";
-import { isKohyaFile, mergeAdapters, mergeKohyaFile } from "@lycoris-ts/adapter-files";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { findIndexFile, isKohyaFile, mergeAdapters, mergeKohyaFile } from "@lycoris-ts/adapter-files";
 import type { Command } from "commander";
 import { withInterrupt } from "../interrupt";
-import { adapterNamesOption, type CommandContext, given, parseScale, prefixMapOption } from "../options";
+import {
+  adapterNamesOption,
+  type CommandContext,
+  given,
+  parseByteSize,
+  parseScale,
+  prefixMapOption,
+} from "../options";
 import { progressBar } from "../progress";
 import { formatBytes } from "../render/inspect-report";
 
@@ -15,7 +23,14 @@ merge is refused, naming the tensor, unless --allow-non-finite. Base keys are "<
 
 Examples:
   $ lycoris merge --base model.safetensors --adapter ./my-adapter --out merged.safetensors
-  $ lycoris merge --base model.safetensors --adapter ./runs --adapter-name style --scale 0.5 --out styled.safetensors`;
+  $ lycoris merge --base model.safetensors --adapter ./runs --adapter-name style --scale 0.5 --out styled.safetensors
+
+Sharded models: --base takes the model.safetensors.index.json (or the directory holding it); the
+output is then a directory holding the same shards and a rewritten index (all shards are written
+under temporary names and renamed only once every one is complete; the index comes last).
+--single-file writes one .safetensors file instead; --max-shard-size 2GB re-shards (any base).
+  $ lycoris merge --base ./llama/model.safetensors.index.json --adapter ./my-adapter --out ./llama-merged
+  $ lycoris merge --base ./llama --adapter ./my-adapter --single-file --out merged.safetensors`;
 
 interface MergeOptions {
   base: string;
@@ -27,6 +42,8 @@ interface MergeOptions {
   quiet?: boolean;
   allowNonFinite?: boolean;
   prefixMap?: Record<string, string>;
+  singleFile?: boolean;
+  maxShardSize?: number;
 }
 
 /** Merges with a progress bar on stderr; returns the summary line (without size and time). */
@@ -39,6 +56,8 @@ async function merge(o: MergeOptions, ctx: CommandContext): Promise<string> {
     registry: ctx.registry,
     onProgress: bar.onProgress,
     allowNonFinite: o.allowNonFinite === true,
+    singleFile: o.singleFile === true,
+    ...given("maxShardSize", o.maxShardSize),
   };
   try {
     if (await isKohyaFile(o.adapter, ctx.registry)) {
@@ -59,6 +78,20 @@ async function merge(o: MergeOptions, ctx: CommandContext): Promise<string> {
   }
 }
 
+/** Bytes written: the file, or a sharded output's shards and index. */
+async function outputSize(out: string): Promise<number> {
+  const s = await stat(out);
+  if (!s.isDirectory() && !out.endsWith(".index.json")) return s.size;
+  const index = s.isDirectory() ? await findIndexFile(out) : out;
+  if (index === null) return s.size;
+  const { weight_map: map } = JSON.parse(await readFile(index, "utf8")) as {
+    weight_map: Record<string, string>;
+  };
+  let total = (await stat(index)).size;
+  for (const shard of new Set(Object.values(map))) total += (await stat(join(index, "..", shard))).size;
+  return total;
+}
+
 /** `lycoris merge --base b --adapter a --out o`: PEFT directories and kohya/LyCORIS files. */
 export function addMergeCommand(program: Command, ctx: CommandContext): void {
   program
@@ -66,12 +99,24 @@ export function addMergeCommand(program: Command, ctx: CommandContext): void {
     .description(
       "Merge an adapter into a base model: W' = W + scale·ΔW for every adapted weight, streamed to a new file.",
     )
-    .requiredOption("--base <model.safetensors>", "the base model weights")
+    .requiredOption(
+      "--base <model.safetensors>",
+      "the base model weights: a .safetensors file, or a sharded model's *.safetensors.index.json (or its directory)",
+    )
     .requiredOption(
       "--adapter <path>",
       "a PEFT adapter directory, or a kohya/LyCORIS .safetensors file (detected by its key names)",
     )
-    .requiredOption("--out <file>", "where to write the merged model (atomically; never one of the inputs)")
+    .requiredOption(
+      "--out <path>",
+      "where to write the merged model (atomically; never one of the inputs): a file, or a directory for a sharded output",
+    )
+    .option("--single-file", "write one .safetensors file even when the base model is sharded")
+    .option(
+      "--max-shard-size <size>",
+      "re-shard the output: shards of at most this size (2GB, 500MB, 4GiB), plus a model.safetensors.index.json",
+      parseByteSize,
+    )
     .option(
       "--scale <s>",
       "multiplier of every ΔW (kohya/LyCORIS files: the strength / LoRA weight)",
@@ -96,7 +141,7 @@ export function addMergeCommand(program: Command, ctx: CommandContext): void {
       const started = Date.now();
       const summary = await merge(opts, ctx);
       if (opts.quiet) return;
-      const { size } = await stat(opts.out);
+      const size = await outputSize(opts.out);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       ctx.io.out(`${summary}: ${opts.out} (${formatBytes(size)}, ${seconds} s)\n`);
     });
