@@ -228,7 +228,7 @@ export default async function bench(h) {
       shape,
       backend: "auto",
       ms: fresh,
-      bytes: bytesOut,
+      ...measure,
       baseline: true,
     });
     h.row({
@@ -237,7 +237,7 @@ export default async function bench(h) {
       shape,
       backend: "auto",
       ms: reused,
-      bytes: bytesOut,
+      ...measure,
     });
   }
 }
