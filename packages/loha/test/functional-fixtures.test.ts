@@ -39,12 +39,8 @@ describe("LoHa numerics vs PEFT fixtures", () => {
             1e-5,
           );
           // The same ΔW written into a caller's buffer (NaN-filled and longer: a value not written shows).
-          const into = lohaDeltaWeight(
-            params,
-            layer,
-            exp.scaling,
-            new Float32Array(delta.data.length + 5).fill(Number.NaN),
-          );
+          const buffer: Float32Array = new Float32Array(delta.data.length + 5).fill(Number.NaN);
+          const into = lohaDeltaWeight(params, layer, exp.scaling, buffer);
           expect(into.shape).toEqual(wantDelta.shape);
           expect(
             maxRelErr(into.data, wantDelta.data),
