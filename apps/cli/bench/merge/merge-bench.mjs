@@ -299,6 +299,8 @@ for (let i = 0; i < runs; i++) {
   );
   rmSync(outPath, { force: true });
   if (sharded) {
+    // warm the shards' page cache as the single-file merge finds its base
+    for (let g = 1; g <= 3; g++) readFloor(join(shardedDir, `model-0000${g}-of-00003.safetensors`));
     shardedMerges.push(
       await measureChild([
         cli,
