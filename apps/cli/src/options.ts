@@ -21,6 +21,30 @@ export function parseScale(value: string): number {
   return n;
 }
 
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 2 ** 10,
+  MIB: 2 ** 20,
+  GIB: 2 ** 30,
+  TIB: 2 ** 40,
+};
+
+/** Parses a size as Hugging Face writes it: `2GB` (10⁹ bytes), `500MB`, `2GiB` (2³⁰), or plain bytes. */
+export function parseByteSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?I?B)?\s*$/i.exec(value);
+  const unit = BYTE_UNITS[(m?.[2] ?? "").toUpperCase()];
+  const n = m === null || unit === undefined ? Number.NaN : Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new InvalidArgumentError("expected a size such as 2GB, 500MB, 4GiB or a number of bytes");
+  }
+  return n;
+}
+
 /**
  * Parses `--prefix-map lora_unet=unet,lora_te=text_encoder` (a root may be empty: `lora_unet=` for a
  * base file that holds only the UNet, without a `unet.` prefix).

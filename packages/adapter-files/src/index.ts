@@ -56,9 +56,15 @@ export type { FilePatchPlan, PlanFilePatchesOptions } from "./plan-file-patches"
 export { planFilePatches } from "./plan-file-patches";
 export type { MergePlan, ModuleUpdate } from "./plan-merge";
 export { checkFloatBase, planMerge } from "./plan-merge";
+export type { MergedOutputOptions } from "./plan-merged-layout";
+export { planMergedLayout } from "./plan-merged-layout";
 export type { OnProgress, ProgressEvent } from "./progress";
 export type { AdapterConfigFile } from "./read-adapter-config";
 export { readAdapterConfigFile } from "./read-adapter-config";
+export type { SafetensorsIndex } from "./safetensors-index";
+export { formatSafetensorsIndex, parseSafetensorsIndex } from "./safetensors-index";
+export type { ShardedTensorFile, TensorShard } from "./sharded-tensor-file";
+export { findIndexFile, isShardedTensorFile, openShardedTensorFile } from "./sharded-tensor-file";
 export type { TensorFile } from "./tensor-file";
 export { openTensorFile } from "./tensor-file";
 export type { TensorFileWriter } from "./tensor-file-writer";
@@ -67,5 +73,11 @@ export type { AdapterValidation, CheckLevel, ValidateReport, ValidationCheck } f
 export { validateAdapters } from "./validate-adapters";
 export type { ValidateKohyaFileOptions } from "./validate-kohya-file";
 export { validateKohyaFile } from "./validate-kohya-file";
-export type { MergedCopyOptions } from "./write-merged-copy";
+export type {
+  LoadBaseWeight,
+  MergedCopyOptions,
+  MergedFile,
+  MergedLayout,
+  ReplaceTensor,
+} from "./write-merged-copy";
 export { writeMergedCopy } from "./write-merged-copy";

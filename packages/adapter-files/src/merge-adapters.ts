@@ -7,16 +7,21 @@ import { closeAdapters, openAdapters } from "./open-adapter";
 import { checkBaseModel, openBaseModel } from "./open-base-model";
 import { applyModuleUpdate } from "./patch-plan";
 import { planMerge } from "./plan-merge";
+import { type MergedOutputOptions, planMergedLayout, writesOneFile } from "./plan-merged-layout";
+import { findIndexFile } from "./sharded-tensor-file";
 import type { TensorFile } from "./tensor-file";
 import { type MergedCopyOptions, writeMergedCopy } from "./write-merged-copy";
 
 /** Options of {@link mergeAdapters}. */
-export interface MergeOptions extends MergedCopyOptions {
-  /** The base model's safetensors file. */
+export interface MergeOptions extends MergedCopyOptions, MergedOutputOptions {
+  /** The base model: a safetensors file, or a sharded one's `*.safetensors.index.json` (or its directory). */
   readonly base: FileInput;
   /** A PEFT adapter directory (path or files). */
   readonly adapter: AdapterInput;
-  /** Where to write the merged model (a path is written atomically and never over an input). */
+  /**
+   * Where to write the merged model (a path is written atomically and never over an input): a file,
+   * or for a sharded output a directory (or its `*.safetensors.index.json` path).
+   */
   readonly out: FileOutput;
   /** Multiplier of every ΔW (default 1): W' = W + scale · ΔW. */
   readonly scale?: number;
@@ -65,12 +70,17 @@ export async function selectPeftAdapters(
   return { names, selected, inputFiles: selected.map((a) => a.weights), inputDirs: [input, ...dirs] };
 }
 
-/** The adapters to merge, with the output checked against them (paths only). */
-async function selectForMerge(
-  o: MergeOptions,
-): Promise<{ names: readonly string[]; selected: AdapterLocation[] }> {
+/** Whether `base` is a path to a sharded model (an index file, or a directory holding one). */
+export async function isShardedBasePath(base: FileInput): Promise<boolean> {
+  return typeof base === "string" && (await findIndexFile(base)) !== null;
+}
+
+/** The adapters to merge, with the output checked against them (paths only; a sharded output is checked when planned). */
+async function selectForMerge(o: MergeOptions): Promise<SelectedPeftAdapters> {
   const s = await selectPeftAdapters(o.adapter, o.adapterNames);
-  await checkOutputPath(o.out, [o.base, ...s.inputFiles], s.inputDirs);
+  if (writesOneFile(await isShardedBasePath(o.base), o)) {
+    await checkOutputPath(o.out, [o.base, ...s.inputFiles], s.inputDirs);
+  }
   return s;
 }
 
@@ -86,20 +96,21 @@ async function selectForMerge(
 export async function mergeAdapters(o: MergeOptions): Promise<MergeSummary> {
   const scale = o.scale ?? 1;
   await checkBaseModel(o.base);
-  const { names, selected } = await selectForMerge(o);
+  const { names, selected, inputFiles, inputDirs } = await selectForMerge(o);
   const adapters = await openAdapters(selected, o.registry);
   let base: TensorFile | undefined;
   try {
     base = await openBaseModel(o.base);
     const plan = planMerge(base, adapters);
     const file = base;
+    const output = await planMergedLayout(file, o.out, o, { files: inputFiles, dirs: inputDirs });
     const tensors = await writeMergedCopy(
       file,
-      o.out,
-      async (info) => {
+      output,
+      async (info, loadWeight) => {
         const updates = plan.updates.get(info.name);
         if (updates !== undefined) {
-          const weight = await file.read(info.name);
+          const weight = await loadWeight(); // engine-owned scratch, patched in place
           for (const u of updates) await applyModuleUpdate(weight, u, scale);
           return weight;
         }

@@ -4,7 +4,7 @@ import { parseSafetensors, SafetensorsError } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
 import { type AdapterInput, type FileInput, type FileOutput, inputName, readBytes } from "./file-input";
-import { selectPeftAdapters } from "./merge-adapters";
+import { isShardedBasePath, selectPeftAdapters } from "./merge-adapters";
 import { type MergeWarning, refuseUnplaced } from "./merge-warning";
 import { nodeFs } from "./node-builtins";
 import { closeAdapters, type OpenedAdapter, openAdapters } from "./open-adapter";
@@ -12,6 +12,7 @@ import { checkBaseModel, openBaseModel } from "./open-base-model";
 import { addPatchStep, applyPatchSteps, emptyPatchPlan, type PatchPlanBuilder } from "./patch-plan";
 import { type FilePatchPlan, planFilePatches } from "./plan-file-patches";
 import { checkFloatBase, planMerge } from "./plan-merge";
+import { type MergedOutputOptions, planMergedLayout, writesOneFile } from "./plan-merged-layout";
 import type { TensorFile } from "./tensor-file";
 import { type MergedCopyOptions, writeMergedCopy } from "./write-merged-copy";
 
@@ -31,8 +32,8 @@ export interface MergeAdapterSpec {
 }
 
 /** Options of {@link mergeIntoBase}. */
-export interface MergeIntoBaseOptions extends MergedCopyOptions {
-  /** The base checkpoint (`.safetensors`). */
+export interface MergeIntoBaseOptions extends MergedCopyOptions, MergedOutputOptions {
+  /** The base checkpoint (`.safetensors`), or a sharded one's `*.safetensors.index.json` (or its directory). */
   readonly base: FileInput;
   /** The adapters, applied in this order (each patch on the result of the previous ones). */
   readonly adapters: readonly MergeAdapterSpec[];
@@ -114,9 +115,18 @@ async function readAdapterFile(
   }
 }
 
-/** Opens every adapter (PEFT: lazily; files: read whole) after checking the output against all inputs. */
-async function openSpecs(o: MergeIntoBaseOptions, opened: OpenedSpec[]): Promise<void> {
-  const files: FileInput[] = [o.base];
+/** The inputs a merge's output must not touch. */
+interface MergeInputs {
+  readonly files: FileInput[];
+  readonly dirs: AdapterInput[];
+}
+
+/**
+ * Opens every adapter (PEFT: lazily; files: read whole) after checking a one-file output against all
+ * inputs (a sharded output is checked when its layout is planned); returns the inputs.
+ */
+async function openSpecs(o: MergeIntoBaseOptions, opened: OpenedSpec[]): Promise<MergeInputs> {
+  const files: FileInput[] = [];
   const dirs: AdapterInput[] = [];
   const pending: { spec: MergeAdapterSpec; peft: Awaited<ReturnType<typeof selectPeftAdapters>> | null }[] =
     [];
@@ -131,7 +141,8 @@ async function openSpecs(o: MergeIntoBaseOptions, opened: OpenedSpec[]): Promise
       pending.push({ spec, peft });
     }
   }
-  await checkOutputPath(o.out, files, dirs);
+  if (writesOneFile(await isShardedBasePath(o.base), o))
+    await checkOutputPath(o.out, [o.base, ...files], dirs);
   for (const { spec, peft } of pending) {
     const label = inputName(spec.input);
     if (peft === null) {
@@ -141,6 +152,7 @@ async function openSpecs(o: MergeIntoBaseOptions, opened: OpenedSpec[]): Promise
       opened.push({ spec, label, file: null, peft: { names: peft.names, adapters } });
     }
   }
+  return { files, dirs };
 }
 
 function fileSummary(label: string, strength: number, p: FilePatchPlan): MergedAdapterSummary {
@@ -250,19 +262,21 @@ export async function mergeIntoBase(o: MergeIntoBaseOptions): Promise<MergeIntoB
   const opened: OpenedSpec[] = [];
   let base: TensorFile | undefined;
   try {
-    await openSpecs(o, opened);
+    const inputs = await openSpecs(o, opened);
     base = await openBaseModel(o.base);
     checkFloatBase(base);
     const { plan, summaries, warnings } = planAll(base, opened, o);
     for (const w of warnings) o.onWarning?.(w);
     if (o.strict === true) refuseUnplaced(warnings);
     const file = base;
+    const output = await planMergedLayout(file, o.out, o, inputs);
     const tensors = await writeMergedCopy(
       file,
-      o.out,
-      async (info) => {
+      output,
+      async (info, loadWeight) => {
         const steps = plan.steps.get(info.name);
-        if (steps !== undefined) return applyPatchSteps(await file.read(info.name), steps);
+        // engine-owned scratch, patched in place
+        if (steps !== undefined) return applyPatchSteps(await loadWeight(), steps);
         const replacement = plan.replacements.get(info.name);
         return replacement === undefined ? null : replacement.adapter.reader.read(replacement.tensor);
       },

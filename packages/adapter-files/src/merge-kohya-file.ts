@@ -2,11 +2,15 @@ import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import type { FileInput, FileOutput } from "./file-input";
 import { mergeIntoBase } from "./merge-into-base";
 import type { MergeWarning } from "./merge-warning";
+import type { MergedOutputOptions } from "./plan-merged-layout";
 import type { MergedCopyOptions } from "./write-merged-copy";
 
 /** Options of {@link mergeKohyaFile}. */
-export interface MergeKohyaFileOptions extends MergedCopyOptions {
-  /** The base model's safetensors file (tensor names = the model's state-dict names, or an SD1.x / SDXL / Flux checkpoint). */
+export interface MergeKohyaFileOptions extends MergedCopyOptions, MergedOutputOptions {
+  /**
+   * The base model's safetensors file (tensor names = the model's state-dict names, or an SD1.x /
+   * SDXL / Flux checkpoint), or a sharded one's `*.safetensors.index.json` (or its directory).
+   */
   readonly base: FileInput;
   /** The kohya / LyCORIS-format adapter file (or any single-file layout the key map reads). */
   readonly adapter: FileInput;

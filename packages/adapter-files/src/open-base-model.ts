@@ -2,34 +2,45 @@ import { SafetensorsError } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
 import { type FileInput, inputName } from "./file-input";
 import { nodeFs } from "./node-builtins";
+import { findIndexFile, openShardedTensorFile } from "./sharded-tensor-file";
 import { openTensorFile, type TensorFile } from "./tensor-file";
 
 /**
- * Checks that a base model path names a file (a Blob always does).
+ * Checks that a base model path names a file, or a directory holding a sharded checkpoint's
+ * `*.safetensors.index.json` (a Blob always passes).
  *
  * @throws AdapterFilesError `not_found` / `input`.
  */
 export async function checkBaseModel(base: FileInput): Promise<void> {
   if (typeof base !== "string") return;
+  if ((await findIndexFile(base)) !== null && !base.endsWith(".json")) return;
   const s = await nodeFs()
     .stat(base)
     .catch(() => null);
   if (s === null)
     throw new AdapterFilesError("not_found", `${base}: no such file (the base model)`, { path: base });
   if (!s.isFile()) {
-    throw new AdapterFilesError("input", `${base}: not a file (the base model must be a .safetensors file)`, {
-      path: base,
-    });
+    throw new AdapterFilesError(
+      "input",
+      `${base}: not a file (the base model must be a .safetensors file, a *.safetensors.index.json or a directory holding one)`,
+      {
+        path: base,
+      },
+    );
   }
 }
 
 /**
- * Opens a base model's safetensors file (header only).
+ * Opens a base model (headers only): one safetensors file, or a sharded checkpoint given by its
+ * `*.safetensors.index.json` or the directory holding it (see `openShardedTensorFile`).
  *
- * @throws AdapterFilesError `not_found` when it cannot be opened; SafetensorsError when malformed.
+ * @throws AdapterFilesError `not_found` when it cannot be opened, `input` for a malformed index;
+ *   SafetensorsError when malformed.
  */
 export async function openBaseModel(base: FileInput): Promise<TensorFile> {
   try {
+    const index = typeof base === "string" ? await findIndexFile(base) : null;
+    if (index !== null) return await openShardedTensorFile(index);
     return await openTensorFile(base);
   } catch (error) {
     if (error instanceof SafetensorsError && error.kind === "io") {

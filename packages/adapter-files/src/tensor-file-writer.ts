@@ -2,7 +2,10 @@ import { type FloatDtype, SafetensorsWriter, type TensorToStream } from "@lycori
 import type { FileOutput } from "./file-input";
 
 /** A safetensors file being written tensor by tensor (header first); see {@link createTensorFileWriter}. */
-export type TensorFileWriter = Pick<SafetensorsWriter, "header" | "write" | "writeBytes" | "close" | "abort">;
+export type TensorFileWriter = Pick<
+  SafetensorsWriter,
+  "header" | "write" | "writeBytes" | "writeBytesAt" | "flush" | "close" | "abort"
+>;
 
 /**
  * Starts a safetensors file at `output` with these tensors announced (`@lycoris-ts/safetensors`'

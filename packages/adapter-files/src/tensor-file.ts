@@ -4,7 +4,7 @@ import { checkRegularFile, type FileInput } from "./file-input";
 /** Lazy, tensor-by-tensor access to one safetensors file (header validated on open). */
 export type TensorFile = Pick<
   SafetensorsReader,
-  "path" | "header" | "names" | "has" | "info" | "read" | "readBytes" | "close"
+  "path" | "header" | "names" | "has" | "info" | "read" | "readBytes" | "readBytesInto" | "close"
 >;
 
 /**

@@ -207,4 +207,37 @@ export default async function bench(h) {
     ms: msTwo,
     flops: lohaFlops,
   });
+
+  // Every op producing a large tensor, both ways: into a fresh array (baseline) and into one reused
+  // output buffer. Where touching fresh memory is expensive, the fresh rows pay it on every call.
+  const big = [
+    ["kron", "64×64 ⊗ 64×64 → 4096²", 4096 * 4096, (out) => kron(a, b, out), {}],
+    ["matmul", "1024³", 1024 * 1024, (out) => matmul(ma, mb, { out }), { flops: 2 * 1024 ** 3 }],
+    ["LoHa delta", "4096², r = 8", 4096 * 4096, (out) => lowRankHadamard(a1, b1, a2, b2, 0.5, out), {}],
+  ];
+  const ma = rand([1024, 1024]);
+  const mb = rand([1024, 1024]);
+  for (const [op, shape, n, run, rate] of big) {
+    const out = new Float32Array(n);
+    const fresh = h.time(() => run(undefined), { runs: 5, warmup: 1 });
+    const reused = h.time(() => run(out), { runs: 5, warmup: 1 });
+    const measure = rate.flops === undefined ? { bytes: n * 4 } : rate; // bytes: the output written
+    h.row({
+      group: `out-${op}`,
+      op: `${op} (fresh output)`,
+      shape,
+      backend: "auto",
+      ms: fresh,
+      ...measure,
+      baseline: true,
+    });
+    h.row({
+      group: `out-${op}`,
+      op: `${op} (reused output)`,
+      shape,
+      backend: "auto",
+      ms: reused,
+      ...measure,
+    });
+  }
 }

@@ -1,3 +1,5 @@
+import { KernelsError } from "./errors";
+
 /*
  * Half-precision decoding/encoding for tensor file bytes (little-endian, as in safetensors).
  * F16 is IEEE 754 binary16; BF16 is the top half of a binary32. Encoders round to nearest even.
@@ -16,21 +18,35 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-/** Decodes little-endian IEEE binary16 values to float32. */
-export function decodeF16(bytes: Uint8Array): Float32Array {
+function outputFor<T extends Float32Array | Uint8Array>(
+  out: T | undefined,
+  length: number,
+  make: (n: number) => T,
+  what: string,
+): T {
+  if (out === undefined) return make(length);
+  if (out.length < length) throw new KernelsError(what, `output holds ${out.length} values, needs ${length}`);
+  return out.subarray(0, length) as T;
+}
+
+/**
+ * Decodes little-endian IEEE binary16 values to float32, into `out` when given (at least
+ * `bytes.length / 2` values; the result is its prefix) so a caller can reuse one buffer.
+ */
+export function decodeF16(bytes: Uint8Array, out?: Float32Array): Float32Array {
   checkEven(bytes, "decodeF16");
   const n = bytes.length >> 1;
-  const out = new Float32Array(n);
+  out = outputFor(out, n, (k) => new Float32Array(k), "decodeF16");
   for (let i = 0; i < n; i++) out[i] = halfToFloat(bytes[2 * i]! | (bytes[2 * i + 1]! << 8));
   return out;
 }
 
-/** Decodes little-endian bfloat16 values to float32 (exact). */
-export function decodeBF16(bytes: Uint8Array): Float32Array {
+/** Decodes little-endian bfloat16 values to float32 (exact), into `out` when given (see {@link decodeF16}). */
+export function decodeBF16(bytes: Uint8Array, out?: Float32Array): Float32Array {
   checkEven(bytes, "decodeBF16");
   const n = bytes.length >> 1;
-  const out = new Float32Array(n);
-  const bits = new Uint32Array(out.buffer);
+  out = outputFor(out, n, (k) => new Float32Array(k), "decodeBF16");
+  const bits = new Uint32Array(out.buffer, out.byteOffset, n);
   for (let i = 0; i < n; i++) bits[i] = ((bytes[2 * i]! | (bytes[2 * i + 1]! << 8)) << 16) >>> 0;
   return out;
 }
@@ -58,9 +74,12 @@ function floatToHalf(x: number): number {
   return sign | h;
 }
 
-/** Encodes float32 values as little-endian IEEE binary16 (round to nearest even, overflow to ±Inf). */
-export function encodeF16(values: Float32Array): Uint8Array {
-  const out = new Uint8Array(values.length * 2);
+/**
+ * Encodes float32 values as little-endian IEEE binary16 (round to nearest even, overflow to ±Inf),
+ * into `out` when given (at least `2 · values.length` bytes; the result is its prefix).
+ */
+export function encodeF16(values: Float32Array, out?: Uint8Array): Uint8Array {
+  out = outputFor(out, values.length * 2, (k) => new Uint8Array(k), "encodeF16");
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   for (let i = 0; i < values.length; i++) {
     const h = floatToHalf(bits[i]!);
@@ -70,9 +89,9 @@ export function encodeF16(values: Float32Array): Uint8Array {
   return out;
 }
 
-/** Encodes float32 values as little-endian bfloat16 (round to nearest even; NaN stays NaN). */
-export function encodeBF16(values: Float32Array): Uint8Array {
-  const out = new Uint8Array(values.length * 2);
+/** Encodes float32 values as little-endian bfloat16 (round to nearest even; NaN stays NaN), into `out` when given. */
+export function encodeBF16(values: Float32Array, out?: Uint8Array): Uint8Array {
+  out = outputFor(out, values.length * 2, (k) => new Uint8Array(k), "encodeBF16");
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   for (let i = 0; i < values.length; i++) {
     const x = bits[i]!;

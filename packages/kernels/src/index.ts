@@ -35,6 +35,7 @@ export type { FloatArray, Tensor } from "./tensor";
 export {
   formatShape,
   numel,
+  outputLike,
   permute,
   reshape,
   sameShape,

@@ -66,6 +66,25 @@ export function allocLike<A extends FloatArray>(like: A, n: number): A {
   return (like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n)) as A;
 }
 
+/**
+ * The output array of an op producing `n` values like `like`: `out` when given (same array type, at
+ * least `n` values; the result is its first `n`, whatever they held is overwritten), else a fresh
+ * array. Reusing one output buffer across calls avoids touching fresh memory, which costs more than
+ * the arithmetic of most large ops. `out` must not overlap the op's inputs.
+ *
+ * @throws KernelsError when `out` has another array type or is too short.
+ */
+export function outputLike<A extends FloatArray>(op: string, like: A, n: number, out?: FloatArray): A {
+  if (out === undefined) return allocLike(like, n);
+  if (out.constructor !== like.constructor || out.length < n) {
+    throw new KernelsError(
+      op,
+      `out must be a ${like.constructor.name} of at least ${n} values, got a ${out.constructor.name} of ${out.length}`,
+    );
+  }
+  return out.subarray(0, n) as A;
+}
+
 /** Reorders axes (like `torch.permute`) and returns a contiguous copy. */
 export function permute<A extends FloatArray>(t: Tensor<A>, axes: readonly number[]): Tensor<A> {
   const rank = t.shape.length;

@@ -38,6 +38,14 @@ describe("LoHa numerics vs PEFT fixtures", () => {
           expect(maxRelErr(delta.data, wantDelta.data), `${moduleName}/${adapter} delta`).toBeLessThanOrEqual(
             1e-5,
           );
+          // The same ΔW written into a caller's buffer (NaN-filled and longer: a value not written shows).
+          const buffer: Float32Array = new Float32Array(delta.data.length + 5).fill(Number.NaN);
+          const into = lohaDeltaWeight(params, layer, exp.scaling, buffer);
+          expect(into.shape).toEqual(wantDelta.shape);
+          expect(
+            maxRelErr(into.data, wantDelta.data),
+            `${moduleName}/${adapter} delta (out)`,
+          ).toBeLessThanOrEqual(1e-5);
 
           const wantOut = c.expectedTensor(`adapter_out/${adapter}/${moduleName}`);
           const paths =

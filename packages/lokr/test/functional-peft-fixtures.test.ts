@@ -56,6 +56,13 @@ describe("LoKr math against PEFT's recorded numbers", () => {
         ]),
       );
       let checked = 0;
+      // One ΔW buffer for every module of the case, refilled with NaN before each use (a value not
+      // written shows); it grows for a larger module, as a merge engine's buffer does.
+      let reused = new Float32Array(0);
+      const dirty = (n: number): Float32Array => {
+        if (reused.length < n) reused = new Float32Array(n + 3);
+        return reused.fill(Number.NaN);
+      };
       for (const [moduleName, mod] of Object.entries(expected.modules)) {
         const m = modules.get(moduleName)!;
         const layer = layerShapeOf(m);
@@ -73,6 +80,12 @@ describe("LoKr math against PEFT's recorded numbers", () => {
             lokrDeltaWeight(params, layer, a.scaling),
             numbers.get(`delta/${adapterName}/${moduleName}`),
             `delta ${where}`,
+          );
+          const numel = baseWeight.data.length;
+          expectClose(
+            lokrDeltaWeight(params, layer, a.scaling, { out: dirty(numel) }),
+            numbers.get(`delta/${adapterName}/${moduleName}`),
+            `delta ${where} (into a reused buffer)`,
           );
           expectClose(
             lokrForward(x, params, layer, a.scaling, conv),

@@ -7,8 +7,10 @@ export interface ByteSink {
   readonly name: string;
   /** Writes `bytes` at absolute `position`. @throws SafetensorsError `io`. */
   writeAt(bytes: Uint8Array, position: number): Promise<void>;
-  /** Makes the file visible (rename into place / close the stream). @throws SafetensorsError `io`. */
-  commit(): Promise<void>;
+  /** Makes the data durable (fsync; nothing for a stream). @throws SafetensorsError `io`. */
+  flush(): Promise<void>;
+  /** Makes the flushed file visible (rename into place / close the stream). @throws SafetensorsError `io`. */
+  publish(): Promise<void>;
   /** Discards what was written (temp file removed / stream aborted). Safe to call twice. */
   abort(): Promise<void>;
 }
@@ -39,9 +41,16 @@ export async function openFileSink(path: string, size: number): Promise<ByteSink
         throw ioError(path, "a writable file", cause);
       }
     },
-    async commit() {
+    async flush() {
       try {
-        await file.commit();
+        await file.flush();
+      } catch (cause) {
+        throw ioError(path, "a writable file", cause);
+      }
+    },
+    async publish() {
+      try {
+        await file.publish();
       } catch (cause) {
         throw ioError(path, "a writable file", cause);
       }
@@ -87,7 +96,8 @@ export function streamSink(stream: WritableStream<Uint8Array>): ByteSink {
         await put(next);
       }
     },
-    async commit() {
+    async flush() {},
+    async publish() {
       done = true;
       try {
         await writer.close();

@@ -11,6 +11,8 @@ export interface ByteSource {
   readonly size: number;
   /** Exactly `length` bytes at `position`. @throws SafetensorsError `truncated` or `io`. */
   read(position: number, length: number): Promise<Uint8Array>;
+  /** Fills all of `target` with the bytes at `position` (no allocation for a path). @throws like `read`. */
+  readInto(position: number, target: Uint8Array): Promise<void>;
   /** Releases the file handle (no-op for a Blob). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -34,24 +36,29 @@ export async function openPathSource(path: string): Promise<ByteSource> {
     throw ioError(path, "a readable file", cause);
   }
   let closed = false;
+  const readInto = async (position: number, out: Uint8Array): Promise<void> => {
+    const length = out.length;
+    let done = 0;
+    while (done < length) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(out, done, length - done, position + done));
+      } catch (cause) {
+        throw ioError(path, `${length} readable bytes at ${position}`, cause);
+      }
+      if (bytesRead === 0) throw shortRead(path, length, position, done);
+      done += bytesRead;
+    }
+  };
   return {
     name: path,
     size,
     async read(position, length) {
       const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await handle.read(out, done, length - done, position + done));
-        } catch (cause) {
-          throw ioError(path, `${length} readable bytes at ${position}`, cause);
-        }
-        if (bytesRead === 0) throw shortRead(path, length, position, done);
-        done += bytesRead;
-      }
+      await readInto(position, out);
       return out;
     },
+    readInto,
     async close() {
       if (closed) return;
       closed = true;
@@ -64,18 +71,22 @@ export async function openPathSource(path: string): Promise<ByteSource> {
 export function blobSource(blob: Blob): ByteSource {
   const fileName = (blob as { name?: unknown }).name;
   const name = typeof fileName === "string" && fileName !== "" ? fileName : "<blob>";
+  const read = async (position: number, length: number): Promise<Uint8Array> => {
+    let buffer: ArrayBuffer;
+    try {
+      buffer = await blob.slice(position, position + length).arrayBuffer();
+    } catch (cause) {
+      throw ioError(name, `${length} readable bytes at ${position}`, cause);
+    }
+    if (buffer.byteLength !== length) throw shortRead(name, length, position, buffer.byteLength);
+    return new Uint8Array(buffer);
+  };
   return {
     name,
     size: blob.size,
-    async read(position, length) {
-      let buffer: ArrayBuffer;
-      try {
-        buffer = await blob.slice(position, position + length).arrayBuffer();
-      } catch (cause) {
-        throw ioError(name, `${length} readable bytes at ${position}`, cause);
-      }
-      if (buffer.byteLength !== length) throw shortRead(name, length, position, buffer.byteLength);
-      return new Uint8Array(buffer);
+    read,
+    async readInto(position, target) {
+      target.set(await read(position, target.length));
     },
     async close() {},
   };

@@ -1,3 +1,4 @@
+export { checkHeaderJson as checkJsonKeys } from "./check-header-json";
 export { decodeTensorBytes } from "./decode-tensor-bytes";
 export type { FloatDtype, SafetensorsDtype } from "./dtype";
 export { dtypeBits, isFloatDtype, isSafetensorsDtype } from "./dtype";
@@ -5,6 +6,7 @@ export type { ParseSafetensorsOptions, SafetensorsContents } from "./parse-safet
 export { parseSafetensors } from "./parse-safetensors";
 export type { ParseHeaderOptions, SafetensorsHeader, TensorInfo } from "./parse-safetensors-header";
 export { DEFAULT_MAX_HEADER_BYTES, parseSafetensorsHeader } from "./parse-safetensors-header";
+export { encodeTensorData } from "./plan-safetensors";
 export { readSafetensors, readSafetensorsSync } from "./read-safetensors";
 export type { SafetensorsErrorKind } from "./safetensors-error";
 export { SafetensorsError } from "./safetensors-error";

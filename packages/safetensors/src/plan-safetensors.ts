@@ -133,28 +133,52 @@ export function planSafetensors(
   return { headerBytes, tensors, dataOffset: 8 + padded, fileSize: 8 + padded + offset };
 }
 
-/** Encodes float values as little-endian bytes of `dtype` (F16/BF16 round to nearest even). */
-export function encodeTensorData(dtype: FloatDtype, data: FloatArray): Uint8Array {
+/**
+ * Encodes float values as little-endian bytes of `dtype` (F16/BF16 round to nearest even). Without
+ * `out`, F32 / F64 data of the matching array type is returned as a view (no copy) on little-endian
+ * machines; with `out` (at least the encoded byte count), the bytes go there and the result is its
+ * prefix, so one buffer can serve every tensor of a file.
+ */
+export function encodeTensorData(dtype: FloatDtype, data: FloatArray, out?: Uint8Array): Uint8Array {
+  const width = dtype === "F64" ? 8 : dtype === "F32" ? 4 : 2;
+  if (out !== undefined && out.length < data.length * width) {
+    throw new SafetensorsError(
+      "size_mismatch",
+      dtype,
+      `an output of at least ${data.length * width} bytes`,
+      `${out.length}`,
+    );
+  }
   switch (dtype) {
     case "F16":
-      return encodeF16(data instanceof Float32Array ? data : Float32Array.from(data));
+      return encodeF16(data instanceof Float32Array ? data : Float32Array.from(data), out);
     case "BF16":
-      return encodeBF16(data instanceof Float32Array ? data : Float32Array.from(data));
-    case "F32": {
-      const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-      if (littleEndian()) return new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
-      const out = new Uint8Array(f32.length * 4);
-      const view = new DataView(out.buffer);
-      for (let i = 0; i < f32.length; i++) view.setFloat32(4 * i, f32[i]!, true);
-      return out;
-    }
-    case "F64": {
-      const f64 = data instanceof Float64Array ? data : Float64Array.from(data);
-      if (littleEndian()) return new Uint8Array(f64.buffer, f64.byteOffset, f64.byteLength);
-      const out = new Uint8Array(f64.length * 8);
-      const view = new DataView(out.buffer);
-      for (let i = 0; i < f64.length; i++) view.setFloat64(8 * i, f64[i]!, true);
-      return out;
-    }
+      return encodeBF16(data instanceof Float32Array ? data : Float32Array.from(data), out);
+    case "F32":
+      return encodeWide(data, 4, out);
+    case "F64":
+      return encodeWide(data, 8, out);
   }
+}
+
+function encodeWide(data: FloatArray, width: 4 | 8, out: Uint8Array | undefined): Uint8Array {
+  const n = data.length;
+  const same = width === 4 ? data instanceof Float32Array : data instanceof Float64Array;
+  if (out === undefined && same && littleEndian())
+    return new Uint8Array(data.buffer, data.byteOffset, n * width);
+  const bytes = out?.subarray(0, n * width) ?? new Uint8Array(n * width);
+  if (littleEndian() && bytes.byteOffset % width === 0) {
+    const view =
+      width === 4
+        ? new Float32Array(bytes.buffer, bytes.byteOffset, n)
+        : new Float64Array(bytes.buffer, bytes.byteOffset, n);
+    if (view.buffer !== data.buffer || view.byteOffset !== data.byteOffset || !same) view.set(data);
+    return bytes;
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < n; i++) {
+    if (width === 4) dv.setFloat32(4 * i, data[i]!, true);
+    else dv.setFloat64(8 * i, data[i]!, true);
+  }
+  return bytes;
 }

@@ -102,6 +102,27 @@ export class SafetensorsReader {
   }
 
   /**
+   * Reads `target.length` bytes of one tensor, from byte `start` of its data, into `target` (no
+   * allocation for a path): a tensor of any size can be copied or decoded through one reused buffer.
+   *
+   * @throws SafetensorsError `not_found`, `size_mismatch` (the range leaves the tensor), `io`.
+   */
+  async readBytesInto(name: string, target: Uint8Array, start = 0): Promise<Uint8Array> {
+    const info = this.entry(name);
+    if (!Number.isSafeInteger(start) || start < 0 || start + target.length > info.byteLength) {
+      throw new SafetensorsError(
+        "size_mismatch",
+        name,
+        `a byte range inside the tensor's ${info.byteLength} bytes`,
+        `${target.length} bytes at ${start}`,
+        { path: this.path },
+      );
+    }
+    await this.source.readInto(info.byteOffset + start, target);
+    return target;
+  }
+
+  /**
    * Reads and decodes one tensor to float32.
    *
    * @throws SafetensorsError `not_found`, `unsupported_dtype` (non-float dtypes), `io`.

@@ -45,7 +45,11 @@ function checkStreamDtype(name: string, dtype: string): SafetensorsDtype {
 export class SafetensorsWriter {
   private readonly pendingNames: Set<string>;
   private readonly byName: ReadonlyMap<string, PlannedTensor>;
+  /** Bytes written so far of tensors written in chunks ({@link writeBytesAt}). */
+  private readonly chunked = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<void>>();
   private finished = false;
+  private flushed = false;
 
   private constructor(
     /** The header being written, with absolute positions. */
@@ -110,11 +114,13 @@ export class SafetensorsWriter {
 
   /**
    * Writes one announced float tensor's data (converted to its dtype: F32, F16, BF16, F64).
+   * `scratch` (at least the tensor's byte length) receives the encoded bytes instead of a fresh
+   * array; like every buffer given to the writer, it must stay unchanged until the call resolves.
    *
    * @throws SafetensorsError `not_found` (not announced, or already written), `size_mismatch`
    *   (shape differs from the announced one), `io`.
    */
-  async write(name: string, tensor: Tensor<FloatArray>): Promise<void> {
+  async write(name: string, tensor: Tensor<FloatArray>, scratch?: Uint8Array): Promise<void> {
     const planned = this.pendingEntry(name);
     const same =
       tensor.shape.length === planned.shape.length && tensor.shape.every((d, i) => d === planned.shape[i]);
@@ -138,7 +144,12 @@ export class SafetensorsWriter {
         { path: this.path },
       );
     }
-    await this.put(name, planned, encodeTensorData(checkWriteDtype(name, planned.dtype), tensor.data));
+    await this.put(
+      name,
+      planned,
+      encodeTensorData(checkWriteDtype(name, planned.dtype), tensor.data, scratch),
+      0,
+    );
   }
 
   /**
@@ -158,7 +169,35 @@ export class SafetensorsWriter {
         { path: this.path },
       );
     }
-    await this.put(name, planned, bytes);
+    await this.put(name, planned, bytes, 0);
+  }
+
+  /**
+   * Writes the next part of one announced tensor's raw bytes: `bytes` go at byte `start` of the
+   * tensor, and parts come in order (`start` = the bytes written so far), so a tensor of any size
+   * can be copied through one small buffer. The tensor counts as written when its last byte is.
+   * Parts of different tensors may be in flight together; keep each `bytes` unchanged until its
+   * call resolves.
+   *
+   * @throws SafetensorsError `not_found`, `size_mismatch` (out of order or past the end), `io`.
+   */
+  async writeBytesAt(name: string, bytes: Uint8Array, start: number): Promise<void> {
+    const planned = this.pendingEntry(name);
+    const size = planned.end - planned.begin;
+    const done = this.chunked.get(name) ?? 0;
+    if (start !== done || start + bytes.length > size) {
+      throw new SafetensorsError(
+        "size_mismatch",
+        name,
+        `the next part at byte ${done} of ${size}`,
+        `${bytes.length} bytes at ${start}`,
+        { path: this.path },
+      );
+    }
+    const end = start + bytes.length;
+    if (end < size) this.chunked.set(name, end);
+    else this.chunked.delete(name);
+    await this.put(name, planned, bytes, start, end === size);
   }
 
   private pendingEntry(name: string): PlannedTensor {
@@ -177,24 +216,49 @@ export class SafetensorsWriter {
     return planned;
   }
 
-  private async put(name: string, planned: PlannedTensor, bytes: Uint8Array): Promise<void> {
-    this.pendingNames.delete(name);
+  private async put(
+    name: string,
+    planned: PlannedTensor,
+    bytes: Uint8Array,
+    start: number,
+    last = true,
+  ): Promise<void> {
+    if (last) this.pendingNames.delete(name);
+    const write = this.sink.writeAt(bytes, this.dataOffset + planned.begin + start);
+    this.inFlight.add(write);
     try {
-      await this.sink.writeAt(bytes, this.dataOffset + planned.begin);
+      await write;
     } catch (error) {
       this.pendingNames.add(name);
       throw error;
+    } finally {
+      this.inFlight.delete(write);
     }
   }
 
+  /** Waits for the writes in flight; rejects with the first failure. */
+  private async settle(): Promise<void> {
+    const results = await Promise.allSettled([...this.inFlight]);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+  }
+
   /**
-   * Finishes the file: fsync, then rename over `path`.
+   * Makes every written byte durable (fsync) without making the file visible yet: the first half
+   * of `close()`, for callers finishing several files before renaming any. Then call `close()`.
    *
-   * @throws SafetensorsError `truncated` when some announced tensor was never written (the
-   *   temporary file is then removed and `path` left untouched), or `io`.
+   * @throws SafetensorsError `truncated` (the file is then removed), or `io`.
    */
-  async close(): Promise<void> {
-    if (this.finished) return;
+  async flush(): Promise<void> {
+    if (this.flushed) return;
+    if (this.finished)
+      throw new SafetensorsError("io", "data", "an open writer", "closed", { path: this.path });
+    try {
+      await this.settle();
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
     if (this.pendingNames.size > 0) {
       const missing = this.pending;
       await this.abort();
@@ -206,13 +270,31 @@ export class SafetensorsWriter {
         { path: this.path },
       );
     }
+    this.flushed = true;
+    await this.sink.flush().catch(async (error: unknown) => {
+      this.finished = true;
+      await this.sink.abort();
+      throw error;
+    });
+  }
+
+  /**
+   * Finishes the file: waits for the writes in flight, fsync (see {@link flush}), then rename over `path`.
+   *
+   * @throws SafetensorsError `truncated` when some announced tensor was never written (the
+   *   temporary file is then removed and `path` left untouched), or `io`.
+   */
+  async close(): Promise<void> {
+    if (this.finished) return;
+    await this.flush();
     this.finished = true;
-    await this.sink.commit();
+    await this.sink.publish();
   }
 
   /** Discards the temporary file (`path` is left as it was) or aborts the stream. Safe to call twice. */
   async abort(): Promise<void> {
     this.finished = true;
+    await Promise.allSettled([...this.inFlight]);
     await this.sink.abort();
   }
 }

@@ -37,13 +37,24 @@ export async function removeStaleTempFiles(dir: string): Promise<void> {
   }
 }
 
+/** Bytes written between two background `fdatasync` calls (early write-back; see {@link AtomicFile}). */
+const WRITE_BACK_BYTES = 128 * 1024 * 1024;
+
 /**
  * A file being written under a temporary name in the target's directory. `commit()` flushes it
  * to disk (fsync) and renames it over the target in one step; `abort()` deletes it. Until
  * `commit()` returns, the target keeps its old content (or stays absent).
+ *
+ * Writes may run concurrently (positioned). Every {@link WRITE_BACK_BYTES} written, an `fdatasync`
+ * starts in the background (one at a time, on libuv's threadpool), so the disk works while the file
+ * is still being produced and the final fsync has little left to flush. `flush()` then `publish()`
+ * split `commit()` for callers that must finish several files before renaming any.
  */
 export class AtomicFile {
-  private done = false;
+  private state: "open" | "flushed" | "done" = "open";
+  private unsynced = 0;
+  private writeBack: Promise<void> | null = null;
+  private writeBackError: unknown = null;
 
   private constructor(
     /** The final path. */
@@ -76,30 +87,64 @@ export class AtomicFile {
       if (bytesWritten <= 0) throw new Error(`write to ${this.tempPath} made no progress`);
       done += bytesWritten;
     }
+    this.unsynced += data.length;
+    if (this.unsynced >= WRITE_BACK_BYTES && this.writeBack === null && this.state === "open") {
+      this.unsynced = 0;
+      this.writeBack = this.handle.datasync().then(
+        () => {
+          this.writeBack = null;
+        },
+        (error: unknown) => {
+          this.writeBack = null;
+          this.writeBackError ??= error;
+        },
+      );
+    }
+  }
+
+  /** fsyncs the data and closes the file (the temporary name stays until `publish()`). */
+  async flush(): Promise<void> {
+    if (this.state !== "open") throw new Error(`${this.path}: atomic write already finished`);
+    this.state = "flushed";
+    try {
+      await this.writeBack;
+      if (this.writeBackError !== null) throw this.writeBackError;
+      await this.handle.sync();
+      await this.handle.close();
+    } catch (error) {
+      await this.discard();
+      throw error;
+    }
+  }
+
+  /** Renames the flushed file over the target and makes the rename durable. */
+  async publish(): Promise<void> {
+    if (this.state !== "flushed") throw new Error(`${this.path}: publish() needs a flushed file`);
+    try {
+      await nodeFsPromises().rename(this.tempPath, this.path);
+    } catch (error) {
+      await this.discard();
+      throw error;
+    }
+    this.state = "done";
+    await syncDirectory(nodePath().dirname(this.path));
   }
 
   /** fsyncs the data, closes the file and renames it over the target. */
   async commit(): Promise<void> {
-    if (this.done) throw new Error(`${this.path}: atomic write already finished`);
-    this.done = true;
-    try {
-      await this.handle.sync();
-      await this.handle.close();
-      await nodeFsPromises().rename(this.tempPath, this.path);
-    } catch (error) {
-      await this.handle.close().catch(() => undefined);
-      await nodeFsPromises()
-        .rm(this.tempPath, { force: true })
-        .catch(() => undefined);
-      throw error;
-    }
-    await syncDirectory(nodePath().dirname(this.path));
+    await this.flush();
+    await this.publish();
   }
 
   /** Closes and deletes the temporary file; the target is left untouched. Safe to call twice. */
   async abort(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
+    if (this.state === "done") return;
+    await this.discard();
+  }
+
+  private async discard(): Promise<void> {
+    this.state = "done";
+    await this.writeBack?.catch(() => undefined);
     await this.handle.close().catch(() => undefined);
     await nodeFsPromises()
       .rm(this.tempPath, { force: true })

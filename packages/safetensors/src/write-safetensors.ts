@@ -23,7 +23,7 @@ export async function writeSafetensors(
     const sink = streamSink(target);
     try {
       await sink.writeAt(bytes, 0);
-      await sink.commit();
+      await sink.publish();
     } catch (error) {
       await sink.abort();
       throw error;

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import {
+  findIndexFile,
   isSingleFileAdapter,
   type MergeIntoBaseSummary,
   type MergeWarning,
@@ -11,7 +13,14 @@ import {
 import type { Command } from "commander";
 import { CliError } from "../cli-error";
 import { withInterrupt } from "../interrupt";
-import { adapterNamesOption, type CommandContext, given, parseScale, prefixMapOption } from "../options";
+import {
+  adapterNamesOption,
+  type CommandContext,
+  given,
+  parseByteSize,
+  parseScale,
+  prefixMapOption,
+} from "../options";
 import { progressBar } from "../progress";
 import { formatBytes } from "../render/inspect-report";
 
@@ -31,7 +40,14 @@ are printed as warnings on stderr (--strict: an error, nothing written).
 Examples:
   $ lycoris merge --base model.safetensors --adapter ./my-adapter --out merged.safetensors
   $ lycoris merge --base model.safetensors --adapter ./runs --adapter-name style --scale 0.5 --out styled.safetensors
-  $ lycoris merge --base sdxl.safetensors --adapter a.safetensors:0.8 --adapter b.safetensors:0.5 --out merged.safetensors`;
+  $ lycoris merge --base sdxl.safetensors --adapter a.safetensors:0.8 --adapter b.safetensors:0.5 --out merged.safetensors
+
+Sharded models: --base takes the model.safetensors.index.json (or the directory holding it); the
+output is then a directory holding the same shards and a rewritten index (all shards are written
+under temporary names and renamed only once every one is complete; the index comes last).
+--single-file writes one .safetensors file instead; --max-shard-size 2GB re-shards (any base).
+  $ lycoris merge --base ./llama/model.safetensors.index.json --adapter ./my-adapter --out ./llama-merged
+  $ lycoris merge --base ./llama --adapter ./my-adapter --single-file --out merged.safetensors`;
 
 interface MergeOptions {
   base: string;
@@ -44,6 +60,8 @@ interface MergeOptions {
   strict?: boolean;
   allowNonFinite?: boolean;
   prefixMap?: Record<string, string>;
+  singleFile?: boolean;
+  maxShardSize?: number;
 }
 
 interface AdapterArg {
@@ -101,6 +119,8 @@ async function merge(o: MergeOptions, ctx: CommandContext): Promise<string> {
     registry: ctx.registry,
     onProgress: bar.onProgress,
     allowNonFinite: o.allowNonFinite === true,
+    singleFile: o.singleFile === true,
+    ...given("maxShardSize", o.maxShardSize),
   };
   const onWarning = (w: MergeWarning) => ctx.io.err(`warning: ${mergeWarningText(w)}\n`);
   try {
@@ -138,6 +158,20 @@ async function merge(o: MergeOptions, ctx: CommandContext): Promise<string> {
   }
 }
 
+/** Bytes written: the file, or a sharded output's shards and index. */
+async function outputSize(out: string): Promise<number> {
+  const s = await stat(out);
+  if (!s.isDirectory() && !out.endsWith(".index.json")) return s.size;
+  const index = s.isDirectory() ? await findIndexFile(out) : out;
+  if (index === null) return s.size;
+  const { weight_map: map } = JSON.parse(await readFile(index, "utf8")) as {
+    weight_map: Record<string, string>;
+  };
+  let total = (await stat(index)).size;
+  for (const shard of new Set(Object.values(map))) total += (await stat(join(index, "..", shard))).size;
+  return total;
+}
+
 /** `lycoris merge --base b --adapter a[:s] [--adapter a2[:s2] ...] --out o`: PEFT directories and single-file adapters. */
 export function addMergeCommand(program: Command, ctx: CommandContext): void {
   program
@@ -145,13 +179,25 @@ export function addMergeCommand(program: Command, ctx: CommandContext): void {
     .description(
       "Merge adapters into a base model: W' = W + strength·ΔW for every adapted weight (several adapters in order), streamed to a new file.",
     )
-    .requiredOption("--base <model.safetensors>", "the base model weights")
+    .requiredOption(
+      "--base <model.safetensors>",
+      "the base model weights: a .safetensors file, or a sharded model's *.safetensors.index.json (or its directory)",
+    )
     .requiredOption(
       "--adapter <path[:strength]>",
       "a PEFT adapter directory or a single adapter .safetensors file (kohya, LyCORIS, diffusers, OneTrainer, ai-toolkit), optionally with its strength; repeat to merge several in order",
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
-    .requiredOption("--out <file>", "where to write the merged model (atomically; never one of the inputs)")
+    .requiredOption(
+      "--out <path>",
+      "where to write the merged model (atomically; never one of the inputs): a file, or a directory for a sharded output",
+    )
+    .option("--single-file", "write one .safetensors file even when the base model is sharded")
+    .option(
+      "--max-shard-size <size>",
+      "re-shard the output: shards of at most this size (2GB, 500MB, 4GiB), plus a model.safetensors.index.json",
+      parseByteSize,
+    )
     .option(
       "--scale <s>",
       "multiplier of every ΔW for adapters given without :<strength> (single files: the strength / LoRA weight)",
@@ -180,7 +226,7 @@ export function addMergeCommand(program: Command, ctx: CommandContext): void {
       const started = Date.now();
       const summary = await merge(opts, ctx);
       if (opts.quiet) return;
-      const { size } = await stat(opts.out);
+      const size = await outputSize(opts.out);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       ctx.io.out(`${summary}: ${opts.out} (${formatBytes(size)}, ${seconds} s)\n`);
     });

@@ -1,7 +1,7 @@
 import { lowRankHadamardJs } from "../backend/js-kernels";
 import { backendFor } from "../backend/resolve-backend";
 import { KernelsError } from "../errors";
-import { allocLike, type FloatArray, type Tensor } from "../tensor";
+import { allocLike, type FloatArray, outputLike, type Tensor } from "../tensor";
 import { allF32, expectRank } from "./check";
 import { gemm } from "./gemm";
 
@@ -34,7 +34,7 @@ function hadaDims(
 
 /**
  * LoHa delta `s · (a1·b1) ⊙ (a2·b2)` with a* [out,r] and b* [r,in], computed row by row so the two full
- * products are never alive.
+ * products are never alive. With `out` (see `outputLike`), ΔW is written there instead of a fresh array.
  */
 export function lowRankHadamard<A extends FloatArray>(
   a1: Tensor<A>,
@@ -42,9 +42,10 @@ export function lowRankHadamard<A extends FloatArray>(
   a2: Tensor<A>,
   b2: Tensor<A>,
   s = 1,
+  out?: A,
 ): Tensor<A> {
   const { rows, cols, r1, r2 } = hadaDims("lowRankHadamard", a1, b1, a2, b2);
-  const out = allocLike(a1.data, rows * cols);
+  const data = outputLike("lowRankHadamard", a1.data, rows * cols, out);
   if (allF32(a1.data, b1.data, a2.data, b2.data)) {
     const be = backendFor("lowRankHadamard", rows * cols * (r1 + r2));
     if (be.lowRankHadamard) {
@@ -58,13 +59,13 @@ export function lowRankHadamard<A extends FloatArray>(
         r1,
         r2,
         s,
-        out as Float32Array,
+        data as Float32Array,
       );
-      return { data: out, shape: [rows, cols] };
+      return { data, shape: [rows, cols] };
     }
   }
-  lowRankHadamardJs(a1.data, b1.data, a2.data, b2.data, rows, cols, r1, r2, s, out);
-  return { data: out, shape: [rows, cols] };
+  lowRankHadamardJs(a1.data, b1.data, a2.data, b2.data, rows, cols, r1, r2, s, data);
+  return { data, shape: [rows, cols] };
 }
 
 /** Gradients of {@link lowRankHadamard}. */

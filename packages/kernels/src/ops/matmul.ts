@@ -1,5 +1,5 @@
 import { KernelsError } from "../errors";
-import { allocLike, type FloatArray, type Tensor } from "../tensor";
+import { type FloatArray, outputLike, type Tensor } from "../tensor";
 import { gemm } from "./gemm";
 
 /** Options of {@link matmul}. */
@@ -8,6 +8,8 @@ export interface MatmulOptions {
   readonly transA?: boolean;
   /** Use the transpose of `b` (b is stored [.., n, k]). */
   readonly transB?: boolean;
+  /** Write the product here instead of a fresh array (see `outputLike`; not overlapping a or b). */
+  readonly out?: FloatArray;
 }
 
 /**
@@ -46,7 +48,7 @@ export function matmul<A extends FloatArray>(
       `inner dims differ: op(a) is [${m}, ${k}], op(b) is [${kb}, ${n}] (transA=${transA}, transB=${transB})`,
     );
   }
-  const out = allocLike(a.data, batch * m * n);
+  const out = outputLike("matmul", a.data, batch * m * n, opts.out);
   const sa = ra === 3 ? m * k : 0;
   const sb = rb === 3 ? k * n : 0;
   for (let i = 0; i < batch; i++) {

@@ -18,12 +18,14 @@ import type { LoHaLayerShape, LoHaParams } from "./types";
  * the Tucker form `ΔW = scale · T1(t1, w1_a, w1_b) ⊙ T2(t2, w2_a, w2_b)` with
  * `T(t, a, b)[p, q, …k] = Σᵢⱼ t[i, j, …k]·a[i, p]·b[j, q]` (PEFT's `make_weight_cp`).
  *
- * `scale` is PEFT's `scaling = alpha / r`. The array type follows `hada_w1_a`.
+ * `scale` is PEFT's `scaling = alpha / r`. The array type follows `hada_w1_a`. With `out` (same array
+ * type, at least out·in·∏kernel values), the non-Tucker ΔW is written there instead of a fresh array.
  */
 export function lohaDeltaWeight<A extends FloatArray>(
   params: LoHaParams<A>,
   layer: LoHaLayerShape,
   scale: number,
+  out?: A,
 ): Tensor<A> {
   checkLayerShape(layer);
   const f = resolveLoHaFactors(params, layer);
@@ -34,9 +36,12 @@ export function lohaDeltaWeight<A extends FloatArray>(
     const d = rebuilt.data;
     const e = other.data;
     for (let i = 0; i < d.length; i++) d[i] = (d[i] ?? 0) * (e[i] ?? 0) * scale;
-    return reshape(rebuilt, shape);
+    if (out === undefined) return reshape(rebuilt, shape);
+    const data = out.subarray(0, d.length) as A;
+    data.set(d);
+    return reshape({ data, shape: rebuilt.shape }, shape);
   }
-  return reshape(lowRankHadamard(f.w1a, f.w1b, f.w2a, f.w2b, scale), shape);
+  return reshape(lowRankHadamard(f.w1a, f.w1b, f.w2a, f.w2b, scale, out), shape);
 }
 
 /** Throws unless `t`'s shape equals the base weight shape of `layer`. */

@@ -1,4 +1,4 @@
-import { type FloatArray, lowRankHadamard, type Tensor, tensor } from "@lycoris-ts/kernels";
+import { type FloatArray, lowRankHadamard, outputLike, type Tensor, tensor } from "@lycoris-ts/kernels";
 import { expectWeightShape, lohaDeltaWeight } from "./delta-weight";
 import { resolveLoHaFactors } from "./factors";
 import { checkLayerShape } from "./param-shapes";
@@ -11,7 +11,7 @@ const MERGE_BLOCK_ELEMENTS = 1 << 18;
  * Adds `scale · ΔW` to `weight` in place (PEFT `merge`); a negative `scale` un-merges.
  *
  * For the non-Tucker form ΔW is produced in blocks of output rows (about 2¹⁸ elements of scratch),
- * so no `out × in` temporary is allocated; the Tucker form (convolutions only, small kernels)
+ * so no `out × in` temporary is allocated (one block buffer, reused for every block); the Tucker form (convolutions only, small kernels)
  * builds ΔW once.
  */
 export function lohaMergeInto(
@@ -35,11 +35,12 @@ export function lohaMergeInto(
   const r2 = f.w2a.shape[1] ?? 0;
   // Blocks of rows keep the scratch at ~MERGE_BLOCK_ELEMENTS while using the kernels' fast path.
   const block = Math.max(1, Math.min(out, Math.floor(MERGE_BLOCK_ELEMENTS / Math.max(1, cols))));
+  const scratch = outputLike("lohaMergeInto", f.w1a.data, block * cols);
   for (let o0 = 0; o0 < out; o0 += block) {
     const rows = Math.min(block, out - o0);
     const a1 = tensor(f.w1a.data.subarray(o0 * r1, (o0 + rows) * r1), [rows, r1]);
     const a2 = tensor(f.w2a.data.subarray(o0 * r2, (o0 + rows) * r2), [rows, r2]);
-    const d = lowRankHadamard(a1, f.w1b, a2, f.w2b, scale).data;
+    const d = lowRankHadamard(a1, f.w1b, a2, f.w2b, scale, scratch).data;
     const base = o0 * cols;
     for (let k = 0; k < d.length; k++) w[base + k] = (w[base + k] ?? 0) + (d[k] ?? 0);
   }

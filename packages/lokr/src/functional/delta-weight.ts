@@ -1,6 +1,6 @@
-import { type FloatArray, kron, reshape, type Tensor } from "@lycoris-ts/kernels";
+import { type FloatArray, kron, outputLike, reshape, type Tensor } from "@lycoris-ts/kernels";
 import { rebuildW1, rebuildW2, resolveStructure } from "./factors";
-import { allocLike, swapConv1dLayout } from "./kron-layout";
+import { swapConv1dLayout } from "./kron-layout";
 import type { LoKrDeltaOptions, LoKrLayerShape } from "./types";
 
 /** Internal: the base weight shape `[out, in/groups, ...kernel]` of a layer. */
@@ -17,7 +17,8 @@ export function weightShape(layer: LoKrLayerShape): number[] {
  * a Conv1d with a full 3-D `lokr_w2` gets PEFT's permuted layout (see docs/peft-differences.md);
  * `layout: "kronecker"` always gives the true Kronecker product.
  *
- * The result uses the array type of the parameters (Float32Array or Float64Array).
+ * The result uses the array type of the parameters (Float32Array or Float64Array); with `o.out` it is
+ * written there (one buffer reused across modules touches no fresh memory).
  */
 export function lokrDeltaWeight<A extends FloatArray>(
   params: Readonly<Record<string, Tensor<A>>>,
@@ -28,11 +29,14 @@ export function lokrDeltaWeight<A extends FloatArray>(
   const s = resolveStructure(params, layer);
   const w1 = rebuildW1(params);
   const w2 = rebuildW2(params, layer, s);
-  const product = kron(w1, w2);
-  const out = allocLike(product.data, product.data.length);
-  const src = product.data;
-  for (let i = 0; i < src.length; i++) out[i] = src[i]! * scale;
-  const delta = reshape({ data: out, shape: product.shape }, weightShape(layer));
-  if (s.peftConv1dQuirk && (o.layout ?? "peft") === "peft") return swapConv1dLayout(delta, s, "true");
-  return delta;
+  const out = o.out === undefined ? undefined : outputLike("lokrDeltaWeight", w1.data, o.out.length, o.out);
+  const product = kron(w1, w2, out);
+  const data = product.data;
+  for (let i = 0; i < data.length; i++) data[i] = data[i]! * scale;
+  const delta = reshape({ data, shape: product.shape }, weightShape(layer));
+  if (!s.peftConv1dQuirk || (o.layout ?? "peft") !== "peft") return delta;
+  const swapped = swapConv1dLayout(delta, s, "true");
+  if (out === undefined) return swapped;
+  data.set(swapped.data);
+  return { data, shape: swapped.shape };
 }

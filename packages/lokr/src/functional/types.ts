@@ -58,6 +58,11 @@ export interface LoKrDeltaOptions {
    * `ΔW[p·k+q, i·n+j, …] = s · w1[p,i] · w2[q,j,…]` in every case.
    */
   readonly layout?: "peft" | "kronecker";
+  /**
+   * Write ΔW here instead of a fresh array (same array type as the parameters, at least out·in·∏kernel
+   * values; the result's `data` is its prefix): a caller merging many modules reuses one buffer.
+   */
+  readonly out?: FloatArray;
 }
 
 /**
@@ -65,4 +70,4 @@ export interface LoKrDeltaOptions {
  * mode included) and rank dropout are the runtime layer's business: it passes finished `ConvOptions` and
  * masks the output rows itself.
  */
-export type LoKrForwardOptions = LoKrDeltaOptions;
+export type LoKrForwardOptions = Omit<LoKrDeltaOptions, "out">;
