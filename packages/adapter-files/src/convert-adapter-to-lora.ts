@@ -17,7 +17,7 @@ import {
 } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkPeftOutput } from "./check-peft-output";
-import { type AdapterInput, type FileInput, inputName } from "./file-input";
+import { type AdapterInput, type BaseInput, baseInputFiles, inputName } from "./file-input";
 import { fitModuleToBase } from "./fit-module-to-base";
 import type { AdapterModuleTensors } from "./group-adapter-tensors";
 import { compareLayout, shapeText } from "./layout-check";
@@ -35,7 +35,7 @@ export interface ConvertAdapterToLoraOptions extends ConvertToLoraOptions {
    * that fold a conv's kernel into a matrix (LoKr's low-rank `w2`, LoHa without `use_effective_conv2d`) are read
    * as a linear layer's. A conv's `groups` is in neither file: without the model, convs are taken as ungrouped.
    */
-  readonly base?: FileInput;
+  readonly base?: BaseInput;
   /** Write the LoRA adapter as a PEFT adapter directory here (Node.js; refused when it already holds an adapter). */
   readonly out?: string;
 }
@@ -135,7 +135,11 @@ export async function convertAdapterToLora(
 ): Promise<LoraConversion> {
   if (options.out !== undefined) {
     const inputs = input instanceof PeftModel ? [] : [input];
-    await checkPeftOutput(options.out, options.base === undefined ? [] : [options.base], inputs);
+    await checkPeftOutput(
+      options.out,
+      options.base === undefined ? [] : baseInputFiles(options.base),
+      inputs,
+    );
   }
   let result: LoraConversion;
   if (input instanceof PeftModel) result = convertToLora(input, options);

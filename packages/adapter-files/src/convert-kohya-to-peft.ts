@@ -3,7 +3,7 @@ import { lycorisToPeft } from "@lycoris-ts/lycoris-format";
 import { type AdapterRegistry, writePeftAdapterDir } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkPeftOutput } from "./check-peft-output";
-import { type FileInput, inputName } from "./file-input";
+import { type BaseInput, baseInputFiles, type FileInput, inputName } from "./file-input";
 import { readKohyaFile } from "./kohya-file";
 import { openBaseModel } from "./open-base-model";
 
@@ -12,7 +12,7 @@ export interface ConvertKohyaToPeftOptions {
   /** The kohya / LyCORIS-format file. */
   readonly adapter: FileInput;
   /** The base model: its module names resolve the keys, its weight shapes fix the layers. */
-  readonly base: FileInput;
+  readonly base: BaseInput;
   /** The PEFT adapter directory to write (Node.js; refused when it already holds an adapter); omit to only get the data. */
   readonly out?: string;
   readonly prefixes?: Readonly<Record<string, string>>;
@@ -41,7 +41,7 @@ export interface KohyaToPeftResult {
  *   mixed algorithms, factor splits), `refused` when `out` already holds an adapter or is an input.
  */
 export async function convertKohyaToPeft(o: ConvertKohyaToPeftOptions): Promise<KohyaToPeftResult> {
-  if (o.out !== undefined) await checkPeftOutput(o.out, [o.base, o.adapter], []);
+  if (o.out !== undefined) await checkPeftOutput(o.out, [...baseInputFiles(o.base), o.adapter], []);
   const base = await openBaseModel(o.base);
   try {
     const adapter = await readKohyaFile(o.adapter, base, o.registry, o.prefixes);

@@ -3,7 +3,7 @@ import { peftToLycoris } from "@lycoris-ts/lycoris-format";
 import { type AdapterRegistry, DEFAULT_ADAPTER_NAME } from "@lycoris-ts/runtime";
 import { writeSafetensors } from "@lycoris-ts/safetensors";
 import { checkOutputPath } from "./check-output-path";
-import type { AdapterInput, FileInput, FileOutput } from "./file-input";
+import { type AdapterInput, type BaseInput, baseInputFiles, type FileOutput } from "./file-input";
 import { locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, openAdapters } from "./open-adapter";
 import { openBaseModel } from "./open-base-model";
@@ -22,7 +22,7 @@ export interface ConvertPeftToKohyaOptions {
   /** Module path removed before building the keys (`unet` for `lora_unet`). */
   readonly moduleRoot?: string;
   /** Optional base model: its weight shapes tell Conv1d from Conv2d Tucker cores. */
-  readonly base?: FileInput;
+  readonly base?: BaseInput;
   readonly registry: AdapterRegistry;
 }
 
@@ -63,7 +63,7 @@ async function readPeftAdapter(o: ConvertPeftToKohyaOptions) {
  */
 export async function convertPeftToKohya(o: ConvertPeftToKohyaOptions): Promise<PeftToKohyaSummary> {
   await locateAdapters(o.adapter, { allowFile: false });
-  await checkOutputPath(o.out, o.base === undefined ? [] : [o.base], [o.adapter]);
+  await checkOutputPath(o.out, o.base === undefined ? [] : baseInputFiles(o.base), [o.adapter]);
   const input = await readPeftAdapter(o);
   let base: TensorFile | null = null;
   try {

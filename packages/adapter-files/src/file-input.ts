@@ -17,10 +17,36 @@ export type DirectoryFiles = ReadonlyMap<string, Blob>;
 /** An adapter: a PEFT adapter directory (a path or its files) or one `.safetensors` file. */
 export type AdapterInput = FileInput | DirectoryFiles;
 
-/** How messages name an input: its path, a `File`'s name, or `<blob>`. */
-export function inputName(input: FileInput | DirectoryFiles): string {
+/**
+ * A sharded checkpoint without a file system: its `*.safetensors.index.json` and the shard files it
+ * names (shard file name → file), e.g. from an `<input type="file" multiple>`.
+ */
+export interface ShardedFiles {
+  readonly index: Blob;
+  readonly shards: ReadonlyMap<string, Blob>;
+}
+
+/**
+ * A base model: one `.safetensors` file (path or Blob), a sharded checkpoint's index (or the
+ * directory holding it) by path, or a sharded checkpoint's files.
+ */
+export type BaseInput = FileInput | ShardedFiles;
+
+/** Whether a base model is given as a sharded checkpoint's files. */
+export function isShardedFiles(input: BaseInput | DirectoryFiles): input is ShardedFiles {
+  return typeof input === "object" && !(input instanceof Blob) && !(input instanceof Map) && "index" in input;
+}
+
+/** The files of a base model that an output must not overwrite (a sharded one's Blobs cannot be). */
+export function baseInputFiles(base: BaseInput): FileInput[] {
+  return isShardedFiles(base) ? [] : [base];
+}
+
+/** How messages name an input: its path, a `File`'s name (a sharded checkpoint's: its index's), or `<blob>`. */
+export function inputName(input: BaseInput | DirectoryFiles): string {
   if (typeof input === "string") return input;
   if (input instanceof Blob) return (input as Blob & { name?: unknown }).name?.toString() || "<blob>";
+  if (isShardedFiles(input)) return inputName(input.index);
   return "<directory files>";
 }
 

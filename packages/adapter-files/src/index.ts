@@ -20,8 +20,15 @@ export type { ConvertPeftToKohyaOptions, PeftToKohyaSummary } from "./convert-pe
 export { convertPeftToKohya } from "./convert-peft-to-kohya";
 export type { AdapterModuleDescription, ParamDescription } from "./describe-module";
 export { describeModule } from "./describe-module";
-export type { AdapterInput, DirectoryFiles, FileInput, FileOutput } from "./file-input";
-export { inputName } from "./file-input";
+export type {
+  AdapterInput,
+  BaseInput,
+  DirectoryFiles,
+  FileInput,
+  FileOutput,
+  ShardedFiles,
+} from "./file-input";
+export { inputName, isShardedFiles } from "./file-input";
 export type { ModuleFit, ModuleMisfit } from "./fit-module-to-base";
 export { fitModuleToBase } from "./fit-module-to-base";
 export type { AdapterModuleTensors, GroupedAdapterTensors, KeyNaming } from "./group-adapter-tensors";

@@ -1,7 +1,14 @@
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
-import type { AdapterInput, FileInput, FileOutput } from "./file-input";
+import {
+  type AdapterInput,
+  type BaseInput,
+  baseInputFiles,
+  type FileInput,
+  type FileOutput,
+  isShardedFiles,
+} from "./file-input";
 import { type AdapterLocation, locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, openAdapters } from "./open-adapter";
 import { checkBaseModel, openBaseModel } from "./open-base-model";
@@ -15,7 +22,7 @@ import { type MergedCopyOptions, writeMergedCopy } from "./write-merged-copy";
 /** Options of {@link mergeAdapters}. */
 export interface MergeOptions extends MergedCopyOptions, MergedOutputOptions {
   /** The base model: a safetensors file, or a sharded one's `*.safetensors.index.json` (or its directory). */
-  readonly base: FileInput;
+  readonly base: BaseInput;
   /** A PEFT adapter directory (path or files). */
   readonly adapter: AdapterInput;
   /**
@@ -71,7 +78,8 @@ export async function selectPeftAdapters(
 }
 
 /** Whether `base` is a path to a sharded model (an index file, or a directory holding one). */
-export async function isShardedBasePath(base: FileInput): Promise<boolean> {
+export async function isShardedBasePath(base: BaseInput): Promise<boolean> {
+  if (isShardedFiles(base)) return true;
   return typeof base === "string" && (await findIndexFile(base)) !== null;
 }
 
@@ -79,7 +87,7 @@ export async function isShardedBasePath(base: FileInput): Promise<boolean> {
 async function selectForMerge(o: MergeOptions): Promise<SelectedPeftAdapters> {
   const s = await selectPeftAdapters(o.adapter, o.adapterNames);
   if (writesOneFile(await isShardedBasePath(o.base), o)) {
-    await checkOutputPath(o.out, [o.base, ...s.inputFiles], s.inputDirs);
+    await checkOutputPath(o.out, [...baseInputFiles(o.base), ...s.inputFiles], s.inputDirs);
   }
   return s;
 }

@@ -3,7 +3,15 @@ import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { parseSafetensors, SafetensorsError } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
-import { type AdapterInput, type FileInput, type FileOutput, inputName, readBytes } from "./file-input";
+import {
+  type AdapterInput,
+  type BaseInput,
+  baseInputFiles,
+  type FileInput,
+  type FileOutput,
+  inputName,
+  readBytes,
+} from "./file-input";
 import { isShardedBasePath, selectPeftAdapters } from "./merge-adapters";
 import { type MergeWarning, refuseUnplaced } from "./merge-warning";
 import { nodeFs } from "./node-builtins";
@@ -33,8 +41,8 @@ export interface MergeAdapterSpec {
 
 /** Options of {@link mergeIntoBase}. */
 export interface MergeIntoBaseOptions extends MergedCopyOptions, MergedOutputOptions {
-  /** The base checkpoint (`.safetensors`), or a sharded one's `*.safetensors.index.json` (or its directory). */
-  readonly base: FileInput;
+  /** The base checkpoint (`.safetensors`), or a sharded one's `*.safetensors.index.json` (or its directory) or files. */
+  readonly base: BaseInput;
   /** The adapters, applied in this order (each patch on the result of the previous ones). */
   readonly adapters: readonly MergeAdapterSpec[];
   /** Where to write the merged model (a path is written atomically and never over an input). */
@@ -142,7 +150,7 @@ async function openSpecs(o: MergeIntoBaseOptions, opened: OpenedSpec[]): Promise
     }
   }
   if (writesOneFile(await isShardedBasePath(o.base), o))
-    await checkOutputPath(o.out, [o.base, ...files], dirs);
+    await checkOutputPath(o.out, [...baseInputFiles(o.base), ...files], dirs);
   for (const { spec, peft } of pending) {
     const label = inputName(spec.input);
     if (peft === null) {

@@ -1,5 +1,5 @@
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import type { FileInput, FileOutput } from "./file-input";
+import type { BaseInput, FileInput, FileOutput } from "./file-input";
 import { mergeIntoBase } from "./merge-into-base";
 import type { MergeWarning } from "./merge-warning";
 import type { MergedOutputOptions } from "./plan-merged-layout";
@@ -11,7 +11,7 @@ export interface MergeKohyaFileOptions extends MergedCopyOptions, MergedOutputOp
    * The base model's safetensors file (tensor names = the model's state-dict names, or an SD1.x /
    * SDXL / Flux checkpoint), or a sharded one's `*.safetensors.index.json` (or its directory).
    */
-  readonly base: FileInput;
+  readonly base: BaseInput;
   /** The kohya / LyCORIS-format adapter file (or any single-file layout the key map reads). */
   readonly adapter: FileInput;
   /** Where to write the merged model (a path is written atomically and never over an input). */

@@ -1,17 +1,17 @@
 import { SafetensorsError } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
-import { type FileInput, inputName } from "./file-input";
+import { type BaseInput, inputName, isShardedFiles } from "./file-input";
 import { nodeFs } from "./node-builtins";
 import { findIndexFile, openShardedTensorFile } from "./sharded-tensor-file";
 import { openTensorFile, type TensorFile } from "./tensor-file";
 
 /**
  * Checks that a base model path names a file, or a directory holding a sharded checkpoint's
- * `*.safetensors.index.json` (a Blob always passes).
+ * `*.safetensors.index.json` (a Blob or a sharded checkpoint's files always pass).
  *
  * @throws AdapterFilesError `not_found` / `input`.
  */
-export async function checkBaseModel(base: FileInput): Promise<void> {
+export async function checkBaseModel(base: BaseInput): Promise<void> {
   if (typeof base !== "string") return;
   if ((await findIndexFile(base)) !== null && !base.endsWith(".json")) return;
   const s = await nodeFs()
@@ -32,13 +32,14 @@ export async function checkBaseModel(base: FileInput): Promise<void> {
 
 /**
  * Opens a base model (headers only): one safetensors file, or a sharded checkpoint given by its
- * `*.safetensors.index.json` or the directory holding it (see `openShardedTensorFile`).
+ * `*.safetensors.index.json`, the directory holding it, or its files (see `openShardedTensorFile`).
  *
  * @throws AdapterFilesError `not_found` when it cannot be opened, `input` for a malformed index;
  *   SafetensorsError when malformed.
  */
-export async function openBaseModel(base: FileInput): Promise<TensorFile> {
+export async function openBaseModel(base: BaseInput): Promise<TensorFile> {
   try {
+    if (isShardedFiles(base)) return await openShardedTensorFile(base);
     const index = typeof base === "string" ? await findIndexFile(base) : null;
     if (index !== null) return await openShardedTensorFile(index);
     return await openTensorFile(base);

@@ -1,6 +1,7 @@
 import type { SafetensorsHeader, TensorInfo } from "@lycoris-ts/safetensors";
 import { SafetensorsError } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
+import { type FileInput, inputName, isShardedFiles, readText, type ShardedFiles } from "./file-input";
 import { nodeFs, nodePath } from "./node-builtins";
 import { INDEX_SUFFIX, parseSafetensorsIndex, type SafetensorsIndex } from "./safetensors-index";
 import { openTensorFile, type TensorFile } from "./tensor-file";
@@ -20,7 +21,7 @@ export interface ShardedTensorFile extends TensorFile {
   readonly index: SafetensorsIndex;
   /** The index file's name (`model.safetensors.index.json`). */
   readonly indexName: string;
-  /** The shard paths, in index order. */
+  /** The shard paths (files given as Blobs: their names), in index order. */
   readonly shardPaths: readonly string[];
   readonly shards: readonly TensorShard[];
 }
@@ -59,19 +60,34 @@ export async function findIndexFile(path: string): Promise<string | null> {
   return nodePath().join(path, name);
 }
 
-async function readIndex(path: string): Promise<SafetensorsIndex> {
+async function readIndex(input: FileInput, name: string): Promise<SafetensorsIndex> {
   let text: string;
   try {
-    text = await nodeFs().readFile(path, "utf8");
+    text = await readText(input);
   } catch (cause) {
-    throw new AdapterFilesError("not_found", `${path}: cannot read the safetensors index`, { path, cause });
+    throw new AdapterFilesError("not_found", `${name}: cannot read the safetensors index`, {
+      path: name,
+      cause,
+    });
   }
-  return parseSafetensorsIndex(text, path);
+  return parseSafetensorsIndex(text, name);
 }
 
-async function openShard(path: string, indexPath: string): Promise<TensorFile> {
+/** A shard given as a file: the one named `shard`, or a typed `not_found` naming the index. */
+function shardFile(files: ShardedFiles, shard: string, indexName: string): Blob {
+  const file = files.shards.get(shard);
+  if (file !== undefined) return file;
+  throw new AdapterFilesError(
+    "not_found",
+    `${shard}: shard listed in ${indexName} was not given (given: ${[...files.shards.keys()].join(", ") || "none"})`,
+    { path: shard },
+  );
+}
+
+async function openShard(input: FileInput, indexPath: string): Promise<TensorFile> {
+  const path = inputName(input);
   try {
-    return await openTensorFile(path);
+    return await openTensorFile(input);
   } catch (error) {
     if (error instanceof SafetensorsError && error.kind === "io") {
       throw new AdapterFilesError(
@@ -121,23 +137,28 @@ function checkShards(indexPath: string, index: SafetensorsIndex, files: readonly
 }
 
 /**
- * Opens a sharded checkpoint by its index file: parses the index, opens every shard (headers
- * only) and checks that the index and the shards agree. Close it with `close()`.
+ * Opens a sharded checkpoint by its index file (a path: the shards are next to it), or by its files
+ * (index and shards by name): parses the index, opens every shard (headers only) and checks that the
+ * index and the shards agree. Close it with `close()`.
  *
  * @throws AdapterFilesError `not_found` (index or a shard missing), `input` (malformed index, a
  *   tensor listed twice, a shard missing a listed tensor or holding an unlisted one);
  *   SafetensorsError for a malformed shard.
  */
-export async function openShardedTensorFile(indexPath: string): Promise<ShardedTensorFile> {
-  const index = await readIndex(indexPath);
-  const dir = nodePath().dirname(indexPath);
-  const shardPaths = index.shards.map((s) => nodePath().join(dir, s));
+export async function openShardedTensorFile(input: string | ShardedFiles): Promise<ShardedTensorFile> {
+  const indexPath = inputName(input);
+  const index = await readIndex(typeof input === "string" ? input : input.index, indexPath);
+  const dir = typeof input === "string" ? nodePath().dirname(input) : null;
+  const shardInputs: FileInput[] = index.shards.map((s) =>
+    dir === null ? shardFile(input as ShardedFiles, s, indexPath) : nodePath().join(dir, s),
+  );
+  const shardPaths = shardInputs.map((f) => inputName(f));
   const files: TensorFile[] = [];
   const closeAll = async (): Promise<void> => {
     for (const f of files) await f.close().catch(() => undefined);
   };
   try {
-    for (const p of shardPaths) files.push(await openShard(p, indexPath));
+    for (const f of shardInputs) files.push(await openShard(f, indexPath));
     checkShards(indexPath, index, files);
   } catch (error) {
     await closeAll();
@@ -165,7 +186,7 @@ export async function openShardedTensorFile(indexPath: string): Promise<ShardedT
     path: indexPath,
     header,
     index,
-    indexName: nodePath().basename(indexPath),
+    indexName: isShardedFiles(input) ? indexPath : nodePath().basename(indexPath),
     shardPaths,
     shards: index.shards.map((file, i) => ({
       file,

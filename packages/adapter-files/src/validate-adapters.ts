@@ -2,7 +2,7 @@ import { isModuleToSave, matchesNameOrSuffix } from "@lycoris-ts/lycoris-config"
 import { type AdapterRegistry, PEFT_KEY_PREFIX } from "@lycoris-ts/runtime";
 import { isFloatDtype } from "@lycoris-ts/safetensors";
 import { describeModule } from "./describe-module";
-import { type AdapterInput, type FileInput, inputName } from "./file-input";
+import { type AdapterInput, type BaseInput, inputName } from "./file-input";
 import { fitModuleToBase } from "./fit-module-to-base";
 import { shapeText } from "./layout-check";
 import { locateAdapters, selectAdapters } from "./locate-adapters";
@@ -189,7 +189,7 @@ async function validateAdapter(adapter: OpenedAdapter, base: TensorFile | null):
 export async function validateAdapters(
   input: AdapterInput,
   registry: AdapterRegistry,
-  opts: { readonly base?: FileInput; readonly adapterNames?: readonly string[] } = {},
+  opts: { readonly base?: BaseInput; readonly adapterNames?: readonly string[] } = {},
 ): Promise<ValidateReport> {
   const located = await locateAdapters(input, { allowFile: false });
   const adapters = await openAdapters(selectAdapters(located, opts.adapterNames ?? []), registry);

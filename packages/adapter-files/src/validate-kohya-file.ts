@@ -5,7 +5,7 @@ import {
   type LycorisModule,
 } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { type FileInput, inputName } from "./file-input";
+import { type BaseInput, type FileInput, inputName } from "./file-input";
 import { readKohyaFile } from "./kohya-file";
 import { openBaseModel } from "./open-base-model";
 import type { TensorFile } from "./tensor-file";
@@ -14,7 +14,7 @@ import type { ValidateReport, ValidationCheck } from "./validate-adapters";
 /** Options of {@link validateKohyaFile}. */
 export interface ValidateKohyaFileOptions {
   /** The base model file whose module names the keys are resolved against. */
-  readonly base: FileInput;
+  readonly base: BaseInput;
   /** File prefix → sub-model root (defaults: lycoris-format's table, else found from the keys). */
   readonly prefixes?: Readonly<Record<string, string>>;
   readonly registry: AdapterRegistry;

@@ -85,6 +85,28 @@ describe("merging a sharded base model", () => {
     expect(readFileSync(out).equals(singleBytes)).toBe(true);
   });
 
+  it("the files form (index + shards as Blobs, as a browser gives them), singleFile to a stream: the same bytes", async () => {
+    const model = await shardedModel("as-files");
+    const file = (name: string) => new File([readFileSync(join(model, name))], name);
+    const files = {
+      index: file("model.safetensors.index.json"),
+      shards: new Map([0, 1, 2].map((i) => [shardOf(i), file(shardOf(i))] as const)),
+    };
+    const opened = await openBaseModel(files);
+    expect(opened.names.sort()).toEqual([...names].sort());
+    await opened.close();
+    const chunks: Uint8Array[] = [];
+    const out = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(new Uint8Array(c)) });
+    await mergeAdapters({ base: files, adapter, out, registry: reg, singleFile: true });
+    expect(Buffer.concat(chunks).equals(singleBytes)).toBe(true);
+    // a shard the index names but that was not given: typed, naming it and the index
+    const missing = { index: files.index, shards: new Map([...files.shards].slice(1)) };
+    await expect(openBaseModel(missing)).rejects.toMatchObject({ kind: "not_found" });
+    await expect(openBaseModel(missing)).rejects.toThrow(
+      `${shardOf(0)}: shard listed in model.safetensors.index.json was not given`,
+    );
+  });
+
   it("maxShardSize re-shards a single-file base: shards of at most that size, tensors identical", async () => {
     const out = join(tmp, "resharded");
     const max = 2048; // bytes; the largest tensor here (16·12·3·3 floats = 6912 bytes) gets a shard of its own
