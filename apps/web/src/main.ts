@@ -139,8 +139,8 @@ function start(): void {
 function renderSummary(o: Opened): void {
   const r = o.report;
   const types = [...new Set(r.adapters.map((a) => a.peftType ?? "?"))].join(", ");
-  const base =
-    o.baseName === null ? (o.baseNote === null ? "" : ` · ${o.baseNote}`) : ` · base: ${o.baseName}`;
+  const note = o.baseNote === null ? "" : o.baseName === null ? ` · ${o.baseNote}` : ` (${o.baseNote})`;
+  const base = `${o.baseName === null ? "" : ` · base: ${o.baseName}`}${note}`;
   byId("open-status").textContent = `${o.label}: ${r.format}, ${types}${base}`;
   const t = r.totals;
   byId("totals").replaceChildren(

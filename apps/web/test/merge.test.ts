@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type MergeWarning, mergeIntoBase, mergeKohyaFile } from "@lycoris-ts/adapter-files";
-import { readSafetensorsSync } from "@lycoris-ts/safetensors";
+import { readSafetensorsSync, serializeSafetensors } from "@lycoris-ts/safetensors";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { LYCORIS_FIXTURES, PEFT_FIXTURES } from "../../../test-support/fixtures";
@@ -39,6 +39,49 @@ function expectMerged(bytes: Buffer, caseDir: string, tmp: string): void {
     expect(worst, name).toBeLessThanOrEqual(0);
   }
   expect(checked).toBeGreaterThan(0);
+}
+
+/**
+ * ComfyUI's `merged/<strength>/<tensor>` of a lycoris-layouts case against the merged file, within
+ * FORMAT.md's |a−e| ≤ 1e-5·max|e| + 1e-6 (ComfyUI's float32 against ours; a wrong strength or rule is
+ * off by far more). Returns how many tensors were compared.
+ */
+function expectComfyMerged(bytes: Buffer, caseDir: string, strength: string, tmp: string): number {
+  const path = join(tmp, `comfy-${Math.random().toString(36).slice(2)}.safetensors`);
+  writeFileSync(path, bytes);
+  const merged = readSafetensorsSync(path).tensors;
+  const prefix = `merged/${strength}/`;
+  let checked = 0;
+  for (const [name, want] of readSafetensorsSync(join(caseDir, "expected.safetensors")).tensors) {
+    if (!name.startsWith(prefix)) continue;
+    const key = name.slice(prefix.length);
+    expect(layoutExcess(merged.get(key)!.data, want.data), key).toBeLessThanOrEqual(0);
+    checked++;
+  }
+  return checked;
+}
+
+/** Splits a checkpoint into 3 shards and a Hugging Face index in `dir`; returns the index, then the shards. */
+function shardCheckpoint(file: string, dir: string): string[] {
+  const { tensors, metadata } = readSafetensorsSync(file);
+  const names = [...tensors.keys()];
+  const shard = (i: number) => `model-0000${i + 1}-of-00003.safetensors`;
+  const per = Math.ceil(names.length / 3);
+  mkdirSync(dir);
+  const weightMap: Record<string, string> = {};
+  const paths = [0, 1, 2].map((i) => {
+    const part = names.slice(i * per, (i + 1) * per);
+    for (const n of part) weightMap[n] = shard(i);
+    const path = join(dir, shard(i));
+    writeFileSync(
+      path,
+      serializeSafetensors(new Map(part.map((n) => [n, tensors.get(n)!])), { metadata: metadata ?? {} }),
+    );
+    return path;
+  });
+  const index = join(dir, "model.safetensors.index.json");
+  writeFileSync(index, JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+  return [index, ...paths];
 }
 
 /** Replaces the save picker by a file in the origin-private file system (a real FileSystemFileHandle). */
@@ -203,20 +246,8 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
       registry: createRegistry(),
     });
     expect(bytes.equals(readFileSync(node))).toBe(true);
-    // the DoRA file's tensors at 0.5: ComfyUI's merged/0.5 within FORMAT.md's |a−e| ≤ 1e-5·max|e| + 1e-6
-    // (ComfyUI's float32 against ours; a wrong strength or rule is off by far more)
-    const out = join(ctx.tmp, "two-adapters-page.safetensors");
-    writeFileSync(out, bytes);
-    const merged = readSafetensorsSync(out).tensors;
-    const expected = readSafetensorsSync(join(dora, "expected.safetensors")).tensors;
-    let checked = 0;
-    for (const [name, want] of expected) {
-      if (!name.startsWith("merged/0.5/")) continue;
-      const key = name.slice("merged/0.5/".length);
-      expect(layoutExcess(merged.get(key)!.data, want.data), key).toBeLessThanOrEqual(0);
-      checked++;
-    }
-    expect(checked).toBe(3);
+    // the DoRA file's tensors at 0.5 (the LoKr file patches others)
+    expect(expectComfyMerged(bytes, dora, "0.5", ctx.tmp)).toBe(3);
     expect(await page.textContent("#merge-status")).toMatch(
       /at strength 0\.5 .* \+ adapter\.safetensors at strength 1\.5/,
     );
@@ -239,6 +270,42 @@ describe.skipIf(!hasChromium())("web page: merge (skipped when /usr/bin/chromium
     await page.waitForSelector('#merge-status[data-state="done"]', { state: "attached" });
     expect(alone.get("base-merged.safetensors")!.equals(bytes)).toBe(false);
     expect(await page.locator("#merge-warning-list").count()).toBe(0);
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it("a sharded base (index + shards picked together): checked through the key map, merged into one file = mergeIntoBase on the index", async () => {
+    const caseDir = join(LAYOUT_FIXTURES, "sd15-kohya-lokr");
+    const files = shardCheckpoint(join(caseDir, "base.safetensors"), join(ctx.tmp, "sharded"));
+    const page = await ctx.site.open(noPicker);
+    await page.setInputFiles("#base-files", files);
+    await openAdapter(page, join(caseDir, "adapter.safetensors"));
+    expect(await page.textContent("#open-status")).toMatch(
+      /base: model\.safetensors\.index\.json \(sharded: 3 shards; a merge writes one \.safetensors file\)/,
+    );
+    await page.click("#tab-check");
+    await page.waitForSelector("#not-loaded");
+    const notLoaded = await page.$$eval("#not-loaded tbody tr", (trs) => trs.map((tr) => tr.textContent));
+    const expected = JSON.parse(readFileSync(join(caseDir, "expected.json"), "utf8")) as {
+      not_loaded: string[];
+    };
+    expect(notLoaded).toEqual(expected.not_loaded);
+    await page.click("#tab-merge");
+    expect(await page.textContent("#merge-target")).toMatch(
+      /one \.safetensors file, also for a sharded base/,
+    );
+    await page.fill("#merge-strength", "0.5");
+    const got = await downloaded(page, () => page.click("#merge-run"));
+    const bytes = got.get("model-merged.safetensors")!;
+    const node = join(ctx.tmp, "sharded-merged.safetensors");
+    await mergeIntoBase({
+      base: files[0]!,
+      adapters: [{ input: join(caseDir, "adapter.safetensors"), strength: 0.5 }],
+      out: node,
+      singleFile: true,
+      registry: createRegistry(),
+    });
+    expect(bytes.equals(readFileSync(node))).toBe(true);
+    expect(expectComfyMerged(bytes, caseDir, "0.5", ctx.tmp)).toBe(4);
     expect(pageErrors(page)).toEqual([]);
   });
 });

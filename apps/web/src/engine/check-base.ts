@@ -1,4 +1,4 @@
-import type { AdapterInput, FileInput } from "@lycoris-ts/adapter-files";
+import type { AdapterInput, BaseInput, FileInput } from "@lycoris-ts/adapter-files";
 import {
   baseModuleNames,
   type InspectReport,
@@ -100,7 +100,7 @@ function keyMapUnplaced(keyMap: AdapterKeyMap): UnplacedKey[] {
 export async function checkAgainstBase(
   input: AdapterInput,
   report: InspectReport,
-  base: FileInput,
+  base: BaseInput,
   registry: AdapterRegistry,
   adapterTensors: readonly string[],
 ): Promise<BaseCheck> {

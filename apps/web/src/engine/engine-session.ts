@@ -26,6 +26,7 @@ import { serializeSafetensors } from "@lycoris-ts/safetensors";
 import { checkAgainstBase } from "./check-base";
 import { collectingStream } from "./collect-stream";
 import { frobeniusNorm, type ModuleRow, moduleRows, moduleSvd } from "./module-svd";
+import { type PickedBase, pickBase } from "./pick-base";
 import type {
   AdapterSource,
   BaseCheck,
@@ -47,21 +48,12 @@ const NORM_BATCH = 64;
 interface Loaded {
   readonly input: AdapterInput;
   readonly report: InspectReport;
-  readonly base: File | null;
+  readonly base: PickedBase | null;
   readonly stem: string;
 }
 
 function adapterInput(source: AdapterSource): AdapterInput {
   return source.kind === "file" ? source.file : new Map(source.files);
-}
-
-/** The base model file; a sharded checkpoint (index + shards) is noted and left out (not read yet). */
-function pickBase(source: BaseSource | null): { base: File | null; note: string | null } {
-  if (source === null || source.files.length === 0) return { base: null, note: null };
-  const tensors = source.files.filter((f) => f.name.endsWith(".safetensors"));
-  if (source.files.length === 1 && tensors.length === 1) return { base: tensors[0]!, note: null };
-  const names = source.files.map((f) => f.name).join(", ");
-  return { base: null, note: `a sharded base (${names}) is not read yet: open one .safetensors file` };
 }
 
 /**
@@ -81,7 +73,7 @@ export class EngineSession {
     return this.#loaded;
   }
 
-  #requireBase(what: string): File {
+  #requireBase(what: string): PickedBase {
     const base = this.#require().base;
     if (base === null) throw new WebError("missing_input", `${what} needs a base model: open one first`);
     return base;
@@ -172,7 +164,7 @@ export class EngineSession {
     const base = this.#requireBase("the check");
     const { input, report } = this.#require();
     const tensors = await this.#withRows(async (_, adapters) => adapters.flatMap((a) => a.reader.names));
-    return checkAgainstBase(input, report, base, this.#registry, tensors);
+    return checkAgainstBase(input, report, base.input, this.#registry, tensors);
   }
 
   /** PEFT → one kohya / LyCORIS file, or kohya → a PEFT adapter's two files (needs the base). */
@@ -186,7 +178,7 @@ export class EngineSession {
         registry: this.#registry,
         ...(prefix === "" ? {} : { prefix }),
         ...(moduleRoot === "" ? {} : { moduleRoot }),
-        ...(base === null ? {} : { base }),
+        ...(base === null ? {} : { base: base.input }),
       });
       return {
         files: [{ name: `${stem}-lycoris.safetensors`, blob: out.blob() }],
@@ -195,7 +187,7 @@ export class EngineSession {
     }
     const r = await convertKohyaToPeft({
       adapter: input as File,
-      base: this.#requireBase("converting to PEFT"),
+      base: this.#requireBase("converting to PEFT").input,
       registry: this.#registry,
     });
     // the bytes runtime's writePeftAdapterDir writes: PEFT's metadata
@@ -219,7 +211,7 @@ export class EngineSession {
       rank,
       peftCompatible,
       registry: this.#registry,
-      ...(base === null ? {} : { base }),
+      ...(base === null ? {} : { base: base.input }),
     });
     const files = loraAdapterFiles(c);
     const energy = c.layers.map((l) => l.energyKept);
@@ -246,22 +238,23 @@ export class EngineSession {
   /**
    * Merges the adapters, each at its strength and in order, into the base in one pass (adapter-files'
    * `mergeIntoBase`: PEFT folders and single files, ComfyUI's key map on SD1.x / SDXL / Flux), streamed
-   * tensor by tensor to `out` (a file the user chose), or, without one, built in memory for a download
-   * (refused above {@link DOWNLOAD_LIMIT_BYTES}). Keys not placed / not applied go to `onWarning` before
+   * tensor by tensor as one `.safetensors` file (a sharded base too) to `out` (a file the user chose),
+   * or, without one, built in memory for a download (refused above {@link DOWNLOAD_LIMIT_BYTES}). Keys not placed / not applied go to `onWarning` before
    * anything is written; `strict` refuses them.
    */
   async merge(inputs: readonly MergeInput[], o: MergeRun): Promise<MergeResult> {
     const base = this.#requireBase("a merge");
     if (inputs.length === 0) throw new WebError("missing_input", "no adapter to merge: add one");
-    if (o.out === null && base.size > DOWNLOAD_LIMIT_BYTES) {
+    if (o.out === null && base.bytes > DOWNLOAD_LIMIT_BYTES) {
       throw new WebError(
         "unsupported",
-        `the base is ${(base.size / 2 ** 30).toFixed(1)} GiB: too large to build in memory for a download; use a browser with the File System Access API (Chrome, Edge) to stream it to disk`,
+        `the base is ${(base.bytes / 2 ** 30).toFixed(1)} GiB: too large to build in memory for a download; use a browser with the File System Access API (Chrome, Edge) to stream it to disk`,
       );
     }
     const memory = o.out === null ? collectingStream() : null;
     const s = await mergeIntoBase({
-      base,
+      base: base.input,
+      singleFile: true,
       adapters: inputs.map((i) => ({ input: adapterInput(i.adapter), strength: i.strength })),
       out: o.out ?? memory!.stream,
       registry: this.#registry,
@@ -270,7 +263,7 @@ export class EngineSession {
       onProgress: o.onProgress,
       signal: o.signal,
     });
-    const name = `${base.name.replace(/\.safetensors$/, "")}-merged.safetensors`;
+    const name = `${base.stem}-merged.safetensors`;
     return {
       summary: mergeSummary(s),
       warnings: s.warnings.length,

@@ -10,7 +10,7 @@ export type AdapterSource =
   | { readonly kind: "directory"; readonly files: ReadonlyArray<readonly [string, File]> }
   | { readonly kind: "file"; readonly file: File };
 
-/** A base model: one `.safetensors` file (a sharded index and its shards are listed for later use). */
+/** A base model: one `.safetensors` file, or a sharded checkpoint's `*.safetensors.index.json` and shards. */
 export interface BaseSource {
   readonly files: readonly File[];
 }
@@ -149,7 +149,7 @@ export interface Opened {
   /** What was opened, in words (the file's name, or the folder's files). */
   readonly label: string;
   readonly baseName: string | null;
-  /** A note about the base (e.g. a sharded index, read later), or `null`. */
+  /** A note about the base (a sharded checkpoint's shards; why the files picked are no base), or `null`. */
   readonly baseNote: string | null;
   /** `"peft"` for a PEFT adapter (directory or file), `"kohya"` for a kohya / LyCORIS file. */
   readonly naming: "peft" | "kohya";

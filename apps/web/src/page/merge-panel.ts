@@ -63,9 +63,11 @@ export function wireMergePanel(engine: EngineClient, sources: MergeSources): voi
   const list = byId<HTMLTableElement>("merge-list").tBodies[0]!;
   const added: AddedAdapter[] = [];
   let nextId = 1;
-  byId("merge-target").textContent = canStreamToDisk()
-    ? "The merged model is streamed to the file you choose (File System Access API): any size."
-    : "This browser cannot stream to disk: the merged model is built in memory and downloaded (models up to 1.5 GiB).";
+  byId("merge-target").textContent = `${
+    canStreamToDisk()
+      ? "The merged model is streamed to the file you choose (File System Access API): any size."
+      : "This browser cannot stream to disk: the merged model is built in memory and downloaded (models up to 1.5 GiB)."
+  } It is one .safetensors file, also for a sharded base.`;
 
   wireAdapterPickers(
     { files: "merge-add-files", folder: "merge-add-folder", drop: "merge-add-drop" },
