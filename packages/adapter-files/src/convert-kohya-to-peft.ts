@@ -40,8 +40,8 @@ export interface KohyaToPeftResult {
 }
 
 /** Refuses an output directory that is or holds an input, lies in one, or already holds an adapter. */
-async function checkPeftOutput(o: ConvertKohyaToPeftOptions, out: string): Promise<void> {
-  await checkOutputPath(out, [o.base, o.adapter], [], {
+export async function checkPeftOutput(out: string, inputs: readonly FileInput[]): Promise<void> {
+  await checkOutputPath(out, inputs, [], {
     directoryOf: [ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME],
   });
   const existing = await nodeFs()
@@ -66,7 +66,7 @@ async function checkPeftOutput(o: ConvertKohyaToPeftOptions, out: string): Promi
  *   mixed algorithms, factor splits), `refused` when `out` already holds an adapter or is an input.
  */
 export async function convertKohyaToPeft(o: ConvertKohyaToPeftOptions): Promise<KohyaToPeftResult> {
-  if (o.out !== undefined) await checkPeftOutput(o, o.out);
+  if (o.out !== undefined) await checkPeftOutput(o.out, [o.base, o.adapter]);
   const base = await openBaseModel(o.base);
   try {
     const adapter = await readKohyaFile(o.adapter, base, o.registry, o.prefixes);
