@@ -28,7 +28,8 @@ function num(v: number | null): string {
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
 }
 
-function* pad(rows: readonly string[][]): Generator<string> {
+/** Rows as aligned columns (two spaces apart; the last column unpadded). */
+export function* pad(rows: readonly string[][]): Generator<string> {
   const widths: number[] = [];
   for (const row of rows) {
     for (const [i, c] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
