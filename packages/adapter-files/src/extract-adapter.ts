@@ -9,7 +9,7 @@ import {
   type LayerGeometry,
   type RankSelection,
 } from "@lycoris-ts/runtime";
-import { isFloatDtype, type TensorInfo } from "@lycoris-ts/safetensors";
+import { decodeTensorBytes, isFloatDtype, type TensorInfo } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
 import { checkPeftOutput } from "./convert-kohya-to-peft";
@@ -155,10 +155,45 @@ function checkSameLayout(base: TensorFile, tuned: TensorFile): void {
   }
 }
 
+/** Byte equality, four bytes at a time where both arrays allow it. */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  let start = 0;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = a.length >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (let i = 0; i < words; i++) if (wa[i] !== wb[i]) return false;
+    start = words * 4;
+  }
+  for (let i = start; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * `tuned − base` of one tensor (float32), or `null` when they are equal. The raw bytes are compared first, so
+ * an unchanged tensor is never decoded; `decode: false` (a tensor not to extract) stops there, any non-null
+ * result then only says that it changed.
+ */
+async function readDelta(
+  base: TensorFile,
+  tuned: TensorFile,
+  info: TensorInfo,
+  tunedInfo: TensorInfo,
+  decode: boolean,
+): Promise<Float32Array | null> {
+  const baseBytes = await base.readBytes(info.name);
+  const tunedBytes = await tuned.readBytes(info.name);
+  if (info.dtype === tunedInfo.dtype && sameBytes(baseBytes, tunedBytes)) return null;
+  if (!decode) return new Float32Array(0);
+  const b = decodeTensorBytes(info.name, info.dtype, info.shape, baseBytes).data;
+  const delta = decodeTensorBytes(info.name, tunedInfo.dtype, tunedInfo.shape, tunedBytes).data;
+  let changed = false;
+  for (let i = 0; i < delta.length; i++) {
+    if (delta[i] !== b[i]) changed = true;
+    delta[i] = delta[i]! - b[i]!;
+  }
+  return changed ? delta : null;
 }
 
 /** Why a changed tensor is not extracted, or `null` when it is a weight to extract. */
@@ -261,32 +296,22 @@ export async function extractAdapter(o: ExtractAdapterOptions): Promise<ExtractS
     let done = 0;
     for (const info of base.header.tensors) {
       if (o.signal?.aborted === true) throw new AdapterFilesError("aborted", "aborted; no output written");
-      const floats = isFloatDtype(info.dtype) && isFloatDtype(tuned.info(info.name)!.dtype);
+      const tunedInfo = tuned.info(info.name)!;
+      const floats = isFloatDtype(info.dtype) && isFloatDtype(tunedInfo.dtype);
       const reason = skipReason(info, floats, o.targets);
-      if (reason !== null) {
-        if (!sameBytes(await base.readBytes(info.name), await tuned.readBytes(info.name)))
-          otherChanged.push({ name: info.name, shape: info.shape, reason });
-        else unchanged++;
-      } else {
-        const [b, t] = [await base.read(info.name), await tuned.read(info.name)];
-        const delta = new Float32Array(b.data.length);
-        let changed = false;
-        for (let i = 0; i < delta.length; i++) {
-          delta[i] = t.data[i]! - b.data[i]!;
-          if (t.data[i] !== b.data[i]) changed = true;
-        }
-        if (!changed) unchanged++;
-        else {
-          const layer = geometryFromWeightShape(info.shape)!;
-          const module = info.name.slice(0, -".weight".length);
-          const x = variant.extractFromDelta!({ data: delta, shape: info.shape }, layer, {
-            ...(o.rank === undefined ? {} : { rank: o.rank }),
-            ...(o.factor === undefined ? {} : { factor: o.factor }),
-            ...(o.decomposeBoth === undefined ? {} : { decomposeBoth: o.decomposeBoth }),
-          });
-          extracted.push({ module, layer, result: x.module });
-          configOptions = x.configOptions;
-        }
+      const delta = await readDelta(base, tuned, info, tunedInfo, reason === null);
+      if (delta === null) unchanged++;
+      else if (reason !== null) otherChanged.push({ name: info.name, shape: info.shape, reason });
+      else {
+        const layer = geometryFromWeightShape(info.shape)!;
+        const module = info.name.slice(0, -".weight".length);
+        const x = variant.extractFromDelta!({ data: delta, shape: info.shape }, layer, {
+          ...(o.rank === undefined ? {} : { rank: o.rank }),
+          ...(o.factor === undefined ? {} : { factor: o.factor }),
+          ...(o.decomposeBoth === undefined ? {} : { decomposeBoth: o.decomposeBoth }),
+        });
+        extracted.push({ module, layer, result: x.module });
+        configOptions = x.configOptions;
       }
       o.onProgress?.({ task: "extract", done: ++done, total, item: info.name });
     }
