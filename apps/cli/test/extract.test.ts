@@ -84,7 +84,7 @@ describe("lycoris extract", () => {
     );
     expect(run.stdout).toMatch(/attn\.q\.bias\s+\[32\]\s+not a weight/);
     expect(out1.at(-1)).toMatch(
-      /^extracted 2 LOKR modules \(max relative error .*, 1 changed tensors not extracted, 0 tensors unchanged\) as a PEFT adapter: .*lokr \(/,
+      /^extracted 2 LOKR modules \(max relative error .*, 1 changed tensor not extracted, 0 tensors unchanged\) as a PEFT adapter: .*lokr \(/,
     );
     // Each reported error is below 1e-5: ΔW is an exact rank-2-w2 Kronecker product up to float32 rounding.
     for (const l of out1.filter((x) => /^(attn|mlp)\./.test(x)))

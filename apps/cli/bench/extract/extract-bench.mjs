@@ -12,7 +12,6 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { cpus, homedir, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { lokrParamShapes } from "@lycoris-ts/lokr";
 import { SafetensorsReader } from "@lycoris-ts/safetensors";
 import {
   HIDDEN,
@@ -20,6 +19,7 @@ import {
   MLP,
   measureChild,
   PROJ,
+  writeLokrAdapter,
   writeRandomSafetensors,
 } from "../support/llama-checkpoint.mjs";
 
@@ -48,26 +48,7 @@ function generate() {
   }
   if (!existsSync(join(knownDir, "adapter_model.safetensors"))) {
     process.stderr.write(`generating ${knownDir} (once) ...\n`);
-    mkdirSync(knownDir, { recursive: true });
-    const opts = { r: 8, decomposeBoth: false, decomposeFactor: 4, useEffectiveConv2d: false };
-    const tensors = [];
-    for (let l = 0; l < layers; l++)
-      for (const [name, out, inp] of PROJ) {
-        const layer = { kind: "linear", outFeatures: out, inFeatures: inp, kernelSize: [] };
-        for (const [param, shape] of lokrParamShapes(layer, opts).params)
-          tensors.push([`base_model.model.model.layers.${l}.${name}.${param}`, [...shape]]);
-      }
-    const config = {
-      peft_type: "LOKR",
-      r: 8,
-      alpha: 800,
-      decompose_factor: 4,
-      decompose_both: false,
-      target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-      task_type: null,
-    };
-    writeFileSync(join(knownDir, "adapter_config.json"), JSON.stringify(config, null, 2));
-    writeRandomSafetensors(join(knownDir, "adapter_model.safetensors"), tensors, 2, { format: "pt" });
+    writeLokrAdapter(knownDir, layers, { r: 8, alpha: 800 }, 2);
   }
 }
 
@@ -129,7 +110,7 @@ process.stderr.write(`extract: ${extract.wall.toFixed(2)} s\n`);
 const errors = extract.stdout
   .split("\n")
   .filter((l) => l.startsWith("model."))
-  .map((l) => Number(l.trim().split(/\s+/)[3]));
+  .map((l) => Number(/\]\s+\d+\s+(\S+)/.exec(l)?.[1]));
 const maxRelative = Math.max(...errors);
 rmSync(mergedPath, { force: true });
 const remerge = await merge(extractedDir, mergedPath);

@@ -15,13 +15,12 @@ import {
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { lokrParamShapes } from "@lycoris-ts/lokr";
 import {
   HIDDEN,
   llamaTensors,
   MLP,
   measureChild as measureChildProcess,
-  PROJ,
+  writeLokrAdapter,
   writeRandomSafetensors,
 } from "../support/llama-checkpoint.mjs";
 
@@ -49,31 +48,7 @@ function generate() {
   }
   if (!existsSync(join(adapterDir, "adapter_model.safetensors"))) {
     process.stderr.write(`generating ${adapterDir} (once) ...\n`);
-    mkdirSync(adapterDir, { recursive: true });
-    const opts = { r: 8, decomposeBoth: false, decomposeFactor: 4, useEffectiveConv2d: false };
-    const tensors = [];
-    for (let l = 0; l < layers; l++) {
-      for (const [name, out, inp] of PROJ) {
-        const shapes = lokrParamShapes(
-          { kind: "linear", outFeatures: out, inFeatures: inp, kernelSize: [] },
-          opts,
-        );
-        for (const [param, shape] of shapes.params) {
-          tensors.push([`base_model.model.model.layers.${l}.${name}.${param}`, [...shape]]);
-        }
-      }
-    }
-    const config = {
-      peft_type: "LOKR",
-      r: 8,
-      alpha: 8,
-      decompose_factor: 4,
-      decompose_both: false,
-      target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-      task_type: null,
-    };
-    writeFileSync(join(adapterDir, "adapter_config.json"), JSON.stringify(config, null, 2));
-    writeRandomSafetensors(join(adapterDir, "adapter_model.safetensors"), tensors, 2, { format: "pt" });
+    writeLokrAdapter(adapterDir, layers, { r: 8, alpha: 8 }, 2);
   }
 }
 

@@ -1,9 +1,20 @@
 // Shared by the CLI benchmarks (bench/merge, bench/extract): a seeded Llama-shaped F32 checkpoint written
 // tensor by tensor, and a child-process runner that reports wall time, CPU times and peak RSS.
 import { spawn } from "node:child_process";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { lokrParamShapes } from "@lycoris-ts/lokr";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
@@ -113,4 +124,31 @@ export function measureChild(nodeArgs, usageFile) {
       });
     });
   });
+}
+
+/**
+ * Writes a PEFT LoKr adapter directory on every projection of a `layers`-layer checkpoint (seeded random
+ * factors, `decompose_factor` 4, rank `r`, `alpha`; w1 4×4 full, w2 a rank-r product).
+ */
+export function writeLokrAdapter(dir, layers, { r, alpha }, seed) {
+  mkdirSync(dir, { recursive: true });
+  const opts = { r, decomposeBoth: false, decomposeFactor: 4, useEffectiveConv2d: false };
+  const tensors = [];
+  for (let l = 0; l < layers; l++)
+    for (const [name, out, inp] of PROJ) {
+      const layer = { kind: "linear", outFeatures: out, inFeatures: inp, kernelSize: [] };
+      for (const [param, shape] of lokrParamShapes(layer, opts).params)
+        tensors.push([`base_model.model.model.layers.${l}.${name}.${param}`, [...shape]]);
+    }
+  const config = {
+    peft_type: "LOKR",
+    r,
+    alpha,
+    decompose_factor: 4,
+    decompose_both: false,
+    target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    task_type: null,
+  };
+  writeFileSync(join(dir, "adapter_config.json"), JSON.stringify(config, null, 2));
+  writeRandomSafetensors(join(dir, "adapter_model.safetensors"), tensors, seed, { format: "pt" });
 }

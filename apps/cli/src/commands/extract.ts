@@ -103,10 +103,12 @@ async function outputSize(out: string): Promise<number> {
   return total;
 }
 
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;
+
 function summaryLine(s: ExtractSummary): string {
-  const other = s.otherChanged.length > 0 ? `, ${s.otherChanged.length} changed tensors not extracted` : "";
+  const other = s.otherChanged.length > 0 ? `, ${count(s.otherChanged.length, "changed tensor")} not extracted` : "";
   const what = s.format === "peft" ? "PEFT adapter" : "kohya/LyCORIS file";
-  return `extracted ${s.layers.length} ${s.peftType} module${s.layers.length === 1 ? "" : "s"} (max relative error ${formatRelativeError(s.maxRelativeError)}${other}, ${s.unchanged} tensors unchanged) as a ${what}`;
+  return `extracted ${count(s.layers.length, `${s.peftType} module`)} (max relative error ${formatRelativeError(s.maxRelativeError)}${other}, ${count(s.unchanged, "tensor")} unchanged) as a ${what}`;
 }
 
 /** `lycoris extract --base b --tuned t --algo lokr|lora --out o`. */

@@ -3,7 +3,6 @@ import type { FloatArray, Tensor } from "../tensor";
 import { expect, expectRank } from "./check";
 import { applyQ, householderQr } from "./householder-qr";
 import type { LazySvd } from "./lazy-svd";
-import { matmul } from "./matmul";
 import { productSvd } from "./product-svd";
 
 /** Options of {@link randomizedSvd}. */
@@ -26,31 +25,56 @@ function orthonormalBasis(y: Float64Array, rows: number, cols: number): Float64A
   return applyQ(f, identity, cols);
 }
 
-/** `op(a)·q` with `q` float64 `[*, l]`: the product in `a`'s element type, returned as float64. */
-function times<A extends FloatArray>(
-  a: Tensor<A>,
-  q: Float64Array,
-  l: number,
-  transA: boolean,
-): Float64Array {
-  const inner = transA ? a.shape[0]! : a.shape[1]!;
-  const qa = (a.data instanceof Float64Array ? q : Float32Array.from(q)) as A;
-  return Float64Array.from(matmul(a, { data: qa, shape: [inner, l] }, { transA }).data);
+/**
+ * `op(a)·q` with float64 sums (`q` float64 `[*, l]`), read straight from `a`'s float32 or float64 data: a float32
+ * sum over a long inner dimension would lose ~√n·2⁻²⁴ relative accuracy, too much for an exact recovery.
+ * Plain loops in row order (no copy of `a`).
+ */
+function times(a: Tensor<FloatArray>, q: Float64Array, l: number, transA: boolean): Float64Array {
+  const [m, n] = [a.shape[0]!, a.shape[1]!];
+  const d = a.data;
+  const out = new Float64Array((transA ? n : m) * l);
+  const acc = new Float64Array(l);
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    if (transA) {
+      // (Aᵀ·Q)[j, :] += A[i, j] · Q[i, :]
+      const qi = q.subarray(i * l, i * l + l);
+      for (let j = 0; j < n; j++) {
+        const x = d[row + j]!;
+        if (x === 0) continue;
+        const o = j * l;
+        for (let t = 0; t < l; t++) out[o + t] = out[o + t]! + x * qi[t]!;
+      }
+    } else {
+      // (A·Q)[i, :] = Σ_j A[i, j] · Q[j, :]
+      acc.fill(0);
+      for (let j = 0; j < n; j++) {
+        const x = d[row + j]!;
+        if (x === 0) continue;
+        const o = j * l;
+        for (let t = 0; t < l; t++) acc[t] = acc[t]! + x * q[o + t]!;
+      }
+      out.set(acc, i * l);
+    }
+  }
+  return out;
 }
 
 /**
  * The leading singular triplets of a 2-D matrix by randomized subspace iteration (Halko, Martinsson & Tropp):
  * `Y = A·Ω` for a seeded Gaussian `Ω` with `l = k + oversample` columns, `powerIterations` rounds of
- * `Q ← orth(A·orth(Aᵀ·Q))`, then the exact SVD of `Q·(QᵀA)` ({@link productSvd}). The products with `A` use
- * {@link matmul} in `A`'s element type (float32 SIMD for a float32 `A`); the small factorisations are
- * float64. Costs about `2·(1 + powerIterations)·rows·cols·l` multiply-adds.
+ * `Q ← orth(A·orth(Aᵀ·Q))`, then the exact SVD of `Q·(QᵀA)` ({@link productSvd}). Everything sums in float64:
+ * the products with `A` read its float32 or float64 data directly (plain loops; a float32 sum over a long
+ * inner dimension would cost the exact recoveries their accuracy). Costs about
+ * `2·(1 + powerIterations)·rows·cols·l` multiply-adds.
  *
  * The result is the exact SVD of `A`'s projection `Q·QᵀA` onto the captured subspace: its singular values are
  * lower bounds of `A`'s, exact when `rank(A) ≤ l`, and `‖A‖²_F − Σ sᵢ²` is the energy left outside it.
  * `singularValues` holds `l` values (then zeros up to `min(rows, cols)`); `leading(k)` returns as many as asked.
  */
-export function randomizedSvd<A extends FloatArray>(
-  a: Tensor<A>,
+export function randomizedSvd(
+  a: Tensor<FloatArray>,
   k: number,
   options: RandomizedSvdOptions = {},
 ): LazySvd {
