@@ -106,7 +106,8 @@ async function outputSize(out: string): Promise<number> {
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 function summaryLine(s: ExtractSummary): string {
-  const other = s.otherChanged.length > 0 ? `, ${count(s.otherChanged.length, "changed tensor")} not extracted` : "";
+  const other =
+    s.otherChanged.length > 0 ? `, ${count(s.otherChanged.length, "changed tensor")} not extracted` : "";
   const what = s.format === "peft" ? "PEFT adapter" : "kohya/LyCORIS file";
   return `extracted ${count(s.layers.length, `${s.peftType} module`)} (max relative error ${formatRelativeError(s.maxRelativeError)}${other}, ${count(s.unchanged, "tensor")} unchanged) as a ${what}`;
 }

@@ -73,11 +73,7 @@ function times(a: Tensor<FloatArray>, q: Float64Array, l: number, transA: boolea
  * lower bounds of `A`'s, exact when `rank(A) ≤ l`, and `‖A‖²_F − Σ sᵢ²` is the energy left outside it.
  * `singularValues` holds `l` values (then zeros up to `min(rows, cols)`); `leading(k)` returns as many as asked.
  */
-export function randomizedSvd(
-  a: Tensor<FloatArray>,
-  k: number,
-  options: RandomizedSvdOptions = {},
-): LazySvd {
+export function randomizedSvd(a: Tensor<FloatArray>, k: number, options: RandomizedSvdOptions = {}): LazySvd {
   const [m, n] = expectRank("randomizedSvd", "a", a, 2) as [number, number];
   const p = Math.min(m, n);
   expect("randomizedSvd", p > 0, `expects a non-empty matrix, got [${a.shape}]`);
