@@ -20,6 +20,13 @@ export type { ConvertPeftToKohyaOptions, PeftToKohyaSummary } from "./convert-pe
 export { convertPeftToKohya } from "./convert-peft-to-kohya";
 export type { AdapterModuleDescription, ParamDescription } from "./describe-module";
 export { describeModule } from "./describe-module";
+export type {
+  ChangedTensorReport,
+  ExtractAdapterOptions,
+  ExtractedLayerReport,
+  ExtractSummary,
+} from "./extract-adapter";
+export { extractAdapter } from "./extract-adapter";
 export type { AdapterInput, DirectoryFiles, FileInput, FileOutput } from "./file-input";
 export { inputName } from "./file-input";
 export type { ModuleFit, ModuleMisfit } from "./fit-module-to-base";
@@ -73,6 +80,8 @@ export type { AdapterValidation, CheckLevel, ValidateReport, ValidationCheck } f
 export { validateAdapters } from "./validate-adapters";
 export type { ValidateKohyaFileOptions } from "./validate-kohya-file";
 export { validateKohyaFile } from "./validate-kohya-file";
+export type { ExtractedAdapterToWrite } from "./write-extracted-adapter";
+export { writeExtractedAdapter } from "./write-extracted-adapter";
 export type {
   LoadBaseWeight,
   MergedCopyOptions,
