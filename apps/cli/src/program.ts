@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { addConvertCommand } from "./commands/convert";
+import { addExtractCommand } from "./commands/extract";
 import { addInspectCommand } from "./commands/inspect";
 import { addMergeCommand } from "./commands/merge";
 import { addValidateCommand } from "./commands/validate";
@@ -21,19 +22,20 @@ Examples:
   $ lycoris merge --base sd15.safetensors --adapter my-lokr.safetensors --out merged.safetensors
   $ lycoris convert my-lokr.safetensors --base sd15.safetensors --out ./my-lokr-peft
   $ lycoris convert ./my-lokr-peft --out my-lokr.safetensors
+  $ lycoris extract --base model.safetensors --tuned finetuned.safetensors --algo lokr --rank 8 --out ./my-lokr
   $ lycoris --plugin ./my-variant.js inspect ./my-variant-adapter
 
 Run "lycoris help <command>" for a command's options.`;
 
 /**
- * The `lycoris` program: `inspect`, `validate`, `merge` and `convert` over the built-in variants
+ * The `lycoris` program: `inspect`, `validate`, `merge`, `convert` and `extract` over the built-in variants
  * and those `--plugin` modules export. Errors are thrown to the caller, which prints them.
  */
 export function createProgram(io: ProgramIo = DEFAULT_IO): Command {
   const ctx: CommandContext = { registry: createRegistry(), io };
   const program = new Command("lycoris")
     .description(
-      "Inspect, validate, merge and convert LyCORIS adapters (LoKr, LoHa, LoRA, and --plugin variants): Hugging Face PEFT format, and kohya/LyCORIS files.",
+      "Inspect, validate, merge, convert and extract LyCORIS adapters (LoKr, LoHa, LoRA, and --plugin variants): Hugging Face PEFT format, and kohya/LyCORIS files.",
     )
     .version(cliVersion(), "-V, --version")
     .option("--debug", "print stack traces for errors")
@@ -55,5 +57,6 @@ export function createProgram(io: ProgramIo = DEFAULT_IO): Command {
   addValidateCommand(program, ctx);
   addMergeCommand(program, ctx);
   addConvertCommand(program, ctx);
+  addExtractCommand(program, ctx);
   return program;
 }

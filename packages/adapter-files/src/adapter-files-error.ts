@@ -14,6 +14,8 @@ export type AdapterFilesErrorKind =
   | "unplaced"
   /** An adapter directory holding several adapters where one must be chosen by name. */
   | "choose_adapter"
+  /** An option value the operation cannot take (an unknown format or adapter type, a bad factor). */
+  | "invalid_option"
   /** The operation was aborted through its `AbortSignal`; nothing was written. */
   | "aborted";
 

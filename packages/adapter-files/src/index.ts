@@ -21,6 +21,13 @@ export { convertPeftToKohya } from "./convert-peft-to-kohya";
 export type { AdapterModuleDescription, ParamDescription } from "./describe-module";
 export { describeModule } from "./describe-module";
 export type {
+  ChangedTensorReport,
+  ExtractAdapterOptions,
+  ExtractedLayerReport,
+  ExtractSummary,
+} from "./extract-adapter";
+export { extractAdapter } from "./extract-adapter";
+export type {
   AdapterInput,
   BaseInput,
   DirectoryFiles,
@@ -80,6 +87,8 @@ export type { AdapterValidation, CheckLevel, ValidateReport, ValidationCheck } f
 export { validateAdapters } from "./validate-adapters";
 export type { ValidateKohyaFileOptions } from "./validate-kohya-file";
 export { validateKohyaFile } from "./validate-kohya-file";
+export type { ExtractedAdapterToWrite } from "./write-extracted-adapter";
+export { writeExtractedAdapter } from "./write-extracted-adapter";
 export type {
   LoadBaseWeight,
   MergedCopyOptions,

@@ -25,6 +25,9 @@ export { lowRankHadamard, lowRankHadamardApply, lowRankHadamardBackward } from "
 export type { MatmulOptions } from "./ops/matmul";
 export { matmul } from "./ops/matmul";
 export { productSvd } from "./ops/product-svd";
+export type { RandomizedSvdOptions } from "./ops/randomized-svd";
+export { randomizedSvd } from "./ops/randomized-svd";
+export { relativeError } from "./ops/relative-error";
 export type { TopProducts } from "./ops/top-products";
 export { topProducts } from "./ops/top-products";
 export type { TuckerGrads } from "./ops/tucker";

@@ -14,6 +14,7 @@ import { lokrMergeInto } from "./functional/merge-into";
 import { lokrParamShapes } from "./functional/param-shapes";
 import type { LoKrLayerKind, LoKrLayerShape, LoKrShapeOptions } from "./functional/types";
 import { LoKrConfig, type LoKrConfigOptions } from "./lokr-config";
+import { lokrExtractFromDelta } from "./lokr-extract";
 
 /** The layer shape the LoKr math takes, from the runtime's context. */
 export function lokrLayerShape(ctx: AdapterContext<LoKrConfig>): LoKrLayerShape {
@@ -79,4 +80,5 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
   kohya: lokrKohya,
   deltaWeightSvd: (params, ctx, scaling, opts) =>
     lokrDeltaWeightSvd(params, lokrLayerShape(ctx), scaling, { ...opts, layout: ctx.config.deltaLayout }),
+  extractFromDelta: lokrExtractFromDelta,
 };

@@ -10,6 +10,7 @@ import { checkLoraInit, initLoraParams } from "./functional/init-params";
 import { checkLoraRank, LORA_PARAM_NAMES, loraParamShapes } from "./functional/param-shapes";
 import type { LoraConvGeometry, LoraLayerKind, LoraLayerShape } from "./functional/types";
 import { LoraConfig, type LoraConfigOptions } from "./lora-config";
+import { loraExtractFromDelta } from "./lora-extract";
 
 /** The layer shape the LoRA math takes, from the runtime's context (a conv's `inFeatures` is all its inputs). */
 export function loraLayerShape(ctx: AdapterContext<LoraConfig>): LoraLayerShape {
@@ -84,4 +85,5 @@ export const loraVariant: AdapterVariant<LoraConfig> = {
   describeParameters: loraDescribeParameters,
   layerCandidates: loraLayerCandidates,
   kohya: loraKohya,
+  extractFromDelta: loraExtractFromDelta,
 };

@@ -49,6 +49,12 @@ export type {
 } from "./registry/adapter-variant";
 export type { ParameterShapeCheck } from "./registry/check-parameter-shapes";
 export { describeParameterShapes } from "./registry/check-parameter-shapes";
+export type {
+  DeltaExtraction,
+  DeltaExtractionOptions,
+  ExtractedModule,
+  RankSelection,
+} from "./registry/delta-extraction";
 export type { KohyaFormat, KohyaModuleShapes } from "./registry/kohya-format";
 export type { LayerHints } from "./registry/layer-candidates";
 export {

@@ -9,7 +9,6 @@
 // replaces the "Merge" section of docs/benchmarks.md. The same checkpoint split into an index + 3 shards
 // (generated once from the single file) is merged too, to a sharded output (one run per round).
 // Options: --layers N (default 8), --runs N (default 3), --no-sharded, --no-write. Never part of the tests.
-import { spawn } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -27,7 +26,14 @@ import {
 import { homedir, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { lokrParamShapes } from "@lycoris-ts/lokr";
+import {
+  HIDDEN,
+  llamaTensors,
+  MLP,
+  measureChild as measureChildProcess,
+  writeLokrAdapter,
+  writeRandomSafetensors,
+} from "../support/llama-checkpoint.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = join(here, "..", "..", "..", "..");
@@ -39,20 +45,6 @@ const runs = opt("--runs", 3);
 const write = !args.includes("--no-write");
 const sharded = !args.includes("--no-sharded");
 
-// Llama-shaped: hidden 2048, MLP 5632, vocab 32000, F32.
-const HIDDEN = 2048;
-const MLP = 5632;
-const VOCAB = 32000;
-const PROJ = [
-  ["self_attn.q_proj", HIDDEN, HIDDEN],
-  ["self_attn.k_proj", HIDDEN, HIDDEN],
-  ["self_attn.v_proj", HIDDEN, HIDDEN],
-  ["self_attn.o_proj", HIDDEN, HIDDEN],
-  ["mlp.gate_proj", MLP, HIDDEN],
-  ["mlp.up_proj", MLP, HIDDEN],
-  ["mlp.down_proj", HIDDEN, MLP],
-];
-
 const cacheDir = process.env.LYCORIS_BENCH_CACHE ?? join(homedir(), ".cache", "lycoris-ts", "bench-merge");
 const tag = `llama-h${HIDDEN}-m${MLP}-l${layers}`;
 const basePath = join(cacheDir, `${tag}.safetensors`);
@@ -61,91 +53,16 @@ const outPath = join(cacheDir, `${tag}-merged.safetensors`);
 const shardedDir = join(cacheDir, `${tag}-sharded`);
 const shardedOut = join(cacheDir, `${tag}-sharded-merged`);
 
-/** xorshift32 values in [-0.05, 0.05), written straight into `out` (seeded, deterministic). */
-function fillRandom(out, state) {
-  let s = state.s;
-  for (let i = 0; i < out.length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 0.1;
-  }
-  state.s = s;
-}
-
-/** Writes a safetensors file tensor by tensor from one reused buffer; `tensors` = [name, shape]. */
-function writeSafetensors(path, tensors, seed, metadata) {
-  const header = {};
-  if (metadata) header.__metadata__ = metadata;
-  let offset = 0;
-  let largest = 0;
-  for (const [name, shape] of tensors) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-    header[name] = { dtype: "F32", shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-    largest = Math.max(largest, bytes);
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const tmp = `${path}.partial`;
-  const fd = openSync(tmp, "w");
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(json.length));
-  writeSync(fd, prefix);
-  writeSync(fd, Buffer.from(json, "latin1"));
-  const buffer = new Float32Array(largest / 4);
-  const state = { s: seed >>> 0 || 1 };
-  for (const [, shape] of tensors) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const view = buffer.subarray(0, n);
-    fillRandom(view, state);
-    writeSync(fd, new Uint8Array(view.buffer, view.byteOffset, n * 4));
-  }
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path); // last: a half-generated cache is never used
-}
-
 function generate() {
   mkdirSync(cacheDir, { recursive: true });
   if (!existsSync(basePath)) {
     process.stderr.write(`generating ${basePath} (once) ...\n`);
-    const tensors = [["model.embed_tokens.weight", [VOCAB, HIDDEN]]];
-    for (let l = 0; l < layers; l++) {
-      tensors.push([`model.layers.${l}.input_layernorm.weight`, [HIDDEN]]);
-      for (const [name, out, inp] of PROJ) tensors.push([`model.layers.${l}.${name}.weight`, [out, inp]]);
-      tensors.push([`model.layers.${l}.post_attention_layernorm.weight`, [HIDDEN]]);
-    }
-    tensors.push(["model.norm.weight", [HIDDEN]], ["lm_head.weight", [VOCAB, HIDDEN]]);
-    writeSafetensors(basePath, tensors, 1, { format: "pt" });
+    const tensors = llamaTensors(layers);
+    writeRandomSafetensors(basePath, tensors, 1, { format: "pt" });
   }
   if (!existsSync(join(adapterDir, "adapter_model.safetensors"))) {
     process.stderr.write(`generating ${adapterDir} (once) ...\n`);
-    mkdirSync(adapterDir, { recursive: true });
-    const opts = { r: 8, decomposeBoth: false, decomposeFactor: 4, useEffectiveConv2d: false };
-    const tensors = [];
-    for (let l = 0; l < layers; l++) {
-      for (const [name, out, inp] of PROJ) {
-        const shapes = lokrParamShapes(
-          { kind: "linear", outFeatures: out, inFeatures: inp, kernelSize: [] },
-          opts,
-        );
-        for (const [param, shape] of shapes.params) {
-          tensors.push([`base_model.model.model.layers.${l}.${name}.${param}`, [...shape]]);
-        }
-      }
-    }
-    const config = {
-      peft_type: "LOKR",
-      r: 8,
-      alpha: 8,
-      decompose_factor: 4,
-      decompose_both: false,
-      target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-      task_type: null,
-    };
-    writeFileSync(join(adapterDir, "adapter_config.json"), JSON.stringify(config, null, 2));
-    writeSafetensors(join(adapterDir, "adapter_model.safetensors"), tensors, 2, { format: "pt" });
+    writeLokrAdapter(adapterDir, layers, { r: 8, alpha: 8 }, 2);
   }
 }
 
@@ -208,27 +125,7 @@ function generateSharded() {
 
 /** Runs `node <args>` and returns wall seconds, user/sys CPU seconds and peak RSS (MiB) of the child. */
 function measureChild(nodeArgs) {
-  const usageFile = join(cacheDir, "usage.json");
-  rmSync(usageFile, { force: true });
-  const preload = join(here, "report-usage.mjs");
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, ["--import", preload, ...nodeArgs], {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, LYCORIS_BENCH_USAGE: usageFile },
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const wall = (performance.now() - t0) / 1000;
-      if (code !== 0) return reject(new Error(`exit ${code}: ${stderr.slice(-2000)}`));
-      const u = JSON.parse(readFileSync(usageFile, "utf8"));
-      resolve({ wall, user: u.userCPUTime / 1e6, sys: u.systemCPUTime / 1e6, rssMiB: u.maxRSS / 1024 });
-    });
-  });
+  return measureChildProcess(nodeArgs, join(cacheDir, "usage.json"));
 }
 
 function median(xs) {

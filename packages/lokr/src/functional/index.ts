@@ -10,6 +10,8 @@ export { lokrForward } from "./forward";
 export type { LoKrInitWeights } from "./init-params";
 export { initLoKrParams } from "./init-params";
 export { lokrMergeInto } from "./merge-into";
+export type { LoKrFromDelta, LoKrFromDeltaOptions } from "./nearest-kronecker";
+export { lokrFromDelta } from "./nearest-kronecker";
 export type { LoKrParamShapes } from "./param-shapes";
 export { lokrNumParams, lokrParamShapes } from "./param-shapes";
 export type {

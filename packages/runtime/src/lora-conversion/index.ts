@@ -1,3 +1,6 @@
+export { checkRankSelection, selectExtractionRank, selectionCount } from "./extraction-rank";
+export type { ExtractionSvd } from "./extraction-svd";
+export { extractionSvd } from "./extraction-svd";
 export { layerDeltaSvd } from "./layer-delta-svd";
 export type { LoraFactors, LoraFactorsOptions } from "./lora-factors";
 export { loraFactors } from "./lora-factors";

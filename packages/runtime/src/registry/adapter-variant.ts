@@ -1,5 +1,6 @@
 import type { ConvOptions, FloatArray, LazySvd, Rng, Tensor } from "@lycoris-ts/kernels";
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
+import type { DeltaExtraction, DeltaExtractionOptions } from "./delta-extraction";
 import type { KohyaFormat } from "./kohya-format";
 import type { ParameterProblem, ParameterShapes, ParameterStructure } from "./parameter-structure";
 
@@ -189,4 +190,16 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
     scaling: number,
     opts?: DeltaWeightSvdOptions,
   ): LazySvd;
+
+  // ── Extraction from a fine-tuned checkpoint ─────────────────────────────────────────────────────────
+  /**
+   * The adapter of this variant that best approximates a given ΔW (`tuned − base`, shaped like the base
+   * weight) on `layer`, with the config options its parameters need, and the relative error it leaves.
+   * Used by `extractAdapter` (`lycoris extract`); without it the variant cannot be extracted.
+   */
+  extractFromDelta?(
+    delta: Tensor<Float32Array>,
+    layer: LayerGeometry,
+    options: DeltaExtractionOptions,
+  ): DeltaExtraction;
 }
