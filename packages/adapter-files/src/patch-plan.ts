@@ -101,7 +101,10 @@ export function largestTensor(
   let most = 0;
   for (const name of names) {
     const shape = file.info(name)?.shape ?? [];
-    most = Math.max(most, shape.reduce((a, b) => a * b, 1));
+    most = Math.max(
+      most,
+      shape.reduce((a, b) => a * b, 1),
+    );
   }
   return most;
 }

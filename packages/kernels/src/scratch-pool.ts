@@ -32,7 +32,10 @@ export class ScratchPool {
 
   #grow(n: number, slot: number): Float32Array {
     if (!(Number.isInteger(n) && n >= 0 && Number.isInteger(slot) && slot >= 0)) {
-      throw new KernelsError("ScratchPool", `size and slot must be non-negative integers, got ${n} and ${slot}`);
+      throw new KernelsError(
+        "ScratchPool",
+        `size and slot must be non-negative integers, got ${n} and ${slot}`,
+      );
     }
     const have = this.#slots[slot];
     if (have !== undefined && have.length >= n) return have;

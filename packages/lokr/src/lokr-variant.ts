@@ -74,7 +74,10 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
   backward: (x, params, ctx, scaling, dy) =>
     lokrBackward(x, params, lokrLayerShape(ctx), scaling, dy, conv(ctx), { layout: ctx.config.deltaLayout }),
   mergeInto: (weight, params, ctx, scaling, scratch) =>
-    lokrMergeInto(weight, params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout, out: scratch }),
+    lokrMergeInto(weight, params, lokrLayerShape(ctx), scaling, {
+      layout: ctx.config.deltaLayout,
+      out: scratch,
+    }),
   describeParameters: lokrDescribeParameters,
   layerCandidates: lokrLayerCandidates,
   kohya: lokrKohya,
