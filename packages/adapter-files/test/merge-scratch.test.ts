@@ -6,6 +6,7 @@ import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
 import {
   type AdaptableLayer,
   type AdapterVariant,
+  applyWeight,
   Conv1d,
   Conv2d,
   Embedding,
@@ -199,4 +200,49 @@ describe("LycorisLayer.merge / unmerge with a shared scratch pool", () => {
       }
     }
   });
+});
+
+describe("forward of a variant without a structured forward (ΔW in the layer's reused buffer)", () => {
+  const lora = CASES.filter((c) => c.name.startsWith("LoRA"));
+  it.each(lora.map((c, i) => [c.name, c, i] as const))(
+    "%s: each output has the bits of base + fresh ΔW",
+    (_, c, i) => {
+      const { forward: _f, backward: _b, ...rest } = c.variant;
+      const materialising: Variant = rest;
+      const layer = adapted({ ...c, variant: materialising }, 500 + i);
+      layer.setActiveAdapters(["a"]);
+      layer.eval();
+      const a = layer.adapter("a")!;
+      const g = a.ctx.layer;
+      const rng = createRng(600 + i);
+      const input = (): Tensor<Float32Array> => {
+        if (g.kind === "embedding") {
+          return { data: Float32Array.from([3, 0, 49, 7, 3]), shape: [5] };
+        }
+        const shape =
+          g.kind === "conv2d"
+            ? [2, g.inFeatures, 5, 5]
+            : [3, g.weightShape[g.kind === "gpt2_conv1d" ? 0 : 1]!];
+        return normalTensor(shape, rng, 1);
+      };
+      const [x1, x2] = [input(), input()];
+      const y1 = layer.forward(x1);
+      const kept = Float32Array.from(y1.data);
+      const y2 = layer.forward(x2);
+      expectSameBits(y1.data, kept, "the first output is not overwritten by the second forward");
+      for (const [x, y] of [
+        [x1, y1],
+        [x2, y2],
+      ] as const) {
+        const want = layer.baseLayer.forward(x);
+        const d = applyWeight(
+          x,
+          materialising.deltaWeight(layer.paramValues("a"), a.ctx, a.scaling),
+          a.ctx.layer,
+        );
+        for (let k = 0; k < want.data.length; k++) want.data[k] = want.data[k]! + d.data[k]!;
+        expectSameBits(y.data, want.data, c.name);
+      }
+    },
+  );
 });

@@ -86,6 +86,8 @@ export class LycorisLayer extends Module {
   #rng: Rng;
   adapterPadding: AdapterPadding;
   #record: ForwardRecord | null = null;
+  /** ΔW of variants without a structured forward, reused by every forward / backward of this layer. */
+  #deltaScratch: ScratchPool | null = null;
 
   constructor(base: AdaptableLayer, options: LycorisLayerOptions) {
     super();
@@ -406,6 +408,16 @@ export class LycorisLayer extends Module {
     return { ...a.ctx, layer: this.adapterPadding === "base" ? layer : withZeroPadding(layer) };
   }
 
+  /**
+   * The buffer a materialised ΔW goes into on the forward / backward path: one per layer, the base
+   * weight's size, created at the first use (only variants without `forward` / `backward` need it) and
+   * consumed before the next (`applyWeight` and `weightBackward` keep no reference to it).
+   */
+  #deltaBuffer(): Float32Array {
+    this.#deltaScratch ??= new ScratchPool();
+    return this.#deltaScratch.take(this.baseLayer.weight.data.data.length);
+  }
+
   #mergeInto(weight: Tensor<Float32Array>, a: LayerAdapter, scaling: number, scratch: ScratchPool): void {
     mergeIntoWeight(a.variant, weight, this.paramValues(a.name), a.ctx, scaling, scratch);
   }
@@ -427,7 +439,7 @@ export class LycorisLayer extends Module {
     const ctx = this.#ctxFor(a);
     const params = this.paramValues(a.name);
     if (a.variant.forward) return a.variant.forward(x, params, ctx, a.scaling);
-    const delta = a.variant.deltaWeight(params, ctx, a.scaling);
+    const delta = a.variant.deltaWeight(params, ctx, a.scaling, this.#deltaBuffer());
     return applyWeight(x, delta, ctx.layer);
   }
 
@@ -450,7 +462,7 @@ export class LycorisLayer extends Module {
         },
       );
     }
-    const delta = a.variant.deltaWeight(params, ctx, a.scaling);
+    const delta = a.variant.deltaWeight(params, ctx, a.scaling, this.#deltaBuffer());
     const { dx, dw } = weightBackward(x, delta, dy, ctx.layer);
     return { dx, grads: a.variant.deltaWeightBackward(params, ctx, a.scaling, dw) };
   }
