@@ -139,13 +139,17 @@ describe("readLycorisAdapter: names, rank and scale (kohya loader rules)", () =>
     ]);
   });
 
-  it("delta(m) = m · scale · kron(W1, W2); merged = W0 + delta(1)", () => {
-    const [m] = read({
+  /** A LoKr module with a full `lokr_w1`, a low-rank `lokr_w2` and alpha 1 on `unet.proj_in`. */
+  const lowRankW2Module = () =>
+    read({
       "lora_unet_proj_in.alpha": scalar(1),
       "lora_unet_proj_in.lokr_w1": t([2, 2]),
       "lora_unet_proj_in.lokr_w2_a": t([2, 2]),
       "lora_unet_proj_in.lokr_w2_b": t([2, 2]),
-    }).modules;
+    }).modules[0];
+
+  it("delta(m) = m · scale · kron(W1, W2); merged = W0 + delta(1)", () => {
+    const m = lowRankW2Module();
     const raw = kron(t([2, 2]), factor({ lokr_w2_a: t([2, 2]), lokr_w2_b: t([2, 2]) }, 2));
     const w0 = t([4, 4]);
     const d = lycorisDeltaWeight(m!, w0, 0.5);
@@ -160,12 +164,7 @@ describe("readLycorisAdapter: names, rank and scale (kohya loader rules)", () =>
   });
 
   it("into a caller's buffer with ΔW in a reused scratch pool (both NaN-prefilled): the same bits", () => {
-    const [m] = read({
-      "lora_unet_proj_in.alpha": scalar(1),
-      "lora_unet_proj_in.lokr_w1": t([2, 2]),
-      "lora_unet_proj_in.lokr_w2_a": t([2, 2]),
-      "lora_unet_proj_in.lokr_w2_b": t([2, 2]),
-    }).modules;
+    const m = lowRankW2Module();
     const w0 = t([4, 4]);
     const scratch = new ScratchPool();
     scratch.take(20).fill(Number.NaN);
