@@ -59,8 +59,9 @@ export const loconVariant: AdapterVariant<LoConConfig> = {
         : zeros([ctx.layer.outFeatures, ctx.r]),
   }),
 
-  deltaWeight: (p, ctx, scaling) =>
-    reshape(scaled(matmul(p.locon_b!, p.locon_a!), scaling), ctx.layer.weightShape),
+  // `out`: the caller's scratch for ΔW (optional to honour; merges reuse one buffer across modules)
+  deltaWeight: (p, ctx, scaling, out) =>
+    reshape(scaled(matmul(p.locon_b!, p.locon_a!, { out }), scaling), ctx.layer.weightShape),
 
   deltaWeightBackward: (p, ctx, scaling, dDelta) => {
     const d = reshape(dDelta, [ctx.layer.outFeatures, fanIn(ctx)]);

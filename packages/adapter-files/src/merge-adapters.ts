@@ -1,3 +1,4 @@
+import { ScratchPool } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
@@ -12,7 +13,7 @@ import {
 import { type AdapterLocation, locateAdapters, selectAdapters } from "./locate-adapters";
 import { closeAdapters, openAdapters } from "./open-adapter";
 import { checkBaseModel, openBaseModel } from "./open-base-model";
-import { applyModuleUpdate } from "./patch-plan";
+import { applyModuleUpdate, largestTensor } from "./patch-plan";
 import { planMerge } from "./plan-merge";
 import { type MergedOutputOptions, planMergedLayout, writesOneFile } from "./plan-merged-layout";
 import { findIndexFile } from "./sharded-tensor-file";
@@ -112,6 +113,8 @@ export async function mergeAdapters(o: MergeOptions): Promise<MergeSummary> {
     const plan = planMerge(base, adapters);
     const file = base;
     const output = await planMergedLayout(file, o.out, o, { files: inputFiles, dirs: inputDirs });
+    // one ΔW buffer for the whole merge, sized to the largest patched tensor
+    const scratch = new ScratchPool().reserve(largestTensor(file, plan.updates.keys()));
     const tensors = await writeMergedCopy(
       file,
       output,
@@ -119,7 +122,7 @@ export async function mergeAdapters(o: MergeOptions): Promise<MergeSummary> {
         const updates = plan.updates.get(info.name);
         if (updates !== undefined) {
           const weight = await loadWeight(); // engine-owned scratch, patched in place
-          for (const u of updates) await applyModuleUpdate(weight, u, scale);
+          for (const u of updates) await applyModuleUpdate(weight, u, scale, scratch);
           return weight;
         }
         const replacement = plan.replacements.get(info.name);

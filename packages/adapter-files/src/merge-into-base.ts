@@ -1,4 +1,4 @@
-import type { Tensor } from "@lycoris-ts/kernels";
+import { ScratchPool, type Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { parseSafetensors, SafetensorsError } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
@@ -17,7 +17,13 @@ import { type MergeWarning, refuseUnplaced } from "./merge-warning";
 import { nodeFs } from "./node-builtins";
 import { closeAdapters, type OpenedAdapter, openAdapters } from "./open-adapter";
 import { checkBaseModel, openBaseModel } from "./open-base-model";
-import { addPatchStep, applyPatchSteps, emptyPatchPlan, type PatchPlanBuilder } from "./patch-plan";
+import {
+  addPatchStep,
+  applyPatchSteps,
+  emptyPatchPlan,
+  largestTensor,
+  type PatchPlanBuilder,
+} from "./patch-plan";
 import { type FilePatchPlan, planFilePatches } from "./plan-file-patches";
 import { checkFloatBase, planMerge } from "./plan-merge";
 import { type MergedOutputOptions, planMergedLayout, writesOneFile } from "./plan-merged-layout";
@@ -278,13 +284,15 @@ export async function mergeIntoBase(o: MergeIntoBaseOptions): Promise<MergeIntoB
     if (o.strict === true) refuseUnplaced(warnings);
     const file = base;
     const output = await planMergedLayout(file, o.out, o, inputs);
+    // one ΔW buffer for the whole merge, sized to the largest patched tensor (a row swap grows slot 1)
+    const scratch = new ScratchPool().reserve(largestTensor(file, plan.steps.keys()));
     const tensors = await writeMergedCopy(
       file,
       output,
       async (info, loadWeight) => {
         const steps = plan.steps.get(info.name);
         // engine-owned scratch, patched in place
-        if (steps !== undefined) return applyPatchSteps(await loadWeight(), steps);
+        if (steps !== undefined) return applyPatchSteps(await loadWeight(), steps, scratch);
         const replacement = plan.replacements.get(info.name);
         return replacement === undefined ? null : replacement.adapter.reader.read(replacement.tensor);
       },

@@ -1,4 +1,4 @@
-import type { Tensor } from "@lycoris-ts/kernels";
+import type { ScratchPool, Tensor } from "@lycoris-ts/kernels";
 import { applyLoaderPatch, type LoaderPatch, type LoaderPatchTarget } from "@lycoris-ts/lycoris-format";
 import { mergeIntoWeight } from "@lycoris-ts/runtime";
 import type { OpenedAdapter } from "./open-adapter";
@@ -60,29 +60,51 @@ export function addPatchStep(plan: PatchPlanBuilder, tensor: string, step: Patch
 
 /**
  * Applies a base tensor's patches in order, in place, on `weight` (the engine's buffer: it is
- * patched and handed back, never kept). PEFT updates read their factors lazily.
+ * patched and handed back, never kept). PEFT updates read their factors lazily. ΔW goes into
+ * `scratch` (the merge call's pool, reused for every tensor) when given.
  */
 export async function applyPatchSteps(
   weight: Tensor<Float32Array>,
   steps: readonly PatchStep[],
+  scratch?: ScratchPool,
 ): Promise<Tensor<Float32Array>> {
   for (const step of steps) {
     if (step.source === "loader") {
-      applyLoaderPatch(weight, step.patch, step.target, step.strength);
+      applyLoaderPatch(weight, step.patch, step.target, step.strength, scratch);
       continue;
     }
-    await applyModuleUpdate(weight, step.update, step.strength);
+    await applyModuleUpdate(weight, step.update, step.strength, scratch);
   }
   return weight;
 }
 
-/** `weight += strength · scaling · ΔW` for one PEFT adapter module (runtime's `mergeIntoWeight`). */
+/**
+ * `weight += strength · scaling · ΔW` for one PEFT adapter module (runtime's `mergeIntoWeight`), ΔW in
+ * `scratch` when given.
+ */
 export async function applyModuleUpdate(
   weight: Tensor<Float32Array>,
   u: ModuleUpdate,
   strength: number,
+  scratch?: ScratchPool,
 ): Promise<void> {
   const params: Record<string, Tensor<Float32Array>> = {};
   for (const [param, tensor] of u.params) params[param] = await u.adapter.reader.read(tensor);
-  mergeIntoWeight(u.variant, weight, params, u.ctx, u.scaling * strength);
+  mergeIntoWeight(u.variant, weight, params, u.ctx, u.scaling * strength, scratch);
+}
+
+/** The element count of the largest of `names` in `file` (what a merge's scratch pool reserves). */
+export function largestTensor(
+  file: { info(name: string): { readonly shape: readonly number[] } | undefined },
+  names: Iterable<string>,
+): number {
+  let most = 0;
+  for (const name of names) {
+    const shape = file.info(name)?.shape ?? [];
+    most = Math.max(
+      most,
+      shape.reduce((a, b) => a * b, 1),
+    );
+  }
+  return most;
 }

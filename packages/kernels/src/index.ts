@@ -34,6 +34,7 @@ export type { TuckerGrads } from "./ops/tucker";
 export { tuckerRebuild, tuckerRebuildBackward } from "./ops/tucker";
 export type { Rng } from "./rng";
 export { createRng, fanIn, kaimingUniform, normalTensor, uniformTensor } from "./rng";
+export { ScratchPool } from "./scratch-pool";
 export type { FloatArray, Tensor } from "./tensor";
 export {
   formatShape,

@@ -53,11 +53,12 @@ export const lohaVariant: AdapterVariant<LoHaConfig> = {
   },
   initParameters: (ctx, rng) =>
     initLoHaParams(lohaLayerShape(ctx), lohaShapeOptions(ctx), ctx.config.initWeights, rng),
-  deltaWeight: (params, ctx, scaling) => lohaDeltaWeight(params, lohaLayerShape(ctx), scaling),
+  deltaWeight: (params, ctx, scaling, out) => lohaDeltaWeight(params, lohaLayerShape(ctx), scaling, out),
   forward: (x, params, ctx, scaling) => lohaForward(x, params, lohaLayerShape(ctx), scaling, conv(ctx)),
   backward: (x, params, ctx, scaling, dy) =>
     lohaBackward(x, params, lohaLayerShape(ctx), scaling, dy, conv(ctx)),
-  mergeInto: (weight, params, ctx, scaling) => lohaMergeInto(weight, params, lohaLayerShape(ctx), scaling),
+  mergeInto: (weight, params, ctx, scaling, scratch) =>
+    lohaMergeInto(weight, params, lohaLayerShape(ctx), scaling, scratch),
   // PEFT's LoHa always divides the rank-dropout mask by its mean (it has no `rank_dropout_scale`)
   rankDropoutMask: (ctx, rng) => rankDropoutMask(ctx.layer.outFeatures, ctx.config.rankDropout, true, rng),
   describeParameters: lohaDescribeParameters,

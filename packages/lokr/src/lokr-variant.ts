@@ -67,14 +67,17 @@ export const lokrVariant: AdapterVariant<LoKrConfig> = {
   },
   initParameters: (ctx, rng) =>
     initLoKrParams(lokrLayerShape(ctx), lokrShapeOptions(ctx), ctx.config.initWeights, rng),
-  deltaWeight: (params, ctx, scaling) =>
-    lokrDeltaWeight(params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
+  deltaWeight: (params, ctx, scaling, out) =>
+    lokrDeltaWeight(params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout, out }),
   forward: (x, params, ctx, scaling) =>
     lokrForward(x, params, lokrLayerShape(ctx), scaling, conv(ctx), { layout: ctx.config.deltaLayout }),
   backward: (x, params, ctx, scaling, dy) =>
     lokrBackward(x, params, lokrLayerShape(ctx), scaling, dy, conv(ctx), { layout: ctx.config.deltaLayout }),
-  mergeInto: (weight, params, ctx, scaling) =>
-    lokrMergeInto(weight, params, lokrLayerShape(ctx), scaling, { layout: ctx.config.deltaLayout }),
+  mergeInto: (weight, params, ctx, scaling, scratch) =>
+    lokrMergeInto(weight, params, lokrLayerShape(ctx), scaling, {
+      layout: ctx.config.deltaLayout,
+      out: scratch,
+    }),
   describeParameters: lokrDescribeParameters,
   layerCandidates: lokrLayerCandidates,
   kohya: lokrKohya,

@@ -78,7 +78,7 @@ export const loraVariant: AdapterVariant<LoraConfig> = {
     };
   },
   initParameters: (ctx, rng) => initLoraParams(loraLayerShape(ctx), ctx.r, ctx.config.initLoraWeights, rng),
-  deltaWeight: (params, ctx, scaling) => loraDeltaWeight(params, loraLayerShape(ctx), scaling),
+  deltaWeight: (params, ctx, scaling, out) => loraDeltaWeight(params, loraLayerShape(ctx), scaling, out),
   forward: (x, params, ctx, scaling) => loraForward(x, params, loraLayerShape(ctx), scaling, conv(ctx)),
   backward: (x, params, ctx, scaling, dy) =>
     loraBackward(x, params, loraLayerShape(ctx), scaling, dy, conv(ctx)),

@@ -57,7 +57,7 @@ export { lycorisModulePatch } from "./loader-patch/loader-patch";
 export type { LoaderPatchPlacement, LoaderPatchPlacements } from "./loader-patch/place-loader-patches";
 export { placeLoaderPatches } from "./loader-patch/place-loader-patches";
 export { readLoaderPatch } from "./loader-patch/read-loader-patch";
-export type { LycorisBase } from "./lycoris-delta";
+export type { LycorisBase, MergeLycorisModuleOptions } from "./lycoris-delta";
 export { lycorisDeltaWeight, mergeLycorisModule } from "./lycoris-delta";
 export type { LycorisFormatErrorKind } from "./lycoris-format-error";
 export { LycorisFormatError } from "./lycoris-format-error";

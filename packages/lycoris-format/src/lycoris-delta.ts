@@ -1,4 +1,4 @@
-import type { Tensor } from "@lycoris-ts/kernels";
+import type { ScratchPool, Tensor } from "@lycoris-ts/kernels";
 import type { LayerGeometry } from "@lycoris-ts/runtime";
 import { doraWeight } from "./dora-weight";
 import { LycorisFormatError } from "./lycoris-format-error";
@@ -18,13 +18,24 @@ function geometryOf(b: LycorisBase): LayerGeometry {
   return b as LayerGeometry;
 }
 
-/** `scale · raw` with the registry variant (PEFT's rebuild of the factors). */
-export function scaledRaw(m: LycorisModule, layer: LayerGeometry): Tensor<Float32Array> {
+/**
+ * `scale · raw` with the registry variant (PEFT's rebuild of the factors); `out` is offered to the
+ * variant's `deltaWeight` as ΔW's buffer (the result may or may not live there).
+ */
+export function scaledRaw(m: LycorisModule, layer: LayerGeometry, out?: Float32Array): Tensor<Float32Array> {
   const err = checkLycorisModuleFits(m, layer.weightShape);
   if (err !== null) throw err;
   const r = m.rank ?? 1;
   const ctx = { config: m.variant.createConfig({}), r, alpha: m.alpha ?? r, layer };
-  return m.variant.deltaWeight(m.params, ctx, m.scale);
+  return m.variant.deltaWeight(m.params, ctx, m.scale, out);
+}
+
+/** Options of {@link mergeLycorisModule}. */
+export interface MergeLycorisModuleOptions {
+  /** The merged weight goes here (at least the weight's length; the result is its prefix) instead of a fresh array. */
+  readonly out?: Float32Array;
+  /** ΔW goes into slot 0 of this pool (kept by the caller across modules) instead of a fresh array. */
+  readonly scratch?: ScratchPool;
 }
 
 /**
@@ -56,7 +67,8 @@ export function lycorisDeltaWeight(m: LycorisModule, base: LycorisBase, strength
 
 /**
  * The base weight with module `m` merged at `strength`: `W0 + delta(strength)`; with DoRA at
- * strength 1 exactly ComfyUI's `W'`. Returns a new tensor; `weight` is not changed.
+ * strength 1 exactly ComfyUI's `W'`. Returns a new tensor (or a view of `o.out`); `weight` is not
+ * changed.
  *
  * @throws LycorisFormatError when the module does not fit the weight.
  */
@@ -64,10 +76,12 @@ export function mergeLycorisModule(
   m: LycorisModule,
   weight: Tensor<Float32Array>,
   strength = 1,
+  o: MergeLycorisModuleOptions = {},
 ): Tensor<Float32Array> {
   const layer = lycorisLayerGeometry(weight.shape);
-  const delta = scaledRaw(m, layer);
-  const out = new Float32Array(weight.data.length);
+  const n = weight.data.length;
+  const delta = scaledRaw(m, layer, o.scratch?.take(n));
+  const out = o.out === undefined ? new Float32Array(n) : outBuffer(o.out, n, m);
   if (m.doraScale === null) {
     for (let i = 0; i < out.length; i++) out[i] = weight.data[i]! + strength * delta.data[i]!;
   } else {
@@ -77,4 +91,15 @@ export function mergeLycorisModule(
     }
   }
   return { data: out, shape: [...weight.shape] };
+}
+
+function outBuffer(out: Float32Array, n: number, m: LycorisModule): Float32Array {
+  if (out.length < n) {
+    throw new LycorisFormatError(
+      "shape_mismatch",
+      m.moduleName,
+      `module '${m.moduleName}': out holds ${out.length} values, the merged weight needs ${n}`,
+    );
+  }
+  return out.subarray(0, n);
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Tensor } from "@lycoris-ts/kernels";
+import { ScratchPool, type Tensor } from "@lycoris-ts/kernels";
 import { parseSafetensors } from "@lycoris-ts/safetensors";
 import { describe, expect, it } from "vitest";
 import { applyLoaderPatch, mapAdapterKeys, placeLoaderPatches } from "../src/index";
@@ -19,7 +19,7 @@ function load(name: string, file: string): ReadonlyMap<string, Tensor<Float32Arr
   return parseSafetensors(new Uint8Array(readFileSync(`${LAYOUTS}${name}/${file}`))).tensors;
 }
 
-function merged(name: string, strength: number): Map<string, Tensor<Float32Array>> {
+function merged(name: string, strength: number, scratch?: ScratchPool): Map<string, Tensor<Float32Array>> {
   const base = load(name, "base.safetensors");
   const adapter = load(name, "adapter.safetensors");
   const map = mapAdapterKeys(
@@ -32,7 +32,7 @@ function merged(name: string, strength: number): Map<string, Tensor<Float32Array
   expect(placed.unsupported).toEqual([]);
   for (const { tensor, patch, target } of placed.placements) {
     const current = out.get(tensor) ?? structuredClone(base.get(tensor)!);
-    applyLoaderPatch(current, patch, target, strength);
+    applyLoaderPatch(current, patch, target, strength, scratch);
     out.set(tensor, current);
   }
   return out;
@@ -60,6 +60,32 @@ describe("lycoris-layouts merged weights (ComfyUI's calculate_weight)", () => {
           expect(worst, `${n} at ${strength}`).toBeLessThanOrEqual(0);
         }
       }
+    });
+  }
+});
+
+/**
+ * The same merges with one scratch pool reused for every case and patch (its buffers pre-filled with
+ * NaN and longer than any ΔW, then holding earlier patches' leftovers): bit for bit the merges into
+ * fresh arrays (tolerance 0: the same float operations, only the memory differs).
+ */
+describe("lycoris-layouts merged through one reused scratch pool", () => {
+  const pool = new ScratchPool();
+  const largest = 1 << 20;
+  pool.take(largest, 0).fill(Number.NaN);
+  pool.take(largest, 1).fill(Number.NaN);
+  for (const c of indexCases()) {
+    it(`${c.name}: same bits as fresh buffers`, () => {
+      for (const strength of [1, 0.5]) {
+        const fresh = merged(c.name, strength);
+        const pooled = merged(c.name, strength, pool);
+        for (const [n, t] of fresh) {
+          const p = pooled.get(n)!.data;
+          const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+          expect(Buffer.compare(bytes(p), bytes(t.data)), `${n} at ${strength}`).toBe(0);
+        }
+      }
+      expect(pool.capacity, "no patch outgrew the pool").toBe(2 * largest);
     });
   }
 });

@@ -1,4 +1,4 @@
-import { kron, type Tensor, tensor } from "@lycoris-ts/kernels";
+import { kron, ScratchPool, type Tensor, tensor } from "@lycoris-ts/kernels";
 import { lohaVariant } from "@lycoris-ts/loha";
 import { lokrVariant } from "@lycoris-ts/lokr";
 import { LycorisConfig, type LycorisConfigOptions } from "@lycoris-ts/lycoris-config";
@@ -139,13 +139,17 @@ describe("readLycorisAdapter: names, rank and scale (kohya loader rules)", () =>
     ]);
   });
 
-  it("delta(m) = m · scale · kron(W1, W2); merged = W0 + delta(1)", () => {
-    const [m] = read({
+  /** A LoKr module with a full `lokr_w1`, a low-rank `lokr_w2` and alpha 1 on `unet.proj_in`. */
+  const lowRankW2Module = () =>
+    read({
       "lora_unet_proj_in.alpha": scalar(1),
       "lora_unet_proj_in.lokr_w1": t([2, 2]),
       "lora_unet_proj_in.lokr_w2_a": t([2, 2]),
       "lora_unet_proj_in.lokr_w2_b": t([2, 2]),
-    }).modules;
+    }).modules[0];
+
+  it("delta(m) = m · scale · kron(W1, W2); merged = W0 + delta(1)", () => {
+    const m = lowRankW2Module();
     const raw = kron(t([2, 2]), factor({ lokr_w2_a: t([2, 2]), lokr_w2_b: t([2, 2]) }, 2));
     const w0 = t([4, 4]);
     const d = lycorisDeltaWeight(m!, w0, 0.5);
@@ -157,6 +161,20 @@ describe("readLycorisAdapter: names, rank and scale (kohya loader rules)", () =>
     merged.data.forEach((v, i) => {
       expect(v).toBeCloseTo(w0.data[i]! + 0.5 * raw.data[i]!, 6);
     });
+  });
+
+  it("into a caller's buffer with ΔW in a reused scratch pool (both NaN-prefilled): the same bits", () => {
+    const m = lowRankW2Module();
+    const w0 = t([4, 4]);
+    const scratch = new ScratchPool();
+    scratch.take(20).fill(Number.NaN);
+    const out = new Float32Array(20).fill(Number.NaN);
+    const fresh = mergeLycorisModule(m!, w0, 0.5);
+    const reused = mergeLycorisModule(m!, w0, 0.5, { out, scratch });
+    expect(reused.data.buffer).toBe(out.buffer);
+    // tolerance 0: the same float operations, only the memory differs
+    expect(Array.from(reused.data)).toEqual(Array.from(fresh.data));
+    expect(() => mergeLycorisModule(m!, w0, 1, { out: new Float32Array(15) })).toThrow(/out holds 15 values/);
   });
 });
 

@@ -7,7 +7,12 @@ export type { ModelFacts } from "./adapter/describe-model";
 export { describeModel, describeModule } from "./adapter/describe-model";
 export type { AdaptableLayer } from "./adapter/layer-geometry";
 export { isAdaptableLayer, layerGeometry } from "./adapter/layer-geometry";
-export type { AdapterPadding, LayerAdapter, LycorisLayerOptions } from "./adapter/lycoris-layer";
+export type {
+  AdapterPadding,
+  LayerAdapter,
+  LayerMergeOptions,
+  LycorisLayerOptions,
+} from "./adapter/lycoris-layer";
 export { applyWeight, LycorisLayer, weightBackward } from "./adapter/lycoris-layer";
 export { ModulesToSaveWrapper } from "./adapter/modules-to-save";
 export { ParameterDict } from "./adapter/parameter-dict";

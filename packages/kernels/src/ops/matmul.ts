@@ -9,7 +9,7 @@ export interface MatmulOptions {
   /** Use the transpose of `b` (b is stored [.., n, k]). */
   readonly transB?: boolean;
   /** Write the product here instead of a fresh array (see `outputLike`; not overlapping a or b). */
-  readonly out?: FloatArray;
+  readonly out?: FloatArray | undefined;
 }
 
 /**

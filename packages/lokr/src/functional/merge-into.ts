@@ -15,7 +15,8 @@ import type { LoKrDeltaOptions, LoKrLayerShape } from "./types";
  * Adds the LoKr update to a base weight in place: `weight += scale · ΔW` with ΔW as in {@link lokrDeltaWeight}
  * (use `scale < 0`, i.e. `-scaling`, to unmerge). For the true Kronecker layout the factors are rebuilt small
  * (`w1 [l, m]`, `w2 [k, n, ...kernel]`) and folded in block by block without allocating the full product;
- * only PEFT's Conv1d full-`lokr_w2` layout materialises ΔW.
+ * only PEFT's Conv1d full-`lokr_w2` layout materialises ΔW (into `o.out` when given: a scratch buffer of at
+ * least the weight's length, as {@link lokrDeltaWeight} takes it).
  *
  * @param weight - The base weight `[out, in/groups, ...kernel]`, modified in place.
  * @param scale - The adapter scaling (`alpha / r`), negated to unmerge.

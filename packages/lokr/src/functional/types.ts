@@ -62,7 +62,7 @@ export interface LoKrDeltaOptions {
    * Write ΔW here instead of a fresh array (same array type as the parameters, at least out·in·∏kernel
    * values; the result's `data` is its prefix): a caller merging many modules reuses one buffer.
    */
-  readonly out?: FloatArray;
+  readonly out?: FloatArray | undefined;
 }
 
 /**

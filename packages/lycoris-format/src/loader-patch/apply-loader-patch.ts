@@ -1,4 +1,4 @@
-import type { Tensor } from "@lycoris-ts/kernels";
+import type { ScratchPool, Tensor } from "@lycoris-ts/kernels";
 import type { LayerGeometry } from "@lycoris-ts/runtime";
 import { doraOnOutputAxis, doraWeight } from "../dora-weight";
 import type { RowSlice, WeightFunction } from "../key-map/key-map-types";
@@ -105,27 +105,33 @@ export function checkLoaderPatchFits(
   return why === null ? null : misfit(patch, view, why);
 }
 
-/** `scale · raw` shaped like the view, and the DoRA magnitudes (or `null`). */
+/** `scale · raw` shaped like the view (in `out` when given), and the DoRA magnitudes (or `null`). */
 function scaledDelta(
   w: LoaderWeightPatch,
   shape: readonly number[],
+  out: Float32Array | undefined,
 ): { delta: Float32Array; dora: Tensor<Float32Array> | null } {
   if (w.form === "diff") return { delta: w.diff.data, dora: null };
   if (w.form === "lora") {
-    const raw = loraLoaderRaw(w).data;
+    const raw = loraLoaderRaw(w, out).data;
     if (w.scale !== 1) for (let i = 0; i < raw.length; i++) raw[i]! *= w.scale;
     return { delta: raw, dora: w.doraScale };
   }
   const layer = variantLayer(w.module, shape)!;
-  return { delta: scaledRaw(w.module, layer).data, dora: w.module.doraScale };
+  return { delta: scaledRaw(w.module, layer, out).data, dora: w.module.doraScale };
 }
 
-/** ComfyUI's `swap_scale_shift`: the two row halves exchanged (a new array). */
-function applyFunction(fn: WeightFunction | null, delta: Float32Array, rows: number): Float32Array {
+/** ComfyUI's `swap_scale_shift`: the two row halves exchanged (a new array, or `scratch`'s slot 1). */
+function applyFunction(
+  fn: WeightFunction | null,
+  delta: Float32Array,
+  rows: number,
+  scratch: ScratchPool | undefined,
+): Float32Array {
   if (fn === null) return delta;
   const half = Math.ceil(rows / 2);
   const inner = delta.length / rows;
-  const out = new Float32Array(delta.length);
+  const out = scratch === undefined ? new Float32Array(delta.length) : scratch.take(delta.length, 1);
   out.set(delta.subarray(half * inner), 0);
   out.set(delta.subarray(0, half * inner), (rows - half) * inner);
   return out;
@@ -137,6 +143,8 @@ function applyFunction(fn: WeightFunction | null, delta: Float32Array, rows: num
  * `W += s · f(scale · ΔW)`; with DoRA `W' = (W + f(scale · ΔW)) · dora_scale / (‖·‖ + ε)` (row norms
  * of the unpatched `W` when `dora_scale` has one entry per row, else column norms of the sum) and
  * `W += s · (W' − W)`; a diff `W += s · f(diff)`; a bias difference `b += s · diff_b`.
+ * With `scratch` (the caller's pool, kept across a whole merge) ΔW goes into its slot 0 and a row
+ * swap into slot 1 instead of fresh arrays; the result is bit-for-bit the same.
  *
  * @throws LycorisFormatError when the patch does not fit ({@link checkLoaderPatchFits}).
  */
@@ -145,6 +153,7 @@ export function applyLoaderPatch(
   patch: LoaderPatch,
   target: LoaderPatchTarget,
   strength: number,
+  scratch?: ScratchPool,
 ): void {
   const err = checkLoaderPatchFits(patch, target, tensor.shape);
   if (err !== null) throw err;
@@ -157,8 +166,8 @@ export function applyLoaderPatch(
     for (let i = 0; i < view.length; i++) view[i]! += strength * d[i]!;
     return;
   }
-  const { delta: raw, dora } = scaledDelta(patch.weight!, shape);
-  const delta = applyFunction(target.function, raw, shape[0]!);
+  const { delta: raw, dora } = scaledDelta(patch.weight!, shape, scratch?.take(view.length));
+  const delta = applyFunction(target.function, raw, shape[0]!, scratch);
   if (dora === null) {
     for (let i = 0; i < view.length; i++) view[i]! += strength * delta[i]!;
     return;

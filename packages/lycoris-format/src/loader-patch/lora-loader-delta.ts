@@ -32,8 +32,11 @@ export function loraLoaderShape(p: LoraLoaderPatch): readonly [number, number] {
   return [p.up.shape[0]!, downInner * kernel];
 }
 
-/** The LoRA factors' flat update `up · down` (`[out, in · K]`), without the scale, as ComfyUI builds it. */
-export function loraLoaderRaw(p: LoraLoaderPatch): Tensor<Float32Array> {
+/**
+ * The LoRA factors' flat update `up · down` (`[out, in · K]`), without the scale, as ComfyUI builds it;
+ * into `into` (at least out · in · K values) when given.
+ */
+export function loraLoaderRaw(p: LoraLoaderPatch, into?: Float32Array): Tensor<Float32Array> {
   const out = p.up.shape[0]!;
   const up = { data: p.up.data, shape: [out, p.up.data.length / out] };
   const rows = p.down.shape[0]!;
@@ -41,5 +44,5 @@ export function loraLoaderRaw(p: LoraLoaderPatch): Tensor<Float32Array> {
     p.mid === null
       ? { data: p.down.data, shape: [rows, p.down.data.length / rows] }
       : tuckerDown(p.down, p.mid);
-  return matmul(up, down);
+  return matmul(up, down, { out: into });
 }

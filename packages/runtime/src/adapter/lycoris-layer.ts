@@ -9,6 +9,7 @@ import {
   matmul,
   type Rng,
   reshape,
+  ScratchPool,
   sameShape,
   type Tensor,
   tensor,
@@ -47,6 +48,14 @@ export interface LayerAdapter {
   scaling: number;
 }
 
+/** Options of {@link LycorisLayer.merge}. */
+export interface LayerMergeOptions {
+  readonly safeMerge?: boolean;
+  readonly adapterNames?: readonly string[];
+  /** Scratch for ΔW (slot 0) and the safe-merge copy (slot 1), reused across layers; default: one per call. */
+  readonly scratch?: ScratchPool;
+}
+
 /** Options of {@link LycorisLayer}. */
 export interface LycorisLayerOptions {
   /** Randomness for module / rank dropout in training mode. */
@@ -77,6 +86,8 @@ export class LycorisLayer extends Module {
   #rng: Rng;
   adapterPadding: AdapterPadding;
   #record: ForwardRecord | null = null;
+  /** ΔW of variants without a structured forward, reused by every forward / backward of this layer. */
+  #deltaScratch: ScratchPool | null = null;
 
   constructor(base: AdaptableLayer, options: LycorisLayerOptions) {
     super();
@@ -234,17 +245,20 @@ export class LycorisLayer extends Module {
   /**
    * Merges adapters into the base weight (default: the active ones not yet
    * merged). With `safeMerge`, the sum is computed on a copy and checked for
-   * NaN/Inf before it replaces the weight.
+   * NaN/Inf before it replaces the weight. ΔW and the copy live in `scratch`
+   * (pass one pool to every layer of a model; default: a pool for this call).
    */
-  merge(options: { safeMerge?: boolean; adapterNames?: readonly string[] } = {}): void {
+  merge(options: LayerMergeOptions = {}): void {
     const names = (options.adapterNames ?? this.#active).filter((n) => !this.#merged.includes(n));
     const weight = this.baseLayer.weight;
+    const scratch = options.scratch ?? new ScratchPool();
     for (const name of names) {
       const a = this.#adapters.get(name);
       if (a === undefined) continue;
       if (options.safeMerge) {
-        const copy = tensor(Float32Array.from(weight.data.data), weight.data.shape);
-        this.#mergeInto(copy, a, a.scaling);
+        const copy = tensor(scratch.take(weight.data.data.length, 1), weight.data.shape);
+        copy.data.set(weight.data.data);
+        this.#mergeInto(copy, a, a.scaling, scratch);
         if (!copy.data.every(Number.isFinite)) {
           throw new AdapterError(
             "non_finite_merge",
@@ -254,19 +268,20 @@ export class LycorisLayer extends Module {
         }
         weight.data.data.set(copy.data);
       } else {
-        this.#mergeInto(weight.data, a, a.scaling);
+        this.#mergeInto(weight.data, a, a.scaling, scratch);
       }
       this.#merged.push(name);
     }
   }
 
-  /** Subtracts merged adapters from the base weight, last merged first. */
-  unmerge(): void {
+  /** Subtracts merged adapters from the base weight, last merged first (ΔW in `scratch`, as `merge`). */
+  unmerge(options: { scratch?: ScratchPool } = {}): void {
     const weight = this.baseLayer.weight;
+    const scratch = options.scratch ?? new ScratchPool();
     while (this.#merged.length > 0) {
       const name = this.#merged.pop()!;
       const a = this.#adapters.get(name);
-      if (a !== undefined) this.#mergeInto(weight.data, a, -a.scaling);
+      if (a !== undefined) this.#mergeInto(weight.data, a, -a.scaling, scratch);
     }
   }
 
@@ -393,8 +408,18 @@ export class LycorisLayer extends Module {
     return { ...a.ctx, layer: this.adapterPadding === "base" ? layer : withZeroPadding(layer) };
   }
 
-  #mergeInto(weight: Tensor<Float32Array>, a: LayerAdapter, scaling: number): void {
-    mergeIntoWeight(a.variant, weight, this.paramValues(a.name), a.ctx, scaling);
+  /**
+   * The buffer a materialised ΔW goes into on the forward / backward path: one per layer, the base
+   * weight's size, created at the first use (only variants without `forward` / `backward` need it) and
+   * consumed before the next (`applyWeight` and `weightBackward` keep no reference to it).
+   */
+  #deltaBuffer(): Float32Array {
+    this.#deltaScratch ??= new ScratchPool();
+    return this.#deltaScratch.take(this.baseLayer.weight.data.data.length);
+  }
+
+  #mergeInto(weight: Tensor<Float32Array>, a: LayerAdapter, scaling: number, scratch: ScratchPool): void {
+    mergeIntoWeight(a.variant, weight, this.paramValues(a.name), a.ctx, scaling, scratch);
   }
 
   /** The rank-dropout mask of one training step: the variant's semantics, else PEFT LoKr's. */
@@ -414,7 +439,7 @@ export class LycorisLayer extends Module {
     const ctx = this.#ctxFor(a);
     const params = this.paramValues(a.name);
     if (a.variant.forward) return a.variant.forward(x, params, ctx, a.scaling);
-    const delta = a.variant.deltaWeight(params, ctx, a.scaling);
+    const delta = a.variant.deltaWeight(params, ctx, a.scaling, this.#deltaBuffer());
     return applyWeight(x, delta, ctx.layer);
   }
 
@@ -437,7 +462,7 @@ export class LycorisLayer extends Module {
         },
       );
     }
-    const delta = a.variant.deltaWeight(params, ctx, a.scaling);
+    const delta = a.variant.deltaWeight(params, ctx, a.scaling, this.#deltaBuffer());
     const { dx, dw } = weightBackward(x, delta, dy, ctx.layer);
     return { dx, grads: a.variant.deltaWeightBackward(params, ctx, a.scaling, dw) };
   }

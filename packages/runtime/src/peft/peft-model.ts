@@ -1,4 +1,4 @@
-import { createRng, type Rng, type Tensor } from "@lycoris-ts/kernels";
+import { createRng, type Rng, ScratchPool, type Tensor } from "@lycoris-ts/kernels";
 import {
   type LycorisConfig,
   type ModelDescription,
@@ -233,13 +233,16 @@ export class PeftModel {
   merge(options: { safeMerge?: boolean; adapterNames?: readonly string[] } = {}): void {
     const names = options.adapterNames ?? this.#active;
     for (const n of names) if (!this.peftConfig.has(n)) throw this.#unknownAdapter(n);
-    const mergeOptions = { adapterNames: names, ...(options.safeMerge ? { safeMerge: true } : {}) };
+    // one scratch pool for every layer: ΔW buffers are reused, not allocated per module
+    const scratch = new ScratchPool();
+    const mergeOptions = { adapterNames: names, scratch, ...(options.safeMerge ? { safeMerge: true } : {}) };
     for (const [, layer] of this.adapterLayers()) layer.merge(mergeOptions);
   }
 
   /** Un-merges every merged adapter. */
   unmerge(): void {
-    for (const [, layer] of this.adapterLayers()) layer.unmerge();
+    const scratch = new ScratchPool();
+    for (const [, layer] of this.adapterLayers()) layer.unmerge({ scratch });
   }
 
   /**

@@ -112,11 +112,17 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
   parameterLayout(ctx: AdapterContext<C>): ParameterLayout;
   /** Initial parameter values for `config.initWeights`, drawn from `rng`. */
   initParameters(ctx: AdapterContext<C>, rng: Rng): Record<string, Tensor<Float32Array>>;
-  /** ΔW shaped like the base weight, scaling included. */
+  /**
+   * ΔW shaped like the base weight, scaling included. `out`, when given, is a caller's scratch buffer of
+   * the parameters' array type holding at least ΔW's values (contents garbage): a variant may write ΔW
+   * into its prefix and return a view of it, so a merge over many modules reuses one buffer. Callers
+   * always use the returned tensor, so a variant that ignores `out` stays correct.
+   */
   deltaWeight<A extends FloatArray>(
     params: AdapterParams<A>,
     ctx: AdapterContext<C>,
     scaling: number,
+    out?: A,
   ): Tensor<A>;
   /** Gradients of every parameter from the gradient of ΔW (for training without a structured backward). */
   deltaWeightBackward?<A extends FloatArray>(
@@ -145,12 +151,17 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
     scaling: number,
     dy: Tensor<A>,
   ): { dx: Tensor<A>; grads: Record<string, Tensor<A>> };
-  /** In-place `weight += ΔW` (`scaling < 0` unmerges); default: add `deltaWeight`. */
+  /**
+   * In-place `weight += ΔW` (`scaling < 0` unmerges); default: add `deltaWeight`. `scratch`, when given,
+   * is a buffer of at least the weight's length (contents garbage) the hook may use for its temporaries
+   * instead of fresh arrays; a hook that ignores it stays correct.
+   */
   mergeInto?(
     weight: Tensor<Float32Array>,
     params: AdapterParams,
     ctx: AdapterContext<C>,
     scaling: number,
+    scratch?: Float32Array,
   ): void;
   /**
    * The training-time rank-dropout keep mask over ΔW's output rows (already

@@ -1,4 +1,4 @@
-import { addScaledInPlace, type Tensor } from "@lycoris-ts/kernels";
+import { addScaledInPlace, type ScratchPool, type Tensor } from "@lycoris-ts/kernels";
 import type { LycorisConfig } from "@lycoris-ts/lycoris-config";
 import type { AdapterContext, AdapterParams, AdapterVariant } from "./adapter-variant";
 
@@ -6,6 +6,9 @@ import type { AdapterContext, AdapterParams, AdapterVariant } from "./adapter-va
  * Merges one module in place: `weight += scaling · ΔW` through the variant's `mergeInto` when it has
  * one (LoKr merges block by block), else by adding its `deltaWeight`. `scaling < 0` unmerges. The one
  * "merge a module" step: `LycorisLayer.merge` / `unmerge` and the file merge both use it.
+ *
+ * With `scratch` (the caller's pool, kept for a whole merge), ΔW and the variant's temporaries go into
+ * its slot 0 instead of fresh arrays; the result is bit-for-bit the same.
  */
 export function mergeIntoWeight<C extends LycorisConfig>(
   variant: AdapterVariant<C>,
@@ -13,7 +16,9 @@ export function mergeIntoWeight<C extends LycorisConfig>(
   params: AdapterParams,
   ctx: AdapterContext<C>,
   scaling: number,
+  scratch?: ScratchPool,
 ): void {
-  if (variant.mergeInto !== undefined) variant.mergeInto(weight, params, ctx, scaling);
-  else addScaledInPlace(weight, variant.deltaWeight(params, ctx, scaling), 1);
+  const buffer = scratch?.take(weight.data.length);
+  if (variant.mergeInto !== undefined) variant.mergeInto(weight, params, ctx, scaling, buffer);
+  else addScaledInPlace(weight, variant.deltaWeight(params, ctx, scaling, buffer), 1);
 }
