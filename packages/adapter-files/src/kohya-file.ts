@@ -1,3 +1,4 @@
+import type { Tensor } from "@lycoris-ts/kernels";
 import {
   isLycorisKeyNaming,
   kohyaVariants,
@@ -6,10 +7,9 @@ import {
   type LycorisAdapter,
   type PrefixedLoaderPatch,
   type PrefixedLoaderPatches,
-  readPrefixedLoaderPatches,
   readLycorisAdapter,
+  readPrefixedLoaderPatches,
 } from "@lycoris-ts/lycoris-format";
-import type { Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { parseSafetensors } from "@lycoris-ts/safetensors";
 import { type FileInput, readBytes } from "./file-input";
@@ -86,8 +86,10 @@ export function patchHasDora(patch: LoaderPatch): boolean {
 /** The base tensors a module read on a generic base patches: `<module>.weight` (weight patch), `<module>.bias` (bias difference). */
 export function prefixedTargets(m: PrefixedLoaderPatch): [string, LoaderPatchTarget][] {
   const out: [string, LoaderPatchTarget][] = [];
-  if (m.patch.weight !== null) out.push([`${m.moduleName}.weight`, { part: "weight", slice: null, function: null }]);
-  if (m.patch.bias !== null) out.push([`${m.moduleName}.bias`, { part: "bias", slice: null, function: null }]);
+  if (m.patch.weight !== null)
+    out.push([`${m.moduleName}.weight`, { part: "weight", slice: null, function: null }]);
+  if (m.patch.bias !== null)
+    out.push([`${m.moduleName}.bias`, { part: "bias", slice: null, function: null }]);
   return out;
 }
 

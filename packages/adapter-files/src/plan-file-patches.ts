@@ -126,7 +126,10 @@ function planByPrefixes(
       }
       const misfit = checkLoaderPatchFits(m.patch, target, info.shape);
       if (misfit !== null) throw new AdapterFilesError("input", `${misfit.message} (${m.patch.moduleKey})`);
-      steps.push([tensor, { source: "loader", adapter: o.label, patch: m.patch, target, strength: o.strength }]);
+      steps.push([
+        tensor,
+        { source: "loader", adapter: o.label, patch: m.patch, target, strength: o.strength },
+      ]);
     }
     const kind = patchKindName(m.patch, o.registry);
     kinds[kind] = (kinds[kind] ?? 0) + 1;

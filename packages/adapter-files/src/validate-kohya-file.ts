@@ -34,7 +34,11 @@ function kindList(read: KohyaFilePatches, registry: AdapterRegistry, joiner: str
 }
 
 /** Checks of every module against its base tensors, and of its values. */
-function moduleChecks(read: KohyaFilePatches, base: TensorFile, registry: AdapterRegistry): ValidationCheck[] {
+function moduleChecks(
+  read: KohyaFilePatches,
+  base: TensorFile,
+  registry: AdapterRegistry,
+): ValidationCheck[] {
   const checks: ValidationCheck[] = [];
   const roots = Object.entries(read.prefixes).map(([p, r]) => `${p} → ${r === "" ? "(root)" : r}`);
   const how = roots.length > 0 ? roots.join(", ") : "module paths";

@@ -1,4 +1,9 @@
-import { geometryFromWeightShape, type LayerGeometry, type ParameterShapes } from "@lycoris-ts/runtime";
+import {
+  geometryFromWeightShape,
+  inputMajorGeometry,
+  type LayerGeometry,
+  type ParameterShapes,
+} from "@lycoris-ts/runtime";
 import type { LoraConfig } from "../lora-config";
 
 /**
@@ -18,7 +23,7 @@ export function loraLayerCandidates(shapes: ParameterShapes, config?: LoraConfig
   const eb = shapes.get("lora_embedding_B");
   if (ea !== undefined || eb !== undefined) {
     if (ea?.length !== 2 || eb?.length !== 2 || ea[0] !== eb[1]) return [];
-    return [inputMajorLayer("embedding", ea[1]!, eb[0]!)];
+    return [inputMajorGeometry("embedding", ea[1]!, eb[0]!)];
   }
   const a = shapes.get("lora_A.weight");
   const b = shapes.get("lora_B.weight");
@@ -30,19 +35,6 @@ export function loraLayerCandidates(shapes: ParameterShapes, config?: LoraConfig
   const layer = geometryFromWeightShape([out, inTotal / groups, ...a.slice(2)], { groups });
   if (layer === null) return [];
   if (a.length !== 2 || config === undefined) return [layer];
-  const conv1d = inputMajorLayer("gpt2_conv1d", inTotal, out);
+  const conv1d = inputMajorGeometry("gpt2_conv1d", inTotal, out);
   return config.fanInFanOut ? [conv1d, layer] : [layer, conv1d];
-}
-
-/** An embedding (`inputs` = num_embeddings) or GPT-2 `Conv1D` (`inputs` = nx): weight `[inputs, out]`. */
-function inputMajorLayer(kind: "embedding" | "gpt2_conv1d", inputs: number, out: number): LayerGeometry {
-  return {
-    kind,
-    outFeatures: out,
-    inFeatures: inputs,
-    kernelSize: [],
-    groups: 1,
-    weightShape: [inputs, out],
-    conv: null,
-  };
 }

@@ -99,7 +99,11 @@ export function readPrefixedLoaderPatches(
         `module '${g.moduleKey}' (${moduleName}) has no weight tensors (only ${[...g.suffixes].join(", ")})`,
       );
     }
-    const patch = readLoaderPatch({ moduleKey: g.moduleKey, tensors: g.tensors, unread }, tensors, options.registry);
+    const patch = readLoaderPatch(
+      { moduleKey: g.moduleKey, tensors: g.tensors, unread },
+      tensors,
+      options.registry,
+    );
     return { moduleName, prefix, tensors: g.tensors, patch };
   });
   return { modules, prefixes: resolver.prefixes };
