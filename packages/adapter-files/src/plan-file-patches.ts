@@ -11,7 +11,8 @@ import {
 } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
-import { baseModuleNames, patchHasDora, patchKindName, prefixedTargets } from "./kohya-file";
+import { patchHasDora, patchKindName, prefixedTargets } from "./generic-base-patches";
+import { baseModuleNames } from "./kohya-file";
 import type { MergeWarning } from "./merge-warning";
 import type { LoaderPatchStep } from "./patch-plan";
 import type { TensorFile } from "./tensor-file";

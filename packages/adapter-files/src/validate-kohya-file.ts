@@ -1,7 +1,12 @@
 import { checkLoaderPatchFits, LycorisFormatError } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { type FileInput, inputName } from "./file-input";
-import { type KohyaFilePatches, patchKindName, prefixedTargets, readKohyaFilePatches } from "./kohya-file";
+import {
+  type KohyaFilePatches,
+  patchKindName,
+  prefixedTargets,
+  readKohyaFilePatches,
+} from "./generic-base-patches";
 import { openBaseModel } from "./open-base-model";
 import type { TensorFile } from "./tensor-file";
 import type { ValidateReport, ValidationCheck } from "./validate-adapters";
