@@ -8,9 +8,9 @@ import {
   readPrefixedLoaderPatches,
 } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { parseSafetensors } from "@lycoris-ts/safetensors";
-import { type FileInput, readBytes } from "./file-input";
+import { type FileInput, inputName } from "./file-input";
 import { baseModuleNames } from "./kohya-file";
+import { readAdapterFile } from "./read-adapter-file";
 import type { TensorFile } from "./tensor-file";
 
 /**
@@ -50,7 +50,7 @@ export interface KohyaFilePatches extends PrefixedLoaderPatches {
  * Reads a single-file adapter against a base model file's module names with ComfyUI's rules for
  * every module kind (lycoris-format's `readPrefixedLoaderPatches`).
  *
- * @throws AdapterFilesError (`input`) when the file cannot be read; LycorisFormatError, SafetensorsError.
+ * @throws AdapterFilesError (`input`) when the file cannot be read or is not a safetensors file; LycorisFormatError.
  */
 export async function readKohyaFilePatches(
   input: FileInput,
@@ -58,7 +58,7 @@ export async function readKohyaFilePatches(
   registry: AdapterRegistry,
   prefixes: Readonly<Record<string, string>> | undefined,
 ): Promise<KohyaFilePatches> {
-  const { tensors } = parseSafetensors(await readBytes(input));
+  const tensors = await readAdapterFile(input, inputName(input));
   const read = readPrefixedLoaderPatches(tensors, {
     moduleNames: baseModuleNames(base),
     registry,
