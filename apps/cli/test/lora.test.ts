@@ -167,6 +167,30 @@ describe("lycoris on PEFT LoRA adapters", () => {
   }
 });
 
+// Embedding (`lora_embedding_A` / `_B`, ΔW = (B·A)ᵀ) and GPT-2 `Conv1D` (weight [nx, nf], fan_in_fan_out: ΔW =
+// (B·A)ᵀ) targets read from files: the layer comes from the LoRA variant's candidates for the base weight's shape
+// (the saved fan_in_fan_out picks Conv1D for a square weight, c_proj [12, 12]). Same tolerance as above.
+describe("lycoris on PEFT LoRA adapters with embedding and GPT-2 Conv1D targets", () => {
+  for (const name of [
+    "lora-embedding",
+    "lora-gpt2-conv1d-fan-in-fan-out",
+    "lora-gpt2-conv1d-auto-fan-in-fan-out",
+    "lora-mixed-kinds",
+  ]) {
+    const c = paths(name);
+
+    it(`${name}: validate --base accepts the adapter against its base model`, () => {
+      const run = runCli(["validate", c.adapter, "--base", c.base]);
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.stdout).toContain("result: valid (0 errors, 0 warnings)");
+    });
+
+    it(`${name}: merge reproduces PEFT's merged weights within 1e-5·(1+|PEFT|)`, () => {
+      expectPeftMerge(name, c.adapter);
+    });
+  }
+});
+
 // kohya's LoCon form (`lora_down.weight` / `lora_up.weight` / `.alpha`) in fixtures/lycoris-layouts (format in
 // its FORMAT.md): rank, alpha and scale as ComfyUI's loader read them, the weight shape from the base
 // checkpoint's header. Integers and alpha / rank of small integers: exact comparisons.

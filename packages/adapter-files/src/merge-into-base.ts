@@ -1,6 +1,5 @@
 import { ScratchPool, type Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
-import { parseSafetensors, SafetensorsError } from "@lycoris-ts/safetensors";
 import { AdapterFilesError } from "./adapter-files-error";
 import { checkOutputPath } from "./check-output-path";
 import {
@@ -10,7 +9,6 @@ import {
   type FileInput,
   type FileOutput,
   inputName,
-  readBytes,
 } from "./file-input";
 import { isShardedBasePath, selectPeftAdapters } from "./merge-adapters";
 import { type MergeWarning, refuseUnplaced } from "./merge-warning";
@@ -27,6 +25,7 @@ import {
 import { type FilePatchPlan, planFilePatches } from "./plan-file-patches";
 import { checkFloatBase, planMerge } from "./plan-merge";
 import { type MergedOutputOptions, planMergedLayout, writesOneFile } from "./plan-merged-layout";
+import { readAdapterFile } from "./read-adapter-file";
 import type { TensorFile } from "./tensor-file";
 import { type MergedCopyOptions, writeMergedCopy } from "./write-merged-copy";
 
@@ -109,24 +108,6 @@ interface OpenedSpec {
   readonly label: string;
   readonly file: ReadonlyMap<string, Tensor<Float32Array>> | null;
   readonly peft: { readonly names: readonly string[]; readonly adapters: OpenedAdapter[] } | null;
-}
-
-/** A single-file adapter's tensors (read whole: adapters are small next to the base). */
-async function readAdapterFile(
-  input: FileInput,
-  label: string,
-): Promise<ReadonlyMap<string, Tensor<Float32Array>>> {
-  const bytes = await readBytes(input);
-  try {
-    return parseSafetensors(bytes).tensors;
-  } catch (error) {
-    if (!(error instanceof SafetensorsError)) throw error;
-    throw new AdapterFilesError(
-      "input",
-      `${label}: not a safetensors adapter file (${error.message}); an adapter is one .safetensors file or a PEFT adapter directory`,
-      { path: label, cause: error },
-    );
-  }
 }
 
 /** The inputs a merge's output must not touch. */

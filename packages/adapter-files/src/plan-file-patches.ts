@@ -5,13 +5,13 @@ import {
   type KeyMapEntry,
   type LoaderPatch,
   type LycorisFormatError,
-  lycorisModulePatch,
   mapAdapterKeys,
   placeLoaderPatches,
-  readLycorisAdapter,
+  readPrefixedLoaderPatches,
 } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { AdapterFilesError } from "./adapter-files-error";
+import { patchHasDora, patchKindName, prefixedTargets } from "./generic-base-patches";
 import { baseModuleNames } from "./kohya-file";
 import type { MergeWarning } from "./merge-warning";
 import type { LoaderPatchStep } from "./patch-plan";
@@ -24,7 +24,7 @@ export interface FilePatchPlan {
   readonly warnings: readonly MergeWarning[];
   /** Module keys with at least one applied patch. */
   readonly modules: number;
-  /** Patched modules per kind: ComfyUI's patch kind through the key map (`lora`, `lokr`, `diff`), the variant's `peft_type` through prefixes (`LOKR`). */
+  /** Patched modules per kind: ComfyUI's patch kind through the key map (`lora`, `lokr`, `diff`); through prefixes the registered variant's `peft_type` (`LOKR`, `LORA`), else the loaders' kind (`diff`). */
   readonly kinds: Readonly<Record<string, number>>;
   /** Patched modules with DoRA magnitudes. */
   readonly dora: number;
@@ -42,12 +42,6 @@ export interface PlanFilePatchesOptions {
   readonly registry: AdapterRegistry;
   /** File prefix → sub-model root, for bases the key map does not know. */
   readonly prefixes?: Readonly<Record<string, string>>;
-}
-
-function hasDora(patch: LoaderPatch): boolean {
-  const w = patch.weight;
-  if (w === null || w.form === "diff") return false;
-  return (w.form === "lora" ? w.doraScale : w.module.doraScale) !== null;
 }
 
 function misfitError(label: string, tensor: string, error: LycorisFormatError): AdapterFilesError {
@@ -101,47 +95,54 @@ function planByKeyMap(
   }
   const kinds: Record<string, number> = {};
   for (const p of patches) kinds[p.kind] = (kinds[p.kind] ?? 0) + 1;
-  const dora = [...patches].filter(hasDora).length;
+  const dora = [...patches].filter(patchHasDora).length;
   return { steps, warnings, modules: patches.size, kinds, dora, resolution: "key-map", prefixes: {} };
 }
 
-/** The plan for other models: keys resolved through prefixes against `<module>.weight` (lycoris-format's reader). */
+/**
+ * The plan for other models: module keys resolved through prefixes (or as module paths) against the
+ * base's `<module>.weight` names, each read with ComfyUI's rules (lycoris-format's
+ * `readPrefixedLoaderPatches`) and patching `<module>.weight` and, with `diff_b` / `b_norm`, `<module>.bias`.
+ */
 function planByPrefixes(
   base: TensorFile,
   tensors: ReadonlyMap<string, Tensor<Float32Array>>,
   o: PlanFilePatchesOptions,
 ): FilePatchPlan {
-  const adapter = readLycorisAdapter(tensors, {
+  const read = readPrefixedLoaderPatches(tensors, {
     moduleNames: baseModuleNames(base),
     registry: o.registry,
     ...(o.prefixes === undefined ? {} : { prefixes: o.prefixes }),
   });
   const steps: [string, LoaderPatchStep][] = [];
   const kinds: Record<string, number> = {};
-  for (const m of adapter.modules) {
-    const weightName = `${m.moduleName}.weight`;
-    const info = base.info(weightName);
-    if (info === undefined) {
-      throw new AdapterFilesError(
-        "input",
-        `module '${m.moduleName}' (${m.fileKey}): ${base.path} has no tensor '${weightName}'`,
-      );
+  for (const m of read.modules) {
+    for (const [tensor, target] of prefixedTargets(m)) {
+      const info = base.info(tensor);
+      if (info === undefined) {
+        throw new AdapterFilesError(
+          "input",
+          `module '${m.moduleName}' (${m.patch.moduleKey}): ${base.path} has no tensor '${tensor}'`,
+        );
+      }
+      const misfit = checkLoaderPatchFits(m.patch, target, info.shape);
+      if (misfit !== null) throw new AdapterFilesError("input", `${misfit.message} (${m.patch.moduleKey})`);
+      steps.push([
+        tensor,
+        { source: "loader", adapter: o.label, patch: m.patch, target, strength: o.strength },
+      ]);
     }
-    const patch = lycorisModulePatch(m);
-    const target = { part: "weight", slice: null, function: null } as const;
-    const misfit = checkLoaderPatchFits(patch, target, info.shape);
-    if (misfit !== null) throw new AdapterFilesError("input", `${misfit.message} (${m.fileKey})`);
-    steps.push([weightName, { source: "loader", adapter: o.label, patch, target, strength: o.strength }]);
-    kinds[m.algo] = (kinds[m.algo] ?? 0) + 1;
+    const kind = patchKindName(m.patch, o.registry);
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
   }
   return {
     steps,
     warnings: [],
-    modules: adapter.modules.length,
+    modules: read.modules.length,
     kinds,
-    dora: adapter.modules.filter((m) => m.doraScale !== null).length,
+    dora: read.modules.filter((m) => patchHasDora(m.patch)).length,
     resolution: "prefixes",
-    prefixes: adapter.prefixes,
+    prefixes: read.prefixes,
   };
 }
 

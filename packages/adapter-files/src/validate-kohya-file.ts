@@ -1,12 +1,12 @@
-import {
-  checkLycorisModuleFits,
-  type LycorisAdapter,
-  LycorisFormatError,
-  type LycorisModule,
-} from "@lycoris-ts/lycoris-format";
+import { checkLoaderPatchFits, LycorisFormatError } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { type BaseInput, type FileInput, inputName } from "./file-input";
-import { readKohyaFile } from "./kohya-file";
+import {
+  type KohyaFilePatches,
+  patchKindName,
+  prefixedTargets,
+  readKohyaFilePatches,
+} from "./generic-base-patches";
 import { openBaseModel } from "./open-base-model";
 import type { TensorFile } from "./tensor-file";
 import type { ValidateReport, ValidationCheck } from "./validate-adapters";
@@ -20,57 +20,65 @@ export interface ValidateKohyaFileOptions {
   readonly registry: AdapterRegistry;
 }
 
-/** A problem line for every factor (and `dora_scale`, `alpha`) holding NaN / Inf. */
-function nonFiniteChecks(m: LycorisModule): ValidationCheck[] {
+/** A problem line for every tensor of a module (factors, `alpha`, `dora_scale`, diffs) holding NaN / Inf. */
+function nonFiniteChecks(names: readonly string[], read: KohyaFilePatches): ValidationCheck[] {
   const checks: ValidationCheck[] = [];
-  const tensors = Object.entries(m.params);
-  if (m.doraScale !== null) tensors.push(["dora_scale", m.doraScale]);
-  for (const [param, { data }] of tensors) {
+  for (const name of names) {
+    const data = read.tensors.get(name)!.data;
     const bad = data.findIndex((v) => !Number.isFinite(v));
     if (bad < 0) continue;
     const message = `non-finite value ${data[bad]} at element ${bad} of ${data.length} (NaN/Inf)`;
-    checks.push({ level: "error", subject: `${m.fileKey}.${param}`, message });
-  }
-  if (m.alpha !== null && !Number.isFinite(m.alpha)) {
-    checks.push({ level: "error", subject: `${m.fileKey}.alpha`, message: `non-finite alpha ${m.alpha}` });
+    checks.push({ level: "error", subject: name, message });
   }
   return checks;
 }
 
-/** Checks of every module against its base weight, and of its values. */
-function moduleChecks(adapter: LycorisAdapter, base: TensorFile): ValidationCheck[] {
+/** The modules' kinds, as summaries name them, joined by `joiner`. */
+function kindList(read: KohyaFilePatches, registry: AdapterRegistry, joiner: string): string {
+  return [...new Set(read.modules.map((m) => patchKindName(m.patch, registry)))].join(joiner);
+}
+
+/** Checks of every module against its base tensors, and of its values. */
+function moduleChecks(
+  read: KohyaFilePatches,
+  base: TensorFile,
+  registry: AdapterRegistry,
+): ValidationCheck[] {
   const checks: ValidationCheck[] = [];
-  const algos = [...new Set(adapter.modules.map((m) => m.algo))].join(" + ");
-  const roots = Object.entries(adapter.prefixes).map(([p, r]) => `${p} → ${r === "" ? "(root)" : r}`);
+  const roots = Object.entries(read.prefixes).map(([p, r]) => `${p} → ${r === "" ? "(root)" : r}`);
+  const how = roots.length > 0 ? roots.join(", ") : "module paths";
   checks.push({
     level: "ok",
     subject: "tensor names",
-    message: `${adapter.modules.length} ${algos} modules resolved (${roots.join(", ")})`,
+    message: `${read.modules.length} ${kindList(read, registry, " + ")} modules resolved (${how})`,
   });
-  for (const m of adapter.modules) {
-    const info = base.info(`${m.moduleName}.weight`);
-    const message =
-      info === undefined
-        ? `${base.path} has no tensor '${m.moduleName}.weight'`
-        : checkLycorisModuleFits(m, info.shape)?.message;
-    if (message !== undefined) checks.push({ level: "error", subject: m.moduleName, message });
-    checks.push(...nonFiniteChecks(m));
+  for (const m of read.modules) {
+    for (const [tensor, target] of prefixedTargets(m)) {
+      const info = base.info(tensor);
+      const message =
+        info === undefined
+          ? `${base.path} has no tensor '${tensor}'`
+          : checkLoaderPatchFits(m.patch, target, info.shape)?.message;
+      if (message !== undefined) checks.push({ level: "error", subject: m.moduleName, message });
+    }
+    checks.push(...nonFiniteChecks(m.tensors, read));
   }
   if (checks.length === 1) {
     checks.push({
       level: "ok",
       subject: "base",
-      message: `all ${adapter.modules.length} modules fit their base weights`,
+      message: `all ${read.modules.length} modules fit their base weights`,
     });
   }
   return checks;
 }
 
 /**
- * Validates a kohya / LyCORIS-format file against a base model: every tensor name is a factor of a
- * registered variant (its `kohya.tensorNames`), `alpha` or `dora_scale` of a key that names a module
- * of the base, every module has the tensors its structure needs, and its factors (and `dora_scale`)
- * fit the base weight, and every value is finite. Problems are reported as checks, not thrown.
+ * Validates a single-file adapter (kohya / LyCORIS and the other layouts) against a generic base
+ * model: every tensor is one the loaders read (every LoRA form, the registered variants, `.diff`,
+ * `w_norm`, `diff_b` / `b_norm`, `alpha`, `dora_scale`) of a key that names a module of the base,
+ * every module has the tensors its kind needs, its patch (and `dora_scale`) fits the base weight and
+ * bias, and every value is finite. Problems are reported as checks, not thrown.
  *
  * @throws AdapterFilesError / SafetensorsError when the files cannot be read at all.
  */
@@ -79,11 +87,11 @@ export async function validateKohyaFile(
   o: ValidateKohyaFileOptions,
 ): Promise<ValidateReport> {
   const base = await openBaseModel(o.base);
-  let adapter: LycorisAdapter | null = null;
+  let read: KohyaFilePatches | null = null;
   let checks: ValidationCheck[];
   try {
-    adapter = await readKohyaFile(input, base, o.registry, o.prefixes);
-    checks = moduleChecks(adapter, base);
+    read = await readKohyaFilePatches(input, base, o.registry, o.prefixes);
+    checks = moduleChecks(read, base, o.registry);
   } catch (error) {
     if (!(error instanceof LycorisFormatError)) throw error;
     checks = [
@@ -103,8 +111,8 @@ export async function validateKohyaFile(
     adapters: [
       {
         name: "lycoris",
-        peftType: adapter === null ? "?" : [...new Set(adapter.modules.map((m) => m.algo))].join("+"),
-        modules: adapter?.modules.length ?? 0,
+        peftType: read === null ? "?" : kindList(read, o.registry, "+"),
+        modules: read?.modules.length ?? 0,
         checks,
       },
     ],

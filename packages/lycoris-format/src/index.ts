@@ -53,10 +53,12 @@ export type {
   LoraLoaderPatch,
   VariantLoaderPatch,
 } from "./loader-patch/loader-patch";
-export { lycorisModulePatch } from "./loader-patch/loader-patch";
 export type { LoaderPatchPlacement, LoaderPatchPlacements } from "./loader-patch/place-loader-patches";
 export { placeLoaderPatches } from "./loader-patch/place-loader-patches";
+export type { LoaderPatchSource } from "./loader-patch/read-loader-patch";
 export { readLoaderPatch } from "./loader-patch/read-loader-patch";
+export type { PrefixedLoaderPatch, PrefixedLoaderPatches } from "./loader-patch/read-prefixed-patches";
+export { readPrefixedLoaderPatches } from "./loader-patch/read-prefixed-patches";
 export type { LycorisBase, MergeLycorisModuleOptions } from "./lycoris-delta";
 export { lycorisDeltaWeight, mergeLycorisModule } from "./lycoris-delta";
 export type { LycorisFormatErrorKind } from "./lycoris-format-error";

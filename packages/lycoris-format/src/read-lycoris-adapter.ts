@@ -1,11 +1,10 @@
 import type { Tensor } from "@lycoris-ts/kernels";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { parseSafetensors } from "@lycoris-ts/safetensors";
-import { KohyaKeyMap, KohyaNameError } from "./kohya-names";
 import { type KohyaVariant, kohyaTypeList, kohyaVariantOf, kohyaVariants } from "./kohya-variants";
 import { LycorisFormatError } from "./lycoris-format-error";
 import type { LycorisAdapter, LycorisModule } from "./lycoris-module";
-import { resolveLycorisPrefixes } from "./lycoris-prefixes";
+import { moduleKeyResolver } from "./module-key-resolver";
 import { alphaValue, readVariantFactors, variantModule } from "./read-variant-factors";
 
 /** Options of {@link readLycorisAdapter}. */
@@ -117,48 +116,19 @@ export function readLycorisAdapter(
       `the file holds no ${kohyaTypeList(variants)} tensors`,
     );
   }
-  const moduleNames = [...options.moduleNames];
-  const prefixes = resolveLycorisPrefixes(
+  const resolver = moduleKeyResolver(
     groups.map((g) => g.fileKey),
-    moduleNames,
+    [...options.moduleNames],
     options.prefixes,
   );
-  const keyMap = new KohyaKeyMap(moduleNames, prefixes);
   const modules: LycorisModule[] = [];
-  const seen = new Map<string, string>();
   for (const g of groups) {
-    let match: ReturnType<KohyaKeyMap["fromKohya"]>;
-    try {
-      match = keyMap.fromKohya(`${g.fileKey}.x`);
-    } catch (error) {
-      if (error instanceof KohyaNameError) {
-        throw new LycorisFormatError("ambiguous_key", g.fileKey, error.message);
-      }
-      throw error;
-    }
-    if (match === null) {
-      const roots = Object.entries(prefixes).map(([p, r]) => `${p} → ${r === "" ? "(model root)" : r}`);
-      throw new LycorisFormatError(
-        "unmatched_key",
-        g.fileKey,
-        `key '${g.fileKey}' names no module of the model (prefixes: ${roots.length > 0 ? roots.join(", ") : "none recognised"})`,
-      );
-    }
-    const moduleName = match.moduleName;
-    const previous = seen.get(moduleName);
-    if (previous !== undefined) {
-      throw new LycorisFormatError(
-        "ambiguous_key",
-        moduleName,
-        `keys '${previous}' and '${g.fileKey}' both name module '${moduleName}'`,
-      );
-    }
-    seen.set(moduleName, g.fileKey);
+    const { moduleName, prefix } = resolver.resolve(g.fileKey);
     const kv = variantOf(g, moduleName, variants);
     const read = readFactors(g, moduleName, kv);
     const alpha = alphaValue(g.tensors.get("alpha"), moduleName);
-    const names = { moduleName, fileKey: g.fileKey, prefix: match.prefix };
+    const names = { moduleName, fileKey: g.fileKey, prefix };
     modules.push(variantModule(names, kv, read, alpha, g.tensors.get("dora_scale") ?? null));
   }
-  return { modules, prefixes, metadata };
+  return { modules, prefixes: resolver.prefixes, metadata };
 }

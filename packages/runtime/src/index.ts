@@ -66,6 +66,7 @@ export {
   exactLayerCandidates,
   foldedLayerCandidates,
   geometryFromWeightShape,
+  inputMajorGeometry,
   tuckerLayerCandidates,
 } from "./registry/layer-candidates";
 export { mergeIntoWeight } from "./registry/merge-into-weight";

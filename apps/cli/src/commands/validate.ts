@@ -1,5 +1,6 @@
 import {
   isKohyaFile,
+  isSingleFileAdapter,
   type ValidateReport,
   validateAdapters,
   validateKohyaFile,
@@ -24,7 +25,9 @@ interface ValidateOptions {
 }
 
 async function validate(path: string, opts: ValidateOptions, ctx: CommandContext): Promise<ValidateReport> {
-  if (!(await isKohyaFile(path, ctx.registry))) {
+  // one adapter file with --base: placed on the base as the loaders read it (every module kind and layout)
+  const singleFile = opts.base !== undefined && (await isSingleFileAdapter(path));
+  if (!singleFile && !(await isKohyaFile(path, ctx.registry))) {
     return validateAdapters(path, ctx.registry, {
       ...given("base", opts.base),
       adapterNames: opts.adapterName,

@@ -49,8 +49,3 @@ export interface LoaderPatch {
   /** The bias difference, or `null`. */
   readonly bias: Tensor<Float32Array> | null;
 }
-
-/** A module read by `readLycorisAdapter` (resolved through prefixes) as a patch of its `<module>.weight`. */
-export function lycorisModulePatch(m: LycorisModule): LoaderPatch {
-  return { moduleKey: m.fileKey, kind: m.algo, weight: { form: "variant", module: m }, bias: null };
-}

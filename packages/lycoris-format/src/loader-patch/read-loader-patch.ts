@@ -68,7 +68,7 @@ function loraPatch(
   };
 }
 
-function variantPatch(bySuffix: BySuffix, kv: KohyaVariant, entry: KeyMapEntry): LoaderWeightPatch {
+function variantPatch(bySuffix: BySuffix, kv: KohyaVariant, entry: LoaderPatchSource): LoaderWeightPatch {
   const moduleKey = entry.moduleKey;
   const factors = new Map<string, Tensor<Float32Array>>();
   for (const name of Object.keys(kv.kohya.tensorNames)) {
@@ -87,7 +87,7 @@ function variantPatch(bySuffix: BySuffix, kv: KohyaVariant, entry: KeyMapEntry):
 function weightPatch(
   bySuffix: BySuffix,
   read: ModuleTensorsRead,
-  entry: KeyMapEntry,
+  entry: LoaderPatchSource,
   variants: readonly KohyaVariant[],
 ): LoaderWeightPatch | null {
   if (!read.weight) return null;
@@ -105,6 +105,9 @@ function weightPatch(
   );
 }
 
+/** The tensors of one module key to read: a key map entry's, or a module key resolved otherwise. */
+export type LoaderPatchSource = Pick<KeyMapEntry, "moduleKey" | "tensors" | "unread">;
+
 /**
  * Reads one placed module key of a key map ({@link mapAdapterKeys}) as ComfyUI's `load_lora` does:
  * the tensors it reads (`entry.tensors` minus `entry.unread`), the patch kind (the last present of
@@ -115,7 +118,7 @@ function weightPatch(
  *   other; `not_supported` for kinds lycoris-ts does not merge (GLoRA, OFT, BOFT, set, reshape_weight).
  */
 export function readLoaderPatch(
-  entry: KeyMapEntry,
+  entry: LoaderPatchSource,
   tensors: ReadonlyMap<string, Tensor<Float32Array>>,
   registry: AdapterRegistry,
 ): LoaderPatch {

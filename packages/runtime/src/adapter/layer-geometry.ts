@@ -5,7 +5,7 @@ import { GPT2Conv1D } from "../model/gpt2-conv1d";
 import { Linear } from "../model/linear";
 import type { Module } from "../model/module";
 import type { AdaptableKind, LayerGeometry } from "../registry/adapter-variant";
-import { geometryFromWeightShape } from "../registry/layer-candidates";
+import { geometryFromWeightShape, inputMajorGeometry } from "../registry/layer-candidates";
 
 /** The base layers adapters can wrap. */
 export type AdaptableLayer = Linear | ConvNd | GPT2Conv1D | Embedding;
@@ -18,23 +18,11 @@ export function isAdaptableLayer(m: Module): m is AdaptableLayer {
 /** The geometry a variant sees of `layer`: its weight shape's (`geometryFromWeightShape`) with its conv options. */
 export function layerGeometry(layer: AdaptableLayer): LayerGeometry {
   if (layer instanceof Linear) return geometryFromWeightShape([layer.outFeatures, layer.inFeatures])!;
-  if (layer instanceof GPT2Conv1D) return dense("gpt2_conv1d", layer.nf, layer.nx);
-  if (layer instanceof Embedding) return dense("embedding", layer.embeddingDim, layer.numEmbeddings);
+  if (layer instanceof GPT2Conv1D) return inputMajorGeometry("gpt2_conv1d", layer.nx, layer.nf);
+  if (layer instanceof Embedding)
+    return inputMajorGeometry("embedding", layer.numEmbeddings, layer.embeddingDim);
   const conv: ConvOptions = layer.convOptions;
   return geometryFromWeightShape(layer.weight.data.shape, { ...conv, kind: layer.kind as AdaptableKind })!;
-}
-
-/** GPT-2 `Conv1D` (weight `[in, out]`) and embedding (weight `[num_embeddings, dim]`) geometry. */
-function dense(kind: "gpt2_conv1d" | "embedding", out: number, inF: number): LayerGeometry {
-  return {
-    kind,
-    outFeatures: out,
-    inFeatures: inF,
-    kernelSize: [],
-    groups: 1,
-    weightShape: [inF, out],
-    conv: null,
-  };
 }
 
 /** The same geometry with zero padding: PEFT's adapter path always pads with zeros. */

@@ -180,8 +180,11 @@ export interface AdapterVariant<C extends LycorisConfig = LycorisConfig> {
    * factors fix the weight shape, every kernel split where they fold the kernel into a matrix
    * dimension (callers keep those for which `parameterLayout` gives exactly these shapes), none
    * when the shapes are not this variant's. Conv options are the defaults (see `geometryFromWeightShape`).
+   * With the adapter's `config` (a PEFT adapter read against a base file), also the layer kinds only the
+   * config tells apart (LoRA's GPT-2 `Conv1D` `[in, out]` beside the linear `[out, in]` of the same
+   * factors), in the order the config prefers (callers take the first that fits the base weight).
    */
-  layerCandidates?(shapes: ParameterShapes): LayerGeometry[];
+  layerCandidates?(shapes: ParameterShapes, config?: C): LayerGeometry[];
   /** How the variant's modules are stored in kohya / LyCORIS files; absent: such files cannot hold it. */
   readonly kohya?: KohyaFormat;
 

@@ -48,6 +48,26 @@ export function geometryFromWeightShape(
   };
 }
 
+/**
+ * The geometry of an input-major layer: an embedding (`inputs` = num_embeddings, `outputs` = its dim)
+ * or a GPT-2 `Conv1D` (`inputs` = nx, `outputs` = nf), whose weight is `[inputs, outputs]`.
+ */
+export function inputMajorGeometry(
+  kind: "embedding" | "gpt2_conv1d",
+  inputs: number,
+  outputs: number,
+): LayerGeometry {
+  return {
+    kind,
+    outFeatures: outputs,
+    inFeatures: inputs,
+    kernelSize: [],
+    groups: 1,
+    weightShape: [inputs, outputs],
+    conv: null,
+  };
+}
+
 function divisors(n: number): number[] {
   const out: number[] = [];
   for (let d = 1; d * d <= n; d++) {
