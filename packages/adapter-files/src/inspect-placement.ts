@@ -1,4 +1,9 @@
-import { type AdapterKeyMap, mapAdapterKeys } from "@lycoris-ts/lycoris-format";
+import {
+  type AdapterKeyMap,
+  baseCheckpointFamily,
+  mapAdapterKeys,
+  mapGenericAdapterKeys,
+} from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import { type FileInput, inputName } from "./file-input";
 import { openBaseModel } from "./open-base-model";
@@ -12,7 +17,7 @@ export interface PlacementTotals {
   readonly placed: number;
   /** Module keys the loaders map to a target the checkpoint does not have. */
   readonly notApplied: number;
-  /** Module keys that name no module of the checkpoint, or have no known layout. */
+  /** Module keys that name no module of the checkpoint, name several (generic models), or have no known layout. */
   readonly notPlaced: number;
   /** Adapter tensors. */
   readonly tensors: number;
@@ -23,7 +28,8 @@ export interface PlacementTotals {
 /**
  * Where every adapter key lands on a base checkpoint (`lycoris inspect <adapter> --base <ckpt>`):
  * lycoris-format's key map (entries with targets, rows, functions, applied or not; reasons and
- * closest base names for keys that are not placed) with the files' names and totals.
+ * closest base names for keys that are not placed) with the files' names and totals. `family` is
+ * `generic` for a model that is not an SD1.x / SDXL / Flux checkpoint.
  */
 export interface PlacementReport extends AdapterKeyMap {
   /** The adapter file (path, or a File's name). */
@@ -44,10 +50,12 @@ export interface InspectPlacementOptions {
 /**
  * Places every key of an adapter `.safetensors` file (kohya, LyCORIS, ComfyUI / ai-toolkit,
  * diffusers, OneTrainer or PEFT names) onto a base checkpoint as ComfyUI's loader does
- * (lycoris-format's `mapAdapterKeys`), reading the two headers only.
+ * (lycoris-format's `mapAdapterKeys`); onto any other model (tensor names `<module>.weight`) through
+ * the file's kohya prefixes or dotted module paths, as merge and validate resolve them
+ * (`mapGenericAdapterKeys`). Reads the two headers only.
  *
  * @throws SafetensorsError / AdapterFilesError when a file cannot be read; LycorisFormatError
- *   (`unmatched_key`) when the checkpoint is not SD1.x, SDXL or Flux.
+ *   (`shape_mismatch`) for an SD1.x / SDXL / Flux checkpoint with a malformed fused tensor.
  */
 export async function inspectPlacement(
   adapter: FileInput,
@@ -64,10 +72,15 @@ export async function inspectPlacement(
   const checkpoint = await openBaseModel(base);
   let map: AdapterKeyMap;
   try {
-    map = mapAdapterKeys(checkpoint.header.tensors, names, {
+    const shapes = checkpoint.header.tensors;
+    const o = {
       registry: options.registry,
       ...(options.closest === undefined ? {} : { closest: options.closest }),
-    });
+    };
+    map =
+      baseCheckpointFamily(shapes) === null
+        ? mapGenericAdapterKeys(shapes, names, o)
+        : mapAdapterKeys(shapes, names, o);
   } finally {
     await checkpoint.close();
   }
@@ -80,7 +93,7 @@ export async function inspectPlacement(
       moduleKeys: map.entries.length,
       placed: count("placed"),
       notApplied: count("not_applied"),
-      notPlaced: count("no_such_module") + count("unknown_layout"),
+      notPlaced: count("no_such_module") + count("unknown_layout") + count("ambiguous"),
       tensors: names.length,
       notLoaded: map.notLoaded.length,
     },

@@ -18,6 +18,7 @@ export type {
   BaseFamily,
   ClosestBaseName,
   KeyMapEntry,
+  KeyMapFamily,
   KeyMapStatus,
   KeyMapTarget,
   RowSlice,
@@ -25,6 +26,8 @@ export type {
 } from "./key-map/key-map-types";
 export type { MapAdapterKeysOptions } from "./key-map/map-adapter-keys";
 export { assertAdapterKeysPlaced, mapAdapterKeys } from "./key-map/map-adapter-keys";
+export type { MapGenericAdapterKeysOptions } from "./key-map/map-generic-adapter-keys";
+export { mapGenericAdapterKeys } from "./key-map/map-generic-adapter-keys";
 export type {
   AdapterRelayout,
   RelayoutDrop,

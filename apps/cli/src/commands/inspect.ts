@@ -13,7 +13,9 @@ inferred from the parameter names (each registered type's parameter prefix or ko
 With --base, shows where each key of an adapter .safetensors file (kohya, LyCORIS, ComfyUI /
 ai-toolkit, diffusers, OneTrainer or PEFT names) lands on an SD1.x, SDXL or Flux checkpoint, as
 ComfyUI's loader maps it: module key → checkpoint tensor, rows of a fused tensor, function, applied
-or not; then every key it could not place, with the reason and the closest base names, and the
+or not. On any other model (tensor names <module>.weight), keys are read as kohya prefixes or
+module paths, as merge and validate read them: module key → <module>.weight (and .bias for diff_b /
+b_norm). Then every key it could not place, with the reason and the closest base names, and the
 tensors the loaders do not read.
 
 Examples:
@@ -37,7 +39,7 @@ export function addInspectCommand(program: Command, ctx: CommandContext): void {
     .option("--json", "print the report as JSON")
     .option(
       "--base <checkpoint>",
-      "show how the adapter's keys map onto this SD1.x / SDXL / Flux checkpoint (.safetensors) instead",
+      "show how the adapter's keys map onto this base model (.safetensors: SD1.x / SDXL / Flux, or any model's <module>.weight names) instead",
     )
     .addOption(adapterNamesOption("only this adapter of a directory (repeatable)", "all"))
     .addHelpText("after", HELP)

@@ -21,7 +21,9 @@ function targetCells(t: KeyMapTarget): string[] {
  * the tensors the loaders do not read, and the totals.
  */
 export function* renderPlacement(report: PlacementReport): Generator<string> {
-  yield `${report.adapter} onto ${report.base}: ${report.family} checkpoint (${report.components.join(", ")})`;
+  yield report.family === "generic"
+    ? `${report.adapter} onto ${report.base}: generic model (keys name its modules: kohya prefixes or module paths)`
+    : `${report.adapter} onto ${report.base}: ${report.family} checkpoint (${report.components.join(", ")})`;
   const mapped = report.entries.filter((e) => e.targets.length > 0);
   yield "";
   yield `key mapping (${keys(mapped.length)}):`;

@@ -58,7 +58,8 @@ const RESBLOCK_NAMES: Readonly<Record<string, string>> = {
 };
 const OPEN_CLIP_MAX_BLOCKS = 32;
 
-function shapeMap(base: BaseTensorShapes): Map<string, readonly number[]> {
+/** The base tensors' shapes by name, whichever form they were given in. */
+export function shapeMap(base: BaseTensorShapes): Map<string, readonly number[]> {
   if (base instanceof Map) return new Map(base);
   if (Array.isArray(base)) return new Map(base.map((t) => [t.name, t.shape] as const));
   return new Map(Object.entries(base as Readonly<Record<string, readonly number[]>>));

@@ -16,6 +16,13 @@ export type WeightFunction = "swap_scale_shift";
 export type BaseFamily = "sd15" | "sdxl" | "flux";
 
 /**
+ * The base a key map was made for: an SD1.x / SDXL / Flux checkpoint (ComfyUI's key map), or
+ * `generic`, any other model, whose adapter keys name its modules directly (kohya prefixes or
+ * dotted module paths, resolved as merge and validate resolve them).
+ */
+export type KeyMapFamily = BaseFamily | "generic";
+
+/**
  * Parts of a base checkpoint, named as ComfyUI names them: the LDM UNet (`diffusion_model.`), the
  * Flux transformer (`diffusion_model.`), CLIP-L (`clip_l.`) and OpenCLIP bigG (`clip_g.`).
  */
@@ -53,7 +60,8 @@ export interface KeyMapTarget {
   /**
    * ComfyUI's key for the patch (`diffusion_model.input_blocks.1.1.proj_in.weight`,
    * `clip_g.transformer.text_model.encoder.layers.0.self_attn.q_proj.weight`); `"().bias"` for the
-   * bias of a sliced or function target, which ComfyUI builds from a tuple and never applies.
+   * bias of a sliced or function target, which ComfyUI builds from a tuple and never applies. On a
+   * `generic` model, the base tensor name itself (`<module>.weight`, `<module>.bias`).
    */
   readonly comfyKey: string;
   /** ComfyUI's own row slice of `comfyKey` (Flux q/k/v and `proj_mlp` in fused weights), or `null`. */
@@ -75,9 +83,10 @@ export interface KeyMapTarget {
  * What became of an adapter module key: `placed` (at least one target is applied), `not_applied`
  * (mapped, but no target is in the checkpoint: "mapped but never applied"), `no_such_module` (its
  * layout is known, but it names no module of this checkpoint), `unknown_layout` (a key form the
- * loaders do not read).
+ * loaders do not read), `ambiguous` (`generic` models only: the key names several modules, or a
+ * module another key of the file already named).
  */
-export type KeyMapStatus = "placed" | "not_applied" | "no_such_module" | "unknown_layout";
+export type KeyMapStatus = "placed" | "not_applied" | "no_such_module" | "unknown_layout" | "ambiguous";
 
 /** A base module the adapter key may have meant, best first. */
 export interface ClosestBaseName {
@@ -106,14 +115,14 @@ export interface KeyMapEntry {
   readonly targets: readonly KeyMapTarget[];
   /** Why the key, a target or a tensor is not applied; `null` when everything is. */
   readonly message: string | null;
-  /** For `no_such_module` / `unknown_layout`: the nearest base modules, best first. */
+  /** For `no_such_module` / `unknown_layout`: the nearest base modules, best first (the `layout`'s keys). */
   readonly closest: readonly ClosestBaseName[];
 }
 
 /** Every adapter key of a file placed onto a base checkpoint, or reported. */
 export interface AdapterKeyMap {
-  readonly family: BaseFamily;
-  /** The checkpoint's recognised parts. */
+  readonly family: KeyMapFamily;
+  /** The checkpoint's recognised parts; empty for a `generic` model. */
   readonly components: readonly BaseComponent[];
   /** One entry per adapter module key, in file order. */
   readonly entries: readonly KeyMapEntry[];

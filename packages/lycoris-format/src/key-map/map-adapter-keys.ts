@@ -34,13 +34,14 @@ export interface MapAdapterKeysOptions {
 const PEFT_PREFIX = "base_model.model.";
 
 /** Adapter tensor names grouped by module key, in file order; `suffixes` is empty for unknown names. */
-interface TensorGroup {
+export interface TensorGroup {
   readonly moduleKey: string;
   readonly tensors: string[];
   readonly suffixes: Map<string, string>;
 }
 
-function groupTensors(names: Iterable<string>, known: AdapterTensorSuffixes): TensorGroup[] {
+/** Groups adapter tensor names by module key (a name with no known suffix is its own group). */
+export function groupTensors(names: Iterable<string>, known: AdapterTensorSuffixes): TensorGroup[] {
   const groups = new Map<string, TensorGroup>();
   for (const name of names) {
     const split = splitTensorName(name, known);
@@ -60,7 +61,7 @@ function compose(source: RowSlice | null, offset: RowSlice | null): RowSlice | n
   return { dim: offset.dim, start: source.start + offset.start, size: offset.size };
 }
 
-function target(base: BaseCheckpoint, part: "weight" | "bias", t: ComfyTarget): KeyMapTarget {
+function target(base: Pick<BaseCheckpoint, "comfyKeys">, part: "weight" | "bias", t: ComfyTarget): KeyMapTarget {
   const source = base.comfyKeys.get(t.key);
   return {
     part,
@@ -157,7 +158,7 @@ export function lookup(table: ReadonlyMap<string, ComfyTarget>, key: string): Co
 }
 
 /** Example suffixes for a message: two LoRA forms, each variant's first tensor, `.diff`, `.alpha`. */
-function suffixExamples(known: AdapterTensorSuffixes): string {
+export function suffixExamples(known: AdapterTensorSuffixes): string {
   const variants = known.variants.flatMap((v) => v.suffixes.slice(0, 1));
   return [".lora_up.weight", ".lora_A.weight", ...variants, ".diff", ".alpha", "..."].join(", ");
 }
@@ -202,8 +203,12 @@ function unplaced(
   };
 }
 
-function placed(
-  base: BaseCheckpoint,
+/**
+ * The entry of a module key mapped to `t` (`base.comfyKeys` says which targets reach the base):
+ * its weight and bias targets, the tensors the loaders do not read, and what is not applied.
+ */
+export function placed(
+  base: Pick<BaseCheckpoint, "comfyKeys">,
   g: TensorGroup,
   t: ComfyTarget,
   layout: AdapterLayout,
