@@ -69,7 +69,9 @@ describe("lycoris inspect --base on a generic model", () => {
     expect(typo.closest[0]).toEqual(
       expect.objectContaining({ key: `${K}_self_attn_k_proj`, tensor: `${L}.self_attn.k_proj.weight` }),
     );
-    expect(p.totals).toEqual(expect.objectContaining({ moduleKeys: 3, placed: 2, notApplied: 0, notPlaced: 1 }));
+    expect(p.totals).toEqual(
+      expect.objectContaining({ moduleKeys: 3, placed: 2, notApplied: 0, notPlaced: 1 }),
+    );
   });
 
   it("text: the mapping rows, the key not placed with its closest name, the totals", () => {
@@ -80,12 +82,16 @@ describe("lycoris inspect --base on a generic model", () => {
     expect(out[0]).toContain("generic model");
     const row = (key: string, ...cells: string[]) =>
       out.find((l) => l.trim().split(/\s+/)[0] === key && cells.every((c) => l.includes(c)));
-    expect(row(`${K}_self_attn_q_proj`, "lora", "weight", `${L}.self_attn.q_proj.weight`, "applied")).toBeDefined();
+    expect(
+      row(`${K}_self_attn_q_proj`, "lora", "weight", `${L}.self_attn.q_proj.weight`, "applied"),
+    ).toBeDefined();
     expect(row(`${K}_mlp_down_proj`, "diff", "bias", `${L}.mlp.down_proj.bias`, "applied")).toBeDefined();
     const at = out.indexOf("not placed (1 module key):");
     expect(at).toBeGreaterThan(0);
     expect(out[at + 1]).toContain(`${K}_self_attn_k_prj`);
     expect(out[at + 2]).toContain(`closest: ${K}_self_attn_k_proj (${L}.self_attn.k_proj.weight)`);
-    expect(out).toContain("3 module keys: 2 placed, 0 mapped but not applied, 1 not placed; 5 tensors, 2 not loaded");
+    expect(out).toContain(
+      "3 module keys: 2 placed, 0 mapped but not applied, 1 not placed; 5 tensors, 2 not loaded",
+    );
   });
 });

@@ -70,15 +70,17 @@ describe("inspectPlacement on a generic base", async () => {
   it("is a generic key map with one entry per module key", () => {
     expect(r.family).toBe("generic");
     expect(r.components).toEqual([]);
-    expect(r.entries.map((e) => e.moduleKey).sort()).toEqual([
-      `${K}_self_attn_q_proj`,
-      `${K}_self_attn_k_prj`,
-      `${K}_mlp_down_proj`,
-      `${K}_self_attn_v_proj`,
-      `${L}.mlp.up_proj`,
-      `${L}.self_attn.q_proj`,
-      "model.norm.scale_factor",
-    ].sort());
+    expect(r.entries.map((e) => e.moduleKey).sort()).toEqual(
+      [
+        `${K}_self_attn_q_proj`,
+        `${K}_self_attn_k_prj`,
+        `${K}_mlp_down_proj`,
+        `${K}_self_attn_v_proj`,
+        `${L}.mlp.up_proj`,
+        `${L}.self_attn.q_proj`,
+        "model.norm.scale_factor",
+      ].sort(),
+    );
   });
 
   it("places a kohya LoRA key on <module>.weight", () => {

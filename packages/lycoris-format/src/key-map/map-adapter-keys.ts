@@ -61,7 +61,11 @@ function compose(source: RowSlice | null, offset: RowSlice | null): RowSlice | n
   return { dim: offset.dim, start: source.start + offset.start, size: offset.size };
 }
 
-function target(base: Pick<BaseCheckpoint, "comfyKeys">, part: "weight" | "bias", t: ComfyTarget): KeyMapTarget {
+function target(
+  base: Pick<BaseCheckpoint, "comfyKeys">,
+  part: "weight" | "bias",
+  t: ComfyTarget,
+): KeyMapTarget {
   const source = base.comfyKeys.get(t.key);
   return {
     part,

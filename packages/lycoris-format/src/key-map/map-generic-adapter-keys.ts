@@ -6,8 +6,14 @@ import { type ModuleKeyResolver, moduleKeyResolver } from "../module-key-resolve
 import { type AdapterTensorSuffixes, adapterTensorSuffixes } from "./adapter-tensor-suffix";
 import { type BaseCheckpoint, type BaseTensorShapes, shapeMap } from "./base-checkpoint";
 import { closestNames } from "./closest-names";
-import type { AdapterLayout, ClosestBaseName, KeyMapEntry, AdapterKeyMap } from "./key-map-types";
-import { groupTensors, type MapAdapterKeysOptions, placed, suffixExamples, type TensorGroup } from "./map-adapter-keys";
+import type { AdapterKeyMap, AdapterLayout, ClosestBaseName, KeyMapEntry } from "./key-map-types";
+import {
+  groupTensors,
+  type MapAdapterKeysOptions,
+  placed,
+  suffixExamples,
+  type TensorGroup,
+} from "./map-adapter-keys";
 
 /** Options of {@link mapGenericAdapterKeys}. */
 export interface MapGenericAdapterKeysOptions extends MapAdapterKeysOptions {
@@ -121,7 +127,9 @@ export function mapGenericAdapterKeys(
     moduleNames,
     options.prefixes,
   );
-  const entries = groups.map((g) => entry(g, resolver, { comfyKeys }, moduleNames, known, options.closest ?? 3));
+  const entries = groups.map((g) =>
+    entry(g, resolver, { comfyKeys }, moduleNames, known, options.closest ?? 3),
+  );
   return {
     family: "generic",
     components: [],
