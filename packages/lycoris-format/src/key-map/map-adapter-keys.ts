@@ -162,9 +162,25 @@ export function lookup(table: ReadonlyMap<string, ComfyTarget>, key: string): Co
 }
 
 /** Example suffixes for a message: two LoRA forms, each variant's first tensor, `.diff`, `.alpha`. */
-export function suffixExamples(known: AdapterTensorSuffixes): string {
+function suffixExamples(known: AdapterTensorSuffixes): string {
   const variants = known.variants.flatMap((v) => v.suffixes.slice(0, 1));
   return [".lora_up.weight", ".lora_A.weight", ...variants, ".diff", ".alpha", "..."].join(", ");
+}
+
+/** The fields of an entry that is not placed: no kind, no targets, every tensor not loaded. */
+export function unplacedFields(g: TensorGroup) {
+  return { moduleKey: g.moduleKey, kind: null, tensors: g.tensors, unread: g.tensors, targets: [] } as const;
+}
+
+/** The entry of names that end in no adapter tensor suffix (`unknown_layout`). */
+export function noSuffixEntry(g: TensorGroup, known: AdapterTensorSuffixes): KeyMapEntry {
+  return {
+    ...unplacedFields(g),
+    layout: null,
+    status: "unknown_layout",
+    message: `'${g.moduleKey}' ends in no adapter tensor suffix (${suffixExamples(known)})`,
+    closest: [],
+  };
 }
 
 function unplaced(
@@ -173,16 +189,8 @@ function unplaced(
   g: TensorGroup,
   known: AdapterTensorSuffixes,
 ): KeyMapEntry {
-  const common = { moduleKey: g.moduleKey, kind: null, tensors: g.tensors, unread: g.tensors, targets: [] };
-  if (g.suffixes.size === 0) {
-    return {
-      ...common,
-      layout: null,
-      status: "unknown_layout",
-      message: `'${g.moduleKey}' ends in no adapter tensor suffix (${suffixExamples(known)})`,
-      closest: [],
-    };
-  }
+  if (g.suffixes.size === 0) return noSuffixEntry(g, known);
+  const common = unplacedFields(g);
   const { prefix, layout } = keyLayout(g.moduleKey);
   const form = processorForm(g.moduleKey);
   if (form !== g.moduleKey && lookup(r.table, form) !== undefined) {

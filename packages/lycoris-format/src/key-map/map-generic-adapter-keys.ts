@@ -10,9 +10,10 @@ import type { AdapterKeyMap, AdapterLayout, ClosestBaseName, KeyMapEntry } from 
 import {
   groupTensors,
   type MapAdapterKeysOptions,
+  noSuffixEntry,
   placed,
-  suffixExamples,
   type TensorGroup,
+  unplacedFields,
 } from "./map-adapter-keys";
 
 /** Options of {@link mapGenericAdapterKeys}. */
@@ -61,16 +62,7 @@ function entry(
   known: AdapterTensorSuffixes,
   limit: number,
 ): KeyMapEntry {
-  const common = { moduleKey: g.moduleKey, kind: null, tensors: g.tensors, unread: g.tensors, targets: [] };
-  if (g.suffixes.size === 0) {
-    return {
-      ...common,
-      layout: null,
-      status: "unknown_layout",
-      message: `'${g.moduleKey}' ends in no adapter tensor suffix (${suffixExamples(known)})`,
-      closest: [],
-    };
-  }
+  if (g.suffixes.size === 0) return noSuffixEntry(g, known);
   try {
     const { moduleName, prefix } = resolver.resolve(g.moduleKey);
     const weight = { key: `${moduleName}.weight`, offset: null, function: null, tuple: false };
@@ -81,7 +73,7 @@ function entry(
     const prefix = keyPrefix(g.moduleKey, Object.keys(resolver.prefixes));
     const ambiguous = error.kind === "ambiguous_key";
     return {
-      ...common,
+      ...unplacedFields(g),
       layout: layoutOf(g.moduleKey, prefix),
       status: ambiguous ? "ambiguous" : "no_such_module",
       message: error.message,
