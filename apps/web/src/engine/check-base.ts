@@ -3,61 +3,35 @@ import {
   baseModuleNames,
   type InspectReport,
   openBaseModel,
-  type ValidateReport,
   validateAdapters,
   validateKohyaFile,
 } from "@lycoris-ts/adapter-files";
 import {
   type AdapterKeyMap,
   closestNames,
-  KohyaKeyMap,
   LycorisFormatError,
   mapAdapterKeys,
-  resolveLycorisPrefixes,
+  mapGenericAdapterKeys,
 } from "@lycoris-ts/lycoris-format";
 import type { AdapterRegistry } from "@lycoris-ts/runtime";
 import type { BaseCheck, UnplacedKey } from "./protocol";
 
 const CLOSEST = 3;
 
-/** The module a kohya key names under the file's prefixes, or `null` (ambiguous keys count as placed). */
-function kohyaPlacer(keys: readonly string[], modules: readonly string[]): (key: string) => string | null {
-  let map: KohyaKeyMap;
-  try {
-    map = new KohyaKeyMap(modules, resolveLycorisPrefixes(keys, modules));
-  } catch {
-    return () => null;
-  }
-  return (key) => {
-    try {
-      return map.fromKohya(`${key}.x`)?.moduleName ?? null;
-    } catch {
-      return key;
-    }
-  };
-}
-
 /**
- * Adapter modules the base has no weight for, each with the closest base module names (lycoris-format's
- * `closestNames`; kohya keys are compared with their prefix removed and `_` for `.`).
+ * PEFT modules the base has no weight for, each with the closest base module names (lycoris-format's
+ * `closestNames`). Single files are placed by the key maps instead.
  */
-function unplacedModules(report: InspectReport, modules: readonly string[], kohya: boolean): UnplacedKey[] {
-  const keys = report.adapters.flatMap((a) => a.modules.map((m) => m.module));
+function unplacedPeftModules(report: InspectReport, modules: readonly string[]): UnplacedKey[] {
   const weights = new Set(modules);
-  const place = kohya ? kohyaPlacer(keys, modules) : (k: string) => (weights.has(k) ? k : null);
-  const underscored = new Map(modules.map((m) => [m.replaceAll(".", "_"), m] as const));
-  const unplaced: UnplacedKey[] = [];
-  for (const key of keys) {
-    if (place(key) !== null) continue;
-    const query = kohya ? key.slice(key.indexOf("_") + 1) : key;
-    const pool = kohya ? [...underscored.keys()] : modules;
-    const closest = closestNames(query, pool, CLOSEST).map((c) => (kohya ? underscored.get(c)! : c));
-    const message = kohya
-      ? `key '${key}' names no module of the base model`
-      : `the base model has no weight '${key}.weight'`;
-    unplaced.push({ key, message, closest });
-  }
-  return unplaced;
+  return report.adapters
+    .flatMap((a) => a.modules.map((m) => m.module))
+    .filter((key) => !weights.has(key))
+    .map((key) => ({
+      key,
+      message: `the base model has no weight '${key}.weight'`,
+      closest: closestNames(key, modules, CLOSEST),
+    }));
 }
 
 /** ComfyUI's key map for SD1.x / SDXL / Flux checkpoints; for other models, why there is none. */
@@ -93,9 +67,10 @@ function keyMapUnplaced(keyMap: AdapterKeyMap): UnplacedKey[] {
 
 /**
  * Checks an adapter against a base model: the file engine's validation (every module against its
- * base weight, shape mismatches named per module), the modules the base lacks with the closest base
- * names, and, for SD1.x / SDXL / Flux checkpoints, ComfyUI's key map. A single file on such a checkpoint
- * is placed by the key map alone (its names are not the checkpoint's module names).
+ * base weight, shape mismatches named per module) and the modules the base lacks with the closest base
+ * names. A single file is placed by a key map: ComfyUI's on SD1.x / SDXL / Flux checkpoints (alone: its
+ * names are not the checkpoint's module names), lycoris-format's generic one (the file's prefixes) on
+ * other models.
  */
 export async function checkAgainstBase(
   input: AdapterInput,
@@ -116,12 +91,13 @@ export async function checkAgainstBase(
   }
   const map = comfyKeyMap(shapes, adapterTensors, registry);
   if (kohya && map.keyMap !== null) return { validation: null, unplaced: keyMapUnplaced(map.keyMap), ...map };
-  let validation: ValidateReport | null = null;
-  if (kohya) validation = await validateKohyaFile(input as FileInput, { base, registry });
-  else if (report.format === "peft-directory") validation = await validateAdapters(input, registry, { base });
-  return {
-    validation,
-    unplaced: unplacedModules(report, modules, kohya),
-    ...map,
-  };
+  if (kohya) {
+    // other models: the file's prefixes / dotted module paths, as merge and validate resolve them
+    const keyMap = mapGenericAdapterKeys(shapes, adapterTensors, { registry, closest: CLOSEST });
+    const validation = await validateKohyaFile(input as FileInput, { base, registry });
+    return { validation, unplaced: keyMapUnplaced(keyMap), keyMap, keyMapNote: null };
+  }
+  const validation =
+    report.format === "peft-directory" ? await validateAdapters(input, registry, { base }) : null;
+  return { validation, unplaced: unplacedPeftModules(report, modules), ...map };
 }

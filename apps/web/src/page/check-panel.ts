@@ -95,7 +95,9 @@ function keyMapTables(km: AdapterKeyMap): Node[] {
         h(
           "caption",
           {},
-          `ComfyUI key map (${km.family}: ${km.components.join(", ")}): ${placed} of ${km.entries.length} keys placed`,
+          km.family === "generic"
+            ? `Key map (a generic model: keys resolved by the file's prefixes): ${placed} of ${km.entries.length} keys placed`
+            : `ComfyUI key map (${km.family}: ${km.components.join(", ")}): ${placed} of ${km.entries.length} keys placed`,
         ),
         h("thead", {}, h("tr", {}, ...head.map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, ...km.entries.flatMap(keyMapRows)),
