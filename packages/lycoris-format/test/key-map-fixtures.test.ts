@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { fixtureTarget, keyMapTarget } from "../../../test-support/lycoris-layouts";
 import { type AdapterKeyMap, type KeyMapTarget, mapAdapterKeys } from "../src/index";
 import {
   adapterNames,
@@ -41,26 +42,9 @@ function checkModules(map: AdapterKeyMap, expected: ExpectedCase): void {
     const read = entry!.tensors.filter((t) => !entry!.unread.includes(t));
     expect(sorted(read), key).toEqual(sorted(m.file_keys));
     expect(
-      entry!.targets.map((t) => ({
-        comfy: { key: t.comfyKey, offset: t.comfyOffset, function: t.function },
-        checkpoint: t.tensor === null ? null : { tensor: t.tensor, offset: t.slice },
-        applied: t.applied,
-        algo: entry!.kind,
-      })),
+      entry!.targets.map((t) => keyMapTarget(entry!.kind, t)),
       key,
-    ).toEqual(
-      m.targets.map((t) => ({
-        comfy: {
-          key: t.comfy_key.key,
-          offset: t.comfy_key.offset ?? null,
-          function: t.comfy_key.function ?? null,
-        },
-        checkpoint:
-          t.checkpoint === null ? null : { tensor: t.checkpoint.tensor, offset: t.checkpoint.offset ?? null },
-        applied: t.applied,
-        algo: t.algo,
-      })),
-    );
+    ).toEqual(m.targets.map(fixtureTarget));
   }
   for (const entry of map.entries) {
     if (expected.modules[entry.moduleKey] !== undefined) continue;
